@@ -1,0 +1,134 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of `radraft serve`. Each is an environment
+// variable (RADRAFT_*) and a flag of the same name in kebab case; the flag wins.
+type config struct {
+	DatabaseURL string
+	StorageDir  string
+	Role        string // all, api, worker
+
+	DICOMAddr          string
+	AETitle            string
+	AllowedCallingAETs string
+	MaxAssociations    int
+	MaxPDULength       int
+	DICOMIdleTimeout   time.Duration
+	SOPClasses         string // empty = the built-in chest X-ray list
+	SettleQuiet        time.Duration
+
+	MLLPAddr        string
+	MLLPMaxMessage  int
+	AccessionFields string
+	RISAddr         string // where signed reports go as ORU^R01; empty = off
+
+	HTTPAddr string
+	TLSCert  string
+	TLSKey   string
+
+	ModelDir  string
+	ORTLib    string
+	Device    string
+	OrderWait time.Duration
+
+	JudgeURL    string
+	JudgeModel  string
+	JudgeAPIKey string
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+		fmt.Fprintf(os.Stderr, "radraft: %s=%q is not a number; using %d\n", name, v, def)
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+		fmt.Fprintf(os.Stderr, "radraft: %s=%q is not a duration; using %s\n", name, v, def)
+	}
+	return def
+}
+
+// bind registers the flags of c on fs, with defaults taken from the environment.
+func (c *config) bind(fs *flag.FlagSet) {
+	s := func(p *string, flagName, envName, def, usage string) {
+		fs.StringVar(p, flagName, env(envName, def), usage+" ("+envName+")")
+	}
+	i := func(p *int, flagName, envName string, def int, usage string) {
+		fs.IntVar(p, flagName, envInt(envName, def), usage+" ("+envName+")")
+	}
+	d := func(p *time.Duration, flagName, envName string, def time.Duration, usage string) {
+		fs.DurationVar(p, flagName, envDuration(envName, def), usage+" ("+envName+")")
+	}
+	s(&c.DatabaseURL, "database-url", "RADRAFT_DATABASE_URL", "postgres://localhost:5432/radraft", "Postgres URL")
+	s(&c.StorageDir, "storage-dir", "RADRAFT_STORAGE_DIR", "./data/dicom", "where received Part 10 files live")
+	s(&c.Role, "role", "RADRAFT_ROLE", "all", "all, api (listeners, no inference) or worker (inference only)")
+
+	s(&c.DICOMAddr, "dicom-addr", "RADRAFT_DICOM_ADDR", ":11112", "DICOM SCP listen address")
+	s(&c.AETitle, "ae-title", "RADRAFT_AE_TITLE", "RADRAFT", "our AE title")
+	s(&c.AllowedCallingAETs, "allowed-calling-aets", "RADRAFT_ALLOWED_CALLING_AETS", "", "comma list of calling AE titles accepted; empty = any")
+	i(&c.MaxAssociations, "max-associations", "RADRAFT_MAX_ASSOCIATIONS", 32, "concurrent DICOM associations; more are rejected (transient)")
+	i(&c.MaxPDULength, "max-pdu-length", "RADRAFT_MAX_PDU_LENGTH", 1<<20, "largest P-DATA PDU we accept, in bytes")
+	d(&c.DICOMIdleTimeout, "dicom-idle-timeout", "RADRAFT_DICOM_IDLE_TIMEOUT", 2*time.Minute, "abort an association idle this long")
+	s(&c.SOPClasses, "sop-classes", "RADRAFT_SOP_CLASSES", "", "comma list of storage SOP class UIDs accepted; empty = CR, DX (both), Secondary Capture")
+	d(&c.SettleQuiet, "settle-quiet", "RADRAFT_SETTLE_QUIET", 15*time.Second, "a study is complete after this long without a new instance")
+
+	s(&c.MLLPAddr, "mllp-addr", "RADRAFT_MLLP_ADDR", ":2575", "HL7 MLLP listen address")
+	i(&c.MLLPMaxMessage, "mllp-max-message", "RADRAFT_MLLP_MAX_MESSAGE", 1<<20, "largest HL7 message accepted, in bytes")
+	s(&c.AccessionFields, "accession-fields", "RADRAFT_ACCESSION_FIELDS", "IPC-1,OBR-18,OBR-3", "where to look for the accession number, in order")
+	s(&c.RISAddr, "ris-addr", "RADRAFT_RIS_ADDR", "", "host:port of the RIS MLLP receiver for signed reports (ORU^R01); empty = off")
+
+	s(&c.HTTPAddr, "http-addr", "RADRAFT_HTTP_ADDR", ":8080", "REST API and UI listen address")
+	s(&c.TLSCert, "tls-cert", "RADRAFT_TLS_CERT", "", "PEM certificate for HTTPS")
+	s(&c.TLSKey, "tls-key", "RADRAFT_TLS_KEY", "", "PEM private key for HTTPS")
+
+	s(&c.ModelDir, "model-dir", "RADRAFT_MODEL_DIR", "./models/demo", "ONNX model bundle")
+	s(&c.ORTLib, "ort-lib", "RADRAFT_ORT_LIB", "", "path of libonnxruntime.so; empty = what `radraft model runtime` finds")
+	s(&c.Device, "device", "RADRAFT_DEVICE", "cpu", "cpu or cuda[:N]")
+	d(&c.OrderWait, "order-wait", "RADRAFT_ORDER_WAIT", 2*time.Minute, "how long a settled study waits for its HL7 order before drafting without one")
+
+	s(&c.JudgeURL, "judge-url", "RADRAFT_JUDGE_URL", "", "OpenAI-compatible chat endpoint for CheXprompt; empty = offline evaluator")
+	s(&c.JudgeModel, "judge-model", "RADRAFT_JUDGE_MODEL", "", "judge model name")
+	s(&c.JudgeAPIKey, "judge-api-key", "RADRAFT_JUDGE_API_KEY", "", "judge API key (prefer the environment variable)")
+}
+
+func (c *config) validate() error {
+	switch c.Role {
+	case "all", "api", "worker":
+	default:
+		return fmt.Errorf("--role must be all, api or worker, not %q", c.Role)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
+		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)
+	}
+	return nil
+}
+
+// runsListeners and runsWorker say which parts this node runs.
+func (c *config) runsListeners() bool { return c.Role == "all" || c.Role == "api" }
+func (c *config) runsWorker() bool    { return c.Role == "all" || c.Role == "worker" }

@@ -1,0 +1,65 @@
+// Package drafts is radraft's domain: studies and their drafting state,
+// orders, reports and their versions, signing, QA flags, and the audit log,
+// all kept in Postgres. It knows nothing of DICOM, HL7 or HTTP: the
+// transports call it, it never calls them.
+package drafts
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/radraft/radraft/migrations"
+)
+
+// Store is the Postgres-backed domain store. It is safe for concurrent use.
+type Store struct {
+	Pool *pgxpool.Pool
+	// River enqueues jobs (insert only); InsertTx puts a job in the same
+	// transaction as the state change that calls for it.
+	River *river.Client[pgx.Tx]
+}
+
+// Open connects to Postgres and, when migrate is true, brings the schema up
+// to date before returning.
+func Open(ctx context.Context, databaseURL string, migrate bool) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("drafts: database URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("drafts: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("drafts: connect to %s: %w", redactURL(cfg), err)
+	}
+	if migrate {
+		if _, err := migrations.Apply(ctx, pool); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	s := &Store{Pool: pool}
+	if s.River, err = newInsertOnlyClient(s); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("drafts: job queue: %w", err)
+	}
+	return s, nil
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() { s.Pool.Close() }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.Pool.Ping(ctx) }
+
+// redactURL names the database without its password, for error messages.
+func redactURL(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+}

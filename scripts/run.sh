@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up and runs radraft with its bundled defaults: the demo model, storage
+# under ./data, DICOM on :11112, HL7 on :2575, the UI on http://localhost:8080.
+# Uses RADRAFT_DATABASE_URL when set; else the local Postgres (creating the
+# radraft database), else a throwaway cluster (see scripts/postgres.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RADRAFT_ORT_LIB=${RADRAFT_ORT_LIB:-$(scripts/fetch-onnxruntime.sh)}
+if [ -z "${RADRAFT_DATABASE_URL:-}" ]; then
+  . scripts/postgres.sh
+  radraft_ensure_postgres
+  psql "$PGURL_ADMIN" -tAc "SELECT 1 FROM pg_database WHERE datname='radraft'" | grep -q 1 \
+    || psql "$PGURL_ADMIN" -qc "CREATE DATABASE radraft"
+  export RADRAFT_DATABASE_URL=${PGURL_ADMIN/\/postgres\?/\/radraft?}
+fi
+if [ -f web/package.json ] && [ ! -f web/dist/index.html ]; then
+  (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
+fi
+mkdir -p bin
+go build -o bin/radraft ./cmd/radraft
+exec bin/radraft serve "$@"

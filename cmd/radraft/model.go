@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/radraft/radraft/inference"
+)
+
+func init() {
+	register("model", "model tools: `model runtime` finds/fetches libonnxruntime; `model check` validates a bundle", runModel)
+}
+
+func runModel(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: radraft model runtime|check [flags]")
+	}
+	switch args[0] {
+	case "runtime":
+		return runModelRuntime(ctx, args[1:])
+	case "check":
+		return runModelCheck(ctx, args[1:])
+	default:
+		return fmt.Errorf("unknown model command %q (runtime, check)", args[0])
+	}
+}
+
+// runModelRuntime prints the path of a working libonnxruntime: the one given
+// (flag or RADRAFT_ORT_LIB), else a cached one, else one fetched from the
+// onnxruntime-node npm tarball or taken from an official release archive.
+func runModelRuntime(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("model runtime", flag.ContinueOnError)
+	var o inference.RuntimeOptions
+	fs.StringVar(&o.Path, "lib", os.Getenv("RADRAFT_ORT_LIB"), "library path to check (RADRAFT_ORT_LIB)")
+	fs.StringVar(&o.Archive, "archive", "", "official release archive (onnxruntime-linux-x64[-gpu]-VER.tgz), a path or an https URL")
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "where fetched libraries are kept (default "+inference.DefaultCacheDir()+")")
+	fs.BoolVar(&o.NoFetch, "no-fetch", false, "fail instead of downloading")
+	verbose := fs.Bool("v", false, "print the version and path as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	path, err := inference.FindRuntime(ctx, o)
+	if err != nil {
+		return err
+	}
+	ver, err := inference.InitRuntime(path)
+	if err != nil {
+		return err
+	}
+	if *verbose {
+		return json.NewEncoder(os.Stdout).Encode(map[string]string{"path": path, "version": ver})
+	}
+	fmt.Println(path)
+	return nil
+}
+
+// runModelCheck loads a bundle the way the worker does and reports what it found.
+func runModelCheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("model check", flag.ContinueOnError)
+	dir := fs.String("model", env("RADRAFT_MODEL_DIR", "./models/demo"), "model bundle (RADRAFT_MODEL_DIR)")
+	lib := fs.String("ort-lib", os.Getenv("RADRAFT_ORT_LIB"), "libonnxruntime path (RADRAFT_ORT_LIB)")
+	device := fs.String("device", env("RADRAFT_DEVICE", "cpu"), "cpu or cuda[:N] (RADRAFT_DEVICE)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := openModel(ctx, *dir, *lib, *device)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(m.Info())
+}
+
+// openModel finds the runtime and loads a bundle.
+func openModel(ctx context.Context, dir, lib, device string) (*inference.Model, error) {
+	path, err := inference.FindRuntime(ctx, inference.RuntimeOptions{Path: lib})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := inference.InitRuntime(path); err != nil {
+		return nil, err
+	}
+	opts, err := inference.ParseDevice(device)
+	if err != nil {
+		return nil, err
+	}
+	return inference.Load(dir, opts)
+}

@@ -1,0 +1,307 @@
+package inference
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Manifest is a bundle's model.json.
+type Manifest struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Demo marks the bundled toy model: its text is meaningless.
+	Demo   bool   `json:"demo"`
+	Notice string `json:"notice"`
+
+	Files struct {
+		Vision    string `json:"vision"`
+		Embedding string `json:"embedding"`
+		Decoder   string `json:"decoder"`
+		Tokenizer string `json:"tokenizer"`
+	} `json:"files"`
+
+	ImageSize   int        `json:"image_size"`
+	ImageMean   [3]float32 `json:"image_mean"`
+	ImageStd    [3]float32 `json:"image_std"`
+	ImageTokens int        `json:"image_tokens"`
+
+	HiddenSize int `json:"hidden_size"`
+	NumLayers  int `json:"num_layers"`
+	NumHeads   int `json:"num_heads"`
+	NumKVHeads int `json:"num_kv_heads"`
+	HeadSize   int `json:"head_size"`
+	VocabSize  int `json:"vocab_size"`
+
+	BOS          int64 `json:"bos_token_id"`
+	EOS          int64 `json:"eos_token_id"`
+	MaxNewTokens int   `json:"max_new_tokens"`
+
+	// Prompt is the conversation template, read by inference/prompt.
+	Prompt json.RawMessage `json:"prompt"`
+
+	// Raw is the whole file, for fields this struct does not name.
+	Raw json.RawMessage `json:"-"`
+}
+
+// ReadManifest reads and checks dir/model.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	if err != nil {
+		return nil, fmt.Errorf("model bundle %s: %w", dir, err)
+	}
+	m := &Manifest{Raw: b}
+	if err := json.Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("model bundle %s: model.json: %w", dir, err)
+	}
+	if m.Files.Vision == "" {
+		m.Files.Vision = "vision.onnx"
+	}
+	if m.Files.Embedding == "" {
+		m.Files.Embedding = "embedding.onnx"
+	}
+	if m.Files.Decoder == "" {
+		m.Files.Decoder = "decoder.onnx"
+	}
+	if m.Files.Tokenizer == "" {
+		m.Files.Tokenizer = "tokenizer.model"
+	}
+	if m.MaxNewTokens == 0 {
+		m.MaxNewTokens = 256
+	}
+	if m.ImageMean == ([3]float32{}) {
+		m.ImageMean = CLIPMean
+	}
+	if m.ImageStd == ([3]float32{}) {
+		m.ImageStd = CLIPStd
+	}
+	if m.NumKVHeads == 0 {
+		m.NumKVHeads = m.NumHeads
+	}
+	if m.HeadSize == 0 && m.NumHeads > 0 {
+		m.HeadSize = m.HiddenSize / m.NumHeads
+	}
+	var problems []string
+	need := func(ok bool, f string, a ...any) {
+		if !ok {
+			problems = append(problems, fmt.Sprintf(f, a...))
+		}
+	}
+	need(m.Name != "", "name is missing")
+	need(m.Version != "", "version is missing")
+	need(m.ImageSize > 0, "image_size must be > 0")
+	need(m.ImageTokens > 0, "image_tokens must be > 0")
+	need(m.HiddenSize > 0, "hidden_size must be > 0")
+	need(m.NumLayers > 0, "num_layers must be > 0")
+	need(m.NumKVHeads > 0, "num_kv_heads (or num_heads) must be > 0")
+	need(m.HeadSize > 0, "head_size must be > 0")
+	need(m.VocabSize > 0, "vocab_size must be > 0")
+	need(m.MaxNewTokens > 0, "max_new_tokens must be > 0")
+	for _, s := range m.ImageStd {
+		need(s != 0, "image_std has a zero")
+	}
+	for _, f := range []string{m.Files.Vision, m.Files.Embedding, m.Files.Decoder, m.Files.Tokenizer} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			problems = append(problems, fmt.Sprintf("file %s: %v", f, errors.Unwrap(err)))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("model bundle %s: %s", dir, strings.Join(problems, "; "))
+	}
+	return m, nil
+}
+
+// graphIO is a graph's inputs and outputs by name.
+type graphIO struct {
+	in, out map[string]ort.InputOutputInfo
+	inNames []string
+}
+
+func readGraphIO(path string) (*graphIO, error) {
+	ins, outs, err := ort.GetInputOutputInfo(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	g := &graphIO{in: map[string]ort.InputOutputInfo{}, out: map[string]ort.InputOutputInfo{}}
+	for _, i := range ins {
+		g.in[i.Name] = i
+		g.inNames = append(g.inNames, i.Name)
+	}
+	for _, o := range outs {
+		g.out[o.Name] = o
+	}
+	return g, nil
+}
+
+// checker collects shape problems of one graph.
+type checker struct {
+	file     string
+	problems []string
+}
+
+func (c *checker) add(f string, a ...any) {
+	c.problems = append(c.problems, fmt.Sprintf(f, a...))
+}
+
+// tensor checks that io has name with the given rank, element type (one of
+// types; empty = any float) and fixed dims (-1 = any; a symbolic dim in the
+// graph fits anything).
+func (c *checker) tensor(io map[string]ort.InputOutputInfo, kind, name string, dims []int64, types ...ort.TensorElementDataType) (ort.InputOutputInfo, bool) {
+	info, ok := io[name]
+	if !ok {
+		names := make([]string, 0, len(io))
+		for n := range io {
+			names = append(names, n)
+		}
+		c.add("no %s %q (has %s)", kind, name, strings.Join(names, ", "))
+		return info, false
+	}
+	if info.OrtValueType != ort.ONNXTypeTensor {
+		c.add("%s %q is not a tensor", kind, name)
+		return info, false
+	}
+	if len(types) == 0 {
+		types = []ort.TensorElementDataType{ort.TensorElementDataTypeFloat, ort.TensorElementDataTypeFloat16}
+	}
+	okType := false
+	for _, t := range types {
+		okType = okType || info.DataType == t
+	}
+	if !okType {
+		c.add("%s %q has type %s", kind, name, info.DataType)
+	}
+	if len(info.Dimensions) != len(dims) {
+		c.add("%s %q has shape %v, want rank %d", kind, name, info.Dimensions, len(dims))
+		return info, false
+	}
+	for i, d := range dims {
+		if d >= 0 && info.Dimensions[i] > 0 && info.Dimensions[i] != d {
+			c.add("%s %q has shape %v: dim %d is %d, model.json says %d", kind, name, info.Dimensions, i, info.Dimensions[i], d)
+		}
+	}
+	return info, true
+}
+
+func (c *checker) err() error {
+	if len(c.problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s does not fit model.json: %s", c.file, strings.Join(c.problems, "; "))
+}
+
+// graphSpec is what validation learned about the three graphs.
+type graphSpec struct {
+	pixelType   ort.TensorElementDataType
+	embedType   ort.TensorElementDataType
+	kvType      ort.TensorElementDataType
+	logitsType  ort.TensorElementDataType
+	decInputs   []string // in the order the decoder session is created with
+	decOutputs  []string
+	positionIDs bool
+	probeVision bool
+}
+
+// validate checks the three graphs against the manifest.
+func validate(dir string, m *Manifest) (*graphSpec, error) {
+	s := &graphSpec{}
+	H, N, S := int64(m.HiddenSize), int64(m.ImageTokens), int64(m.ImageSize)
+	kv, hd := int64(m.NumKVHeads), int64(m.HeadSize)
+
+	vio, err := readGraphIO(filepath.Join(dir, m.Files.Vision))
+	if err != nil {
+		return nil, err
+	}
+	c := &checker{file: m.Files.Vision}
+	if in, ok := c.tensor(vio.in, "input", "pixel_values", []int64{-1, 3, S, S}); ok {
+		s.pixelType = in.DataType
+	}
+	vout, ok := c.tensor(vio.out, "output", "image_features", []int64{-1, N, H})
+	if ok && (vout.Dimensions[1] <= 0 || vout.Dimensions[2] <= 0) {
+		s.probeVision = true // symbolic: checked by a run at load
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+
+	eio, err := readGraphIO(filepath.Join(dir, m.Files.Embedding))
+	if err != nil {
+		return nil, err
+	}
+	c = &checker{file: m.Files.Embedding}
+	c.tensor(eio.in, "input", "input_ids", []int64{-1, -1}, ort.TensorElementDataTypeInt64)
+	if out, ok := c.tensor(eio.out, "output", "inputs_embeds", []int64{-1, -1, H}); ok {
+		s.embedType = out.DataType
+		if vout.DataType != out.DataType {
+			c.add("inputs_embeds is %s but the vision graph's image_features is %s", out.DataType, vout.DataType)
+		}
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+
+	dio, err := readGraphIO(filepath.Join(dir, m.Files.Decoder))
+	if err != nil {
+		return nil, err
+	}
+	c = &checker{file: m.Files.Decoder}
+	if in, ok := c.tensor(dio.in, "input", "inputs_embeds", []int64{-1, -1, H}); ok && in.DataType != s.embedType {
+		c.add("inputs_embeds is %s but embedding.onnx gives %s", in.DataType, s.embedType)
+	}
+	c.tensor(dio.in, "input", "attention_mask", []int64{-1, -1}, ort.TensorElementDataTypeInt64)
+	s.decInputs = []string{"inputs_embeds", "attention_mask"}
+	if _, ok := dio.in["position_ids"]; ok {
+		c.tensor(dio.in, "input", "position_ids", []int64{-1, -1}, ort.TensorElementDataTypeInt64)
+		s.positionIDs = true
+		s.decInputs = append(s.decInputs, "position_ids")
+	}
+	if lo, ok := c.tensor(dio.out, "output", "logits", []int64{-1, -1, int64(m.VocabSize)}); ok {
+		s.logitsType = lo.DataType
+	}
+	s.decOutputs = []string{"logits"}
+	// Count the layers the graph has, to name a mismatch plainly.
+	layers := 0
+	for name := range dio.in {
+		if strings.HasPrefix(name, "past_key_values.") && strings.HasSuffix(name, ".key") {
+			if n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "past_key_values."), ".key")); err == nil && n+1 > layers {
+				layers = n + 1
+			}
+		}
+	}
+	if layers != m.NumLayers {
+		c.add("graph has %d layers of past_key_values, model.json says num_layers %d", layers, m.NumLayers)
+	}
+	for i := 0; i < m.NumLayers; i++ {
+		for _, kvName := range []string{"key", "value"} {
+			pin, ok := c.tensor(dio.in, "input", fmt.Sprintf("past_key_values.%d.%s", i, kvName), []int64{-1, kv, -1, hd})
+			if ok {
+				if s.kvType == 0 {
+					s.kvType = pin.DataType
+				} else if pin.DataType != s.kvType {
+					c.add("past_key_values.%d.%s is %s, others %s", i, kvName, pin.DataType, s.kvType)
+				}
+			}
+			c.tensor(dio.out, "output", fmt.Sprintf("present.%d.%s", i, kvName), []int64{-1, kv, -1, hd}, pin.DataType)
+			s.decInputs = append(s.decInputs, fmt.Sprintf("past_key_values.%d.%s", i, kvName))
+			s.decOutputs = append(s.decOutputs, fmt.Sprintf("present.%d.%s", i, kvName))
+		}
+	}
+	known := map[string]bool{}
+	for _, n := range s.decInputs {
+		known[n] = true
+	}
+	for _, n := range dio.inNames {
+		if !known[n] {
+			c.add("unexpected input %q (radraft feeds %s)", n, "inputs_embeds, attention_mask, position_ids, past_key_values.N.key/value")
+		}
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,498 @@
+package drafts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// OrderAction is what an order message does to the order it names.
+type OrderAction int
+
+const (
+	// OrderNew creates the order (ORC-1 NW, SN), or re-opens a cancelled one.
+	OrderNew OrderAction = iota + 1
+	// OrderUpdate changes its fields (XO, XR, SC); an unknown order is created.
+	OrderUpdate
+	// OrderCancel marks it cancelled (CA, OC, DC, CR) and cancels a pending draft.
+	OrderCancel
+)
+
+func (a OrderAction) String() string {
+	switch a {
+	case OrderNew:
+		return "new"
+	case OrderUpdate:
+		return "update"
+	case OrderCancel:
+		return "cancel"
+	}
+	return fmt.Sprintf("OrderAction(%d)", int(a))
+}
+
+// Indication sources. A draft records which one it used.
+const (
+	IndicationFromOBR31 = "hl7:OBR-31" // Reason for Study
+	IndicationFromOBR13 = "hl7:OBR-13" // Relevant Clinical Information
+	// IndicationNone is the source of an empty indication.
+	IndicationNone = ""
+)
+
+// Order is one radiology order as a transport extracted it. Every string is
+// already decoded (escapes undone, UTF-8). It carries PHI: never log it.
+type Order struct {
+	Action       OrderAction
+	OrderControl string // ORC-1 as received
+	OrderStatus  string // ORC-5
+
+	AccessionNumber   string
+	AccessionSource   string // e.g. IPC-1, OBR-18, OBR-3
+	StudyUID          string
+	StudyUIDSource    string // IPC-3 or ZDS-1
+	PlacerOrderNumber string
+	FillerOrderNumber string
+
+	PatientID          string
+	PatientIDAuthority string
+	PatientName        string // DICOM PN style: Family^Given^Middle^Prefix^Suffix
+	PatientBirthDate   string // YYYYMMDD
+	PatientSex         string
+
+	ProcedureCode    string
+	ProcedureText    string
+	Modality         string
+	Indication       string
+	IndicationSource string // IndicationFromOBR31, IndicationFromOBR13 or IndicationNone
+	OrderingProvider string
+}
+
+// OrderMessage is one received message with the orders it carries; it is
+// stored and applied in one transaction.
+type OrderMessage struct {
+	ControlID       string // MSH-10
+	MessageType     string // MSH-9, e.g. ORM^O01
+	SendingApp      string // MSH-3
+	SendingFacility string // MSH-4
+	VersionID       string // MSH-12
+	RemoteAddr      string
+	Raw             []byte
+	Orders          []Order
+}
+
+// OrderOutcome says, without PHI, what one order of a message did.
+type OrderOutcome struct {
+	OrderID       int64
+	Version       int
+	Created       bool
+	Action        OrderAction
+	Studies       []string // study UIDs matched (UIDs are not PHI)
+	JobsRetried   int      // pending draft_study jobs made to run now
+	JobsInserted  int      // re-drafts queued for unsigned AI drafts
+	JobsCancelled int      // draft_study jobs cancelled by a CA
+}
+
+// OrderResult is what SaveOrderMessage did.
+type OrderResult struct {
+	MessageID int64
+	// Duplicate is true when the same message (sender, control ID and bytes)
+	// was stored before: nothing was applied again.
+	Duplicate bool
+	Orders    []OrderOutcome
+}
+
+// ErrNoOrderKey is returned for an order with neither an accession number nor
+// a Study Instance UID: it could never be matched to a study.
+var ErrNoOrderKey = errors.New("drafts: order has neither accession number nor Study Instance UID")
+
+// SaveOrderMessage stores msg and applies its orders in one transaction; when
+// it returns nil the message is durable and may be acknowledged. For each
+// order, also inside that transaction:
+//   - new/update: a pending (scheduled or retryable) draft_study job of a
+//     matching study is made to run now, and a study whose report is still an
+//     unsigned draft made with a different indication gets a new draft_study
+//     job (reason "order_arrived");
+//   - cancel: the order is marked cancelled, pending draft_study jobs of its
+//     studies are cancelled and the studies' state_reason says so.
+//
+// Studies match by accession number, then by Study Instance UID.
+func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderResult, error) {
+	for _, o := range msg.Orders {
+		if o.AccessionNumber == "" && o.StudyUID == "" {
+			return OrderResult{}, ErrNoOrderKey
+		}
+		if o.Action < OrderNew || o.Action > OrderCancel {
+			return OrderResult{}, fmt.Errorf("drafts: order action %v", o.Action)
+		}
+	}
+	sum := sha256.Sum256(msg.Raw)
+	digest := hex.EncodeToString(sum[:])
+	var res OrderResult
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		res = OrderResult{}
+		// Serialise messages that touch the same order (and the same
+		// re-sent message) so that concurrent connections cannot race.
+		keys := []string{"msg:" + msg.SendingApp + "|" + msg.SendingFacility + "|" + msg.ControlID}
+		for _, o := range msg.Orders {
+			if o.AccessionNumber != "" {
+				keys = append(keys, "acc:"+o.AccessionNumber)
+			}
+			if o.StudyUID != "" {
+				keys = append(keys, "uid:"+o.StudyUID)
+			}
+		}
+		if err := lockKeys(ctx, tx, keys); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO hl7_messages
+			(message_control_id, message_type, sending_app, sending_facility, version_id, raw_message, sha256, remote_addr)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+			ON CONFLICT (sending_app, sending_facility, message_control_id, sha256) DO NOTHING
+			RETURNING id`,
+			msg.ControlID, msg.MessageType, msg.SendingApp, msg.SendingFacility, msg.VersionID, msg.Raw, digest, msg.RemoteAddr,
+		).Scan(&res.MessageID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			res.Duplicate = true
+			return tx.QueryRow(ctx, `SELECT id FROM hl7_messages
+				WHERE sending_app=$1 AND sending_facility=$2 AND message_control_id=$3 AND sha256=$4`,
+				msg.SendingApp, msg.SendingFacility, msg.ControlID, digest).Scan(&res.MessageID)
+		}
+		if err != nil {
+			return fmt.Errorf("store message: %w", err)
+		}
+		for _, o := range msg.Orders {
+			out, err := s.applyOrder(ctx, tx, res.MessageID, &msg, o)
+			if err != nil {
+				return err
+			}
+			res.Orders = append(res.Orders, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return OrderResult{}, fmt.Errorf("drafts: save order message: %w", err)
+	}
+	return res, nil
+}
+
+func lockKeys(ctx context.Context, tx pgx.Tx, keys []string) error {
+	ids := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New64a()
+		h.Write([]byte(k))
+		ids = append(ids, int64(h.Sum64()))
+	}
+	// A fixed order avoids deadlocks between transactions taking several.
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k ORDER BY k`, ids)
+	if err != nil {
+		return fmt.Errorf("lock order: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg *OrderMessage, o Order) (OrderOutcome, error) {
+	out := OrderOutcome{Action: o.Action}
+	// The order this message is about: by accession, else by Study UID.
+	var existingAcc string
+	err := tx.QueryRow(ctx, `SELECT id, accession_number FROM orders
+		WHERE ($1 <> '' AND accession_number = $1)
+		   OR ($2 <> '' AND study_uid = $2 AND ($1 = '' OR accession_number = ''))
+		ORDER BY (accession_number = $1) DESC, updated_at DESC LIMIT 1 FOR UPDATE`,
+		o.AccessionNumber, o.StudyUID).Scan(&out.OrderID, &existingAcc)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return out, fmt.Errorf("find order: %w", err)
+	}
+	cancelled := o.Action == OrderCancel
+	if out.OrderID == 0 {
+		out.Created = true
+		err = tx.QueryRow(ctx, `INSERT INTO orders (
+			accession_number, accession_source, study_uid, study_uid_source, placer_order_number, filler_order_number,
+			order_control, order_status, cancelled, patient_id, patient_id_authority, patient_name, patient_birth_date,
+			patient_sex, procedure_code, procedure_text, modality, indication, indication_source, ordering_provider,
+			message_control_id, sending_app, sending_facility, last_message_id, raw_message)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
+			RETURNING id, version`,
+			o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource, o.PlacerOrderNumber, o.FillerOrderNumber,
+			o.OrderControl, o.OrderStatus, cancelled, o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate,
+			o.PatientSex, o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource, o.OrderingProvider,
+			msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw,
+		).Scan(&out.OrderID, &out.Version)
+		if err != nil {
+			return out, fmt.Errorf("insert order: %w", err)
+		}
+	} else {
+		// An update or cancel may leave fields empty that the order had:
+		// keep what was known (a CA often carries only the identifiers).
+		err = tx.QueryRow(ctx, `UPDATE orders SET
+			accession_number = COALESCE(NULLIF($2,''), accession_number),
+			accession_source = CASE WHEN $2 <> '' THEN $3 ELSE accession_source END,
+			study_uid = COALESCE(NULLIF($4,''), study_uid),
+			study_uid_source = CASE WHEN $4 <> '' THEN $5 ELSE study_uid_source END,
+			placer_order_number = COALESCE(NULLIF($6,''), placer_order_number),
+			filler_order_number = COALESCE(NULLIF($7,''), filler_order_number),
+			order_control = $8,
+			order_status = COALESCE(NULLIF($9,''), order_status),
+			cancelled = $10,
+			patient_id = COALESCE(NULLIF($11,''), patient_id),
+			patient_id_authority = COALESCE(NULLIF($12,''), patient_id_authority),
+			patient_name = COALESCE(NULLIF($13,''), patient_name),
+			patient_birth_date = COALESCE(NULLIF($14,''), patient_birth_date),
+			patient_sex = COALESCE(NULLIF($15,''), patient_sex),
+			procedure_code = COALESCE(NULLIF($16,''), procedure_code),
+			procedure_text = COALESCE(NULLIF($17,''), procedure_text),
+			modality = COALESCE(NULLIF($18,''), modality),
+			indication = CASE WHEN $19 <> '' OR $21 THEN $19 ELSE indication END,
+			indication_source = CASE WHEN $19 <> '' OR $21 THEN $20 ELSE indication_source END,
+			ordering_provider = COALESCE(NULLIF($22,''), ordering_provider),
+			message_control_id = $23, sending_app = $24, sending_facility = $25,
+			last_message_id = $26, raw_message = $27,
+			version = version + 1, updated_at = now()
+			WHERE id = $1 RETURNING version`,
+			out.OrderID, o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource,
+			o.PlacerOrderNumber, o.FillerOrderNumber, o.OrderControl, o.OrderStatus, cancelled,
+			o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate, o.PatientSex,
+			o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource,
+			// An explicit new order replaces the indication even when empty.
+			o.Action == OrderNew,
+			o.OrderingProvider, msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw,
+		).Scan(&out.Version)
+		if err != nil {
+			return out, fmt.Errorf("update order: %w", err)
+		}
+	}
+	snap, err := json.Marshal(o)
+	if err != nil {
+		return out, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO order_events (order_id, version, message_id, order_control, snapshot)
+		VALUES ($1,$2,$3,$4,$5)`, out.OrderID, out.Version, messageID, o.OrderControl, snap); err != nil {
+		return out, fmt.Errorf("order history: %w", err)
+	}
+
+	// The order as it now stands decides which studies it matches.
+	var acc, uid, indication, indicationSource string
+	if err := tx.QueryRow(ctx, `SELECT accession_number, study_uid, indication, indication_source FROM orders WHERE id=$1`,
+		out.OrderID).Scan(&acc, &uid, &indication, &indicationSource); err != nil {
+		return out, fmt.Errorf("reread order: %w", err)
+	}
+	out.Studies, err = matchStudies(ctx, tx, acc, uid)
+	if err != nil {
+		return out, err
+	}
+	for _, study := range out.Studies {
+		if cancelled {
+			n, err := s.cancelDraftJobs(ctx, tx, study)
+			if err != nil {
+				return out, err
+			}
+			out.JobsCancelled += n
+			if _, err := tx.Exec(ctx, `UPDATE studies SET state_reason = 'order cancelled by the RIS (ORC-1 '||$2||')',
+				updated_at = now() WHERE study_uid = $1`, study, o.OrderControl); err != nil {
+				return out, fmt.Errorf("study state reason: %w", err)
+			}
+			continue
+		}
+		retried, inserted, err := s.wakeDraftJobs(ctx, tx, study, indication, indicationSource)
+		if err != nil {
+			return out, err
+		}
+		out.JobsRetried += retried
+		out.JobsInserted += inserted
+	}
+
+	action := "order." + strings.ToLower(o.Action.String())
+	detail, _ := json.Marshal(map[string]any{
+		"order_control": o.OrderControl, "message_control_id": msg.ControlID, "version": out.Version,
+		"indication_source": indicationSource, "studies": len(out.Studies),
+	})
+	firstStudy := ""
+	if len(out.Studies) > 0 {
+		firstStudy = out.Studies[0]
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (actor, action, study_uid, object_ref, remote_addr, detail)
+		VALUES ($1,$2,NULLIF($3,''),$4,$5,$6)`, "hl7:"+msg.SendingApp, action, firstStudy,
+		fmt.Sprintf("order:%d", out.OrderID), msg.RemoteAddr, detail); err != nil {
+		return out, fmt.Errorf("audit: %w", err)
+	}
+	return out, nil
+}
+
+// matchStudies lists the studies of an order: those with its accession
+// number, else the one with its Study Instance UID.
+func matchStudies(ctx context.Context, tx pgx.Tx, acc, uid string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT study_uid FROM studies
+		WHERE ($1 <> '' AND accession_number = $1) OR ($2 <> '' AND study_uid = $2)
+		ORDER BY study_uid`, acc, uid)
+	if err != nil {
+		return nil, fmt.Errorf("match studies: %w", err)
+	}
+	uids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("match studies: %w", err)
+	}
+	return uids, nil
+}
+
+func draftJobIDs(ctx context.Context, tx pgx.Tx, study string, states []string) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM river_job
+		WHERE kind = 'draft_study' AND args->>'study_uid' = $1 AND state::text = ANY($2) ORDER BY id`, study, states)
+	if err != nil {
+		return nil, fmt.Errorf("find draft jobs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("find draft jobs: %w", err)
+	}
+	return ids, nil
+}
+
+// wakeDraftJobs makes a draft_study job waiting for the order run now, and
+// queues a re-draft when the study's unsigned AI draft was made with another
+// indication than the order now gives.
+func (s *Store) wakeDraftJobs(ctx context.Context, tx pgx.Tx, study, indication, source string) (retried, inserted int, err error) {
+	ids, err := draftJobIDs(ctx, tx, study, []string{"scheduled", "retryable"})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, id := range ids {
+		if _, err := s.River.JobRetryTx(ctx, tx, id); err != nil {
+			return retried, 0, fmt.Errorf("retry draft job: %w", err)
+		}
+		retried++
+	}
+	// An unsigned report: status still 'draft' (only the AI version, or
+	// edits not yet signed). Compare with the indication its AI draft used.
+	var aiIndication, aiSource string
+	err = tx.QueryRow(ctx, `SELECT COALESCE(v.indication, ''), COALESCE(v.indication_source, '')
+		FROM reports r LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = COALESCE(r.ai_version, 1)
+		WHERE r.study_uid = $1 AND r.status = 'draft'`, study).Scan(&aiIndication, &aiSource)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return retried, 0, nil
+	}
+	if err != nil {
+		return retried, 0, fmt.Errorf("find unsigned draft: %w", err)
+	}
+	// An order without an indication teaches the draft nothing new (it
+	// would fall back to the DICOM indication the draft already had).
+	if indication == "" || (aiIndication == indication && aiSource == source) {
+		return retried, 0, nil
+	}
+	r, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: study, Reason: "order_arrived"}, nil)
+	if err != nil {
+		return retried, 0, fmt.Errorf("queue re-draft: %w", err)
+	}
+	if !r.UniqueSkippedAsDuplicate {
+		inserted++
+	}
+	return retried, inserted, nil
+}
+
+// cancelDraftJobs cancels every draft_study job of study that has not finished.
+func (s *Store) cancelDraftJobs(ctx context.Context, tx pgx.Tx, study string) (int, error) {
+	ids, err := draftJobIDs(ctx, tx, study, []string{"available", "pending", "scheduled", "retryable", "running"})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := s.River.JobCancelTx(ctx, tx, id); err != nil {
+			return 0, fmt.Errorf("cancel draft job: %w", err)
+		}
+	}
+	return len(ids), nil
+}
+
+// StoredOrder is an order as kept in the database.
+type StoredOrder struct {
+	ID               int64
+	AccessionNumber  string
+	StudyUID         string
+	OrderControl     string
+	Cancelled        bool
+	Indication       string
+	IndicationSource string
+	ProcedureText    string
+	Version          int
+}
+
+// OrderForStudy returns the order of a study (matched by its accession
+// number, then by its Study Instance UID), cancelled ones included; nil when
+// none has arrived. The draft worker uses it to decide whether to wait.
+func (s *Store) OrderForStudy(ctx context.Context, studyUID string) (*StoredOrder, error) {
+	var o StoredOrder
+	err := s.Pool.QueryRow(ctx, `
+		SELECT o.id, o.accession_number, o.study_uid, o.order_control, o.cancelled, o.indication,
+		       o.indication_source, o.procedure_text, o.version
+		FROM orders o
+		LEFT JOIN studies st ON st.study_uid = $1
+		WHERE (st.accession_number <> '' AND o.accession_number = st.accession_number)
+		   OR o.study_uid = $1
+		ORDER BY (st.accession_number <> '' AND o.accession_number = st.accession_number) DESC,
+		         o.cancelled, o.updated_at DESC
+		LIMIT 1`, studyUID).Scan(&o.ID, &o.AccessionNumber, &o.StudyUID, &o.OrderControl, &o.Cancelled,
+		&o.Indication, &o.IndicationSource, &o.ProcedureText, &o.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("drafts: order for study: %w", err)
+	}
+	return &o, nil
+}
+
+// StudyIndication is the indication a draft of a study should use.
+type StudyIndication struct {
+	Text string
+	// Source: IndicationFromOBR31, IndicationFromOBR13, "dicom:" + the tag
+	// the DICOM indication came from, e.g. "dicom:(0040,1002)", or
+	// IndicationNone.
+	Source string
+	// OrderID is the matching non-cancelled order (0 when none).
+	OrderID int64
+	// OrderCancelled is true when the only matching order was cancelled.
+	OrderCancelled bool
+}
+
+// IndicationForStudy picks the indication for drafting a study: that of the
+// matching non-cancelled order (by accession, then Study Instance UID), else
+// the one found in its DICOM headers, else none. A matching order without an
+// indication falls back to the DICOM one too.
+func (s *Store) IndicationForStudy(ctx context.Context, studyUID string) (StudyIndication, error) {
+	var dicomText, dicomSource string
+	err := s.Pool.QueryRow(ctx, `SELECT dicom_indication, dicom_indication_source FROM studies WHERE study_uid=$1`,
+		studyUID).Scan(&dicomText, &dicomSource)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return StudyIndication{}, fmt.Errorf("drafts: indication for study: %w", err)
+	}
+	var res StudyIndication
+	o, err := s.OrderForStudy(ctx, studyUID)
+	if err != nil {
+		return res, err
+	}
+	if o != nil {
+		if o.Cancelled {
+			res.OrderCancelled = true
+		} else {
+			res.OrderID = o.ID
+			if strings.TrimSpace(o.Indication) != "" {
+				res.Text, res.Source = o.Indication, o.IndicationSource
+				return res, nil
+			}
+		}
+	}
+	if strings.TrimSpace(dicomText) != "" {
+		res.Text = dicomText
+		res.Source = dicomSource
+		if !strings.HasPrefix(res.Source, "dicom:") {
+			res.Source = "dicom:" + res.Source
+		}
+	}
+	return res, nil
+}

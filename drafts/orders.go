@@ -368,12 +368,15 @@ func (s *Store) wakeDraftJobs(ctx context.Context, tx pgx.Tx, study, indication,
 		}
 		retried++
 	}
-	// An unsigned report: status still 'draft' (only the AI version, or
-	// edits not yet signed). Compare with the indication its AI draft used.
+	// An unsigned AI draft nobody has edited yet (status 'draft', its
+	// current version the AI one): a re-draft may replace it (SaveAIDraft
+	// refuses to bury a radiologist's edits). Compare with the indication
+	// that draft used.
 	var aiIndication, aiSource string
-	err = tx.QueryRow(ctx, `SELECT COALESCE(v.indication, ''), COALESCE(v.indication_source, '')
-		FROM reports r LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = COALESCE(r.ai_version, 1)
-		WHERE r.study_uid = $1 AND r.status = 'draft'`, study).Scan(&aiIndication, &aiSource)
+	err = tx.QueryRow(ctx, `SELECT v.indication, v.indication_source
+		FROM reports r JOIN report_versions v ON v.report_id = r.id AND v.version = r.ai_version
+		WHERE r.study_uid = $1 AND r.status = 'draft' AND r.current_version = r.ai_version
+		  AND v.kind = 'ai_draft'`, study).Scan(&aiIndication, &aiSource)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return retried, 0, nil
 	}

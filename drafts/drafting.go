@@ -105,6 +105,12 @@ func (s *Store) MarkDraftFailed(ctx context.Context, studyUID, reason string) er
 	return s.setStudyState(ctx, studyUID, stateDraftFailed, reason)
 }
 
+// MarkDraftRetrying puts a study whose drafting attempt failed transiently
+// back to ready, with a readable reason, while the job waits to retry.
+func (s *Store) MarkDraftRetrying(ctx context.Context, studyUID, reason string) error {
+	return s.setStudyState(ctx, studyUID, "ready", reason)
+}
+
 func (s *Store) setStudyState(ctx context.Context, studyUID, state, reason string) error {
 	tag, err := s.Pool.Exec(ctx, `UPDATE studies SET state=$2, state_reason=$3, updated_at=now() WHERE study_uid=$1`,
 		studyUID, state, reason)

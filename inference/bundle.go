@@ -12,13 +12,17 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// Manifest is a bundle's model.json.
+// Manifest is a bundle's model.json (schema_version 1, written by
+// deploy/export/radraft_bundle.py; see models/demo/README.md). The nested
+// document is read into the JSON-tagged parts; the flat fields below them
+// are what the code uses.
 type Manifest struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
+	SchemaVersion int    `json:"schema_version"`
+	Name          string `json:"name"`
+	Version       string `json:"version"`
 	// Demo marks the bundled toy model: its text is meaningless.
 	Demo   bool   `json:"demo"`
-	Notice string `json:"notice"`
+	Notice string `json:"note"`
 
 	Files struct {
 		Vision    string `json:"vision"`
@@ -26,25 +30,47 @@ type Manifest struct {
 		Decoder   string `json:"decoder"`
 		Tokenizer string `json:"tokenizer"`
 	} `json:"files"`
-
-	ImageSize   int        `json:"image_size"`
-	ImageMean   [3]float32 `json:"image_mean"`
-	ImageStd    [3]float32 `json:"image_std"`
-	ImageTokens int        `json:"image_tokens"`
-
-	HiddenSize int `json:"hidden_size"`
-	NumLayers  int `json:"num_layers"`
-	NumHeads   int `json:"num_heads"`
-	NumKVHeads int `json:"num_kv_heads"`
-	HeadSize   int `json:"head_size"`
-	VocabSize  int `json:"vocab_size"`
-
-	BOS          int64 `json:"bos_token_id"`
-	EOS          int64 `json:"eos_token_id"`
-	MaxNewTokens int   `json:"max_new_tokens"`
-
+	DType string `json:"dtype"`
+	Image struct {
+		Size       int        `json:"size"`
+		TokenCount int        `json:"token_count"`
+		Mean       [3]float32 `json:"mean"`
+		Std        [3]float32 `json:"std"`
+	} `json:"image"`
+	Tokenizer struct {
+		VocabSize int   `json:"vocab_size"`
+		BOS       int64 `json:"bos_id"`
+		EOS       int64 `json:"eos_id"`
+	} `json:"tokenizer"`
+	Decoder struct {
+		NumLayers  int `json:"num_layers"`
+		HiddenSize int `json:"hidden_size"`
+		NumHeads   int `json:"num_heads"`
+		NumKVHeads int `json:"num_kv_heads"`
+		HeadSize   int `json:"head_size"`
+		VocabSize  int `json:"vocab_size"`
+	} `json:"decoder"`
+	Generation struct {
+		MaxNewTokens int `json:"max_new_tokens"`
+	} `json:"generation"`
 	// Prompt is the conversation template, read by inference/prompt.
 	Prompt json.RawMessage `json:"prompt"`
+
+	ImageSize   int        `json:"-"`
+	ImageMean   [3]float32 `json:"-"`
+	ImageStd    [3]float32 `json:"-"`
+	ImageTokens int        `json:"-"`
+
+	HiddenSize int `json:"-"`
+	NumLayers  int `json:"-"`
+	NumHeads   int `json:"-"`
+	NumKVHeads int `json:"-"`
+	HeadSize   int `json:"-"`
+	VocabSize  int `json:"-"`
+
+	BOS          int64 `json:"-"`
+	EOS          int64 `json:"-"`
+	MaxNewTokens int   `json:"-"`
 
 	// Raw is the whole file, for fields this struct does not name.
 	Raw json.RawMessage `json:"-"`
@@ -60,6 +86,14 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err := json.Unmarshal(b, m); err != nil {
 		return nil, fmt.Errorf("model bundle %s: model.json: %w", dir, err)
 	}
+	m.ImageSize, m.ImageTokens, m.ImageMean, m.ImageStd = m.Image.Size, m.Image.TokenCount, m.Image.Mean, m.Image.Std
+	d := m.Decoder
+	m.HiddenSize, m.NumLayers, m.NumHeads, m.NumKVHeads, m.HeadSize, m.VocabSize =
+		d.HiddenSize, d.NumLayers, d.NumHeads, d.NumKVHeads, d.HeadSize, d.VocabSize
+	if m.VocabSize == 0 {
+		m.VocabSize = m.Tokenizer.VocabSize
+	}
+	m.BOS, m.EOS, m.MaxNewTokens = m.Tokenizer.BOS, m.Tokenizer.EOS, m.Generation.MaxNewTokens
 	if m.Files.Vision == "" {
 		m.Files.Vision = "vision.onnx"
 	}
@@ -93,18 +127,19 @@ func ReadManifest(dir string) (*Manifest, error) {
 			problems = append(problems, fmt.Sprintf(f, a...))
 		}
 	}
+	need(m.SchemaVersion <= 1, "schema_version %d is newer than this radraft understands (1)", m.SchemaVersion)
 	need(m.Name != "", "name is missing")
 	need(m.Version != "", "version is missing")
-	need(m.ImageSize > 0, "image_size must be > 0")
-	need(m.ImageTokens > 0, "image_tokens must be > 0")
-	need(m.HiddenSize > 0, "hidden_size must be > 0")
-	need(m.NumLayers > 0, "num_layers must be > 0")
-	need(m.NumKVHeads > 0, "num_kv_heads (or num_heads) must be > 0")
-	need(m.HeadSize > 0, "head_size must be > 0")
-	need(m.VocabSize > 0, "vocab_size must be > 0")
-	need(m.MaxNewTokens > 0, "max_new_tokens must be > 0")
+	need(m.ImageSize > 0, "image.size must be > 0")
+	need(m.ImageTokens > 0, "image.token_count must be > 0")
+	need(m.HiddenSize > 0, "decoder.hidden_size must be > 0")
+	need(m.NumLayers > 0, "decoder.num_layers must be > 0")
+	need(m.NumKVHeads > 0, "decoder.num_kv_heads (or num_heads) must be > 0")
+	need(m.HeadSize > 0, "decoder.head_size must be > 0")
+	need(m.VocabSize > 0, "decoder.vocab_size must be > 0")
+	need(m.MaxNewTokens > 0, "generation.max_new_tokens must be > 0")
 	for _, s := range m.ImageStd {
-		need(s != 0, "image_std has a zero")
+		need(s != 0, "image.std has a zero")
 	}
 	for _, f := range []string{m.Files.Vision, m.Files.Embedding, m.Files.Decoder, m.Files.Tokenizer} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -274,7 +309,7 @@ func validate(dir string, m *Manifest) (*graphSpec, error) {
 		}
 	}
 	if layers != m.NumLayers {
-		c.add("graph has %d layers of past_key_values, model.json says num_layers %d", layers, m.NumLayers)
+		c.add("graph has %d layers of past_key_values, model.json says decoder.num_layers %d", layers, m.NumLayers)
 	}
 	for i := 0; i < m.NumLayers; i++ {
 		for _, kvName := range []string{"key", "value"} {

@@ -218,7 +218,7 @@ func probe(s *ort.DynamicAdvancedSession, in ort.Value, man *Manifest) error {
 	got := outs[0].GetShape()
 	want := ort.NewShape(1, int64(man.ImageTokens), int64(man.HiddenSize))
 	if !got.Equals(want) {
-		return fmt.Errorf("image_features has shape %v, model.json says %v (image_tokens, hidden_size)", got, want)
+		return fmt.Errorf("image_features has shape %v, model.json says %v (image.token_count, decoder.hidden_size)", got, want)
 	}
 	return nil
 }

@@ -115,6 +115,8 @@ func copyBundle(t *testing.T, edit func(m map[string]any)) string {
 	return dir
 }
 
+func sub(m map[string]any, k string) map[string]any { return m[k].(map[string]any) }
+
 func TestLoadValidation(t *testing.T) {
 	initORT(t)
 	cases := []struct {
@@ -125,11 +127,11 @@ func TestLoadValidation(t *testing.T) {
 	}{
 		{"missing decoder", nil, "decoder.onnx", "file decoder.onnx"},
 		{"missing model.json", nil, "model.json", "model.json"},
-		{"layers", func(m map[string]any) { m["num_layers"] = 3 }, "", "2 layers of past_key_values, model.json says num_layers 3"},
-		{"hidden", func(m map[string]any) { m["hidden_size"] = 48 }, "", "image_features"},
-		{"image tokens", func(m map[string]any) { m["image_tokens"] = 1369 }, "", "image_features has shape [1 4 32], model.json says [1 1369 32]"},
-		{"kv heads", func(m map[string]any) { m["num_kv_heads"] = 4 }, "", "past_key_values.0.key"},
-		{"vocab", func(m map[string]any) { m["vocab_size"] = 32000 }, "", "logits"},
+		{"layers", func(m map[string]any) { sub(m, "decoder")["num_layers"] = 3 }, "", "2 layers of past_key_values, model.json says decoder.num_layers 3"},
+		{"hidden", func(m map[string]any) { sub(m, "decoder")["hidden_size"] = 48 }, "", "image_features"},
+		{"image tokens", func(m map[string]any) { sub(m, "image")["token_count"] = 1369 }, "", "image_features has shape [1 4 32], model.json says [1 1369 32]"},
+		{"kv heads", func(m map[string]any) { sub(m, "decoder")["num_kv_heads"] = 4 }, "", "past_key_values.0.key"},
+		{"vocab", func(m map[string]any) { sub(m, "decoder")["vocab_size"] = 32000 }, "", "logits"},
 		{"no name", func(m map[string]any) { delete(m, "name") }, "", "name is missing"},
 	}
 	for _, c := range cases {

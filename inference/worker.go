@@ -18,10 +18,10 @@ import (
 type Draft struct {
 	Findings string
 	// Prompt is the full text prompt (with <image> where the features go).
-	Prompt string
-	Tokens []int64
-	Stop   string
-	Model  Info
+	Prompt  string
+	Tokens  []int64
+	Stop    string
+	Model   Info
 	Timings StageTimings
 }
 

@@ -96,10 +96,11 @@ with torch.no_grad():
             break
         out.append(t); seq.append(t)
 
-json.dump({"name": "tiny-test", "version": "0", "demo": True, "notice": "test model",
-           "image_size": S, "image_tokens": N, "hidden_size": H, "num_layers": L, "num_heads": NH,
-           "num_kv_heads": NH, "head_size": HD, "vocab_size": V, "bos_token_id": BOS, "eos_token_id": EOS,
-           "max_new_tokens": 20}, open("model.json", "w"), indent=1)
+json.dump({"schema_version": 1, "name": "tiny-test", "version": "0", "demo": True, "note": "test model",
+           "dtype": "float32", "image": {"size": S, "token_count": N},
+           "tokenizer": {"vocab_size": V, "bos_id": BOS, "eos_id": EOS},
+           "decoder": {"num_layers": L, "hidden_size": H, "num_heads": NH, "num_kv_heads": NH, "head_size": HD, "vocab_size": V},
+           "generation": {"max_new_tokens": 20}}, open("model.json", "w"), indent=1)
 open("tokenizer.model", "wb").write(b"not a tokenizer: the tiny test bundle is driven by token ids\n")
 json.dump({"pixels": pix.flatten().tolist(), "before": before, "after": after, "tokens": out},
           open("reference.json", "w"))

@@ -1,0 +1,492 @@
+// REST client for /api/v1 (same origin, session cookie). Writes carry the
+// CSRF token from login in X-CSRF-Token. Errors are the API's JSON
+// {"error":{"code","message"}} turned into ApiError.
+
+export const BASE = '/api/v1';
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public body: unknown = null,
+    public etag: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+let csrf = sessionStorage.getItem('radraft.csrf') ?? '';
+export function setCsrf(t: string): void {
+  csrf = t;
+  if (t) sessionStorage.setItem('radraft.csrf', t);
+  else sessionStorage.removeItem('radraft.csrf');
+}
+
+/** Called on any 401 (session gone): the app goes to the login page. */
+export let onUnauthorized: () => void = () => {};
+export function setOnUnauthorized(f: () => void): void {
+  onUnauthorized = f;
+}
+
+export interface Resp<T> {
+  data: T;
+  etag: string | null;
+  status: number;
+}
+
+export async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Resp<T>> {
+  const h: Record<string, string> = { Accept: 'application/json', ...headers };
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD' && csrf) h['X-CSRF-Token'] = csrf;
+  let res: Response;
+  try {
+    res = await fetch(BASE + path, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network', 'The server cannot be reached. Your text is kept in this browser until it can.');
+  }
+  const etag = res.headers.get('ETag');
+  const text = await res.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    const e = new ApiError(res.status, err?.code ?? String(res.status), err?.message ?? res.statusText, data, etag);
+    if (res.status === 401 && !path.startsWith('/auth/')) onUnauthorized();
+    throw e;
+  }
+  const tok = res.headers.get('X-CSRF-Token');
+  if (tok) setCsrf(tok);
+  return { data: data as T, etag, status: res.status };
+}
+
+export const get = <T>(p: string) => call<T>('GET', p).then((r) => r.data);
+
+// ---- types (the fields the UI reads; extra fields are ignored) -----------
+
+export type Role = 'radiologist' | 'qa_lead' | 'admin';
+
+export interface Me {
+  username: string;
+  role: Role;
+  csrf_token?: string;
+}
+
+export interface WorklistItem {
+  study_uid: string;
+  patient_name: string;
+  patient_id: string;
+  accession_number: string;
+  study_date: string | null;
+  study_description?: string;
+  indication: string;
+  indication_source?: string;
+  state: string;
+  report_status: string | null;
+  qa_flag: string | null;
+  received_at?: string;
+  [k: string]: unknown;
+}
+
+export interface Worklist {
+  items: WorklistItem[];
+  next_cursor: string | null;
+}
+
+export interface Instance {
+  sop_instance_uid: string;
+  instance_number?: string;
+  view_position?: string;
+  photometric?: string;
+  rows?: number;
+  columns?: number;
+  file_url?: string;
+  preview_url?: string;
+}
+
+export interface Series {
+  series_uid: string;
+  modality: string;
+  series_number?: string;
+  series_description?: string;
+  instances: Instance[];
+}
+
+export interface StudyDetail {
+  study_uid: string;
+  patient_name: string;
+  patient_id: string;
+  patient_birth_date?: string;
+  patient_sex?: string;
+  accession_number: string;
+  study_date: string | null;
+  study_description: string;
+  state: string;
+  state_reason?: string;
+  indication: string;
+  indication_source: string;
+  order?: { procedure?: string; indication?: string; accession_number?: string; placer_order_number?: string; [k: string]: unknown } | null;
+  frontal_sop_instance_uid: string | null;
+  view_reason: string;
+  series: Series[];
+}
+
+export interface Version {
+  version: number;
+  kind: string;
+  author: string;
+  findings: string;
+  reason?: string;
+  created_at: string;
+  model_name?: string;
+  model_version?: string;
+}
+
+export interface Report {
+  study_uid: string;
+  status: string; // draft | signed | amended
+  current_version: number;
+  findings: string;
+  ai_draft: { findings: string; model_name: string; model_version: string; demo: boolean; version?: number; indication?: string; indication_source?: string } | null;
+  ai_sentences?: string[];
+  accepted_sentences?: string[];
+  signed_by?: string | null;
+  signed_at?: string | null;
+  versions: Version[];
+  etag?: string;
+}
+
+// ---- normalisers: tolerate the server's spelling -------------------------
+
+type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function pick(o: Any | null | undefined, ...keys: string[]): any {
+  if (!o) return undefined;
+  for (const k of keys) if (o[k] !== undefined && o[k] !== null) return o[k];
+  return undefined;
+}
+
+export function normReport(raw: Any, etag: string | null): Report {
+  const r = (raw.report ?? raw) as Any;
+  const aiRaw = pick(r, 'ai_draft', 'aiDraft', 'draft') as Any | undefined;
+  const ai = aiRaw
+    ? {
+        findings: pick(aiRaw, 'findings', 'text') ?? '',
+        model_name: pick(aiRaw, 'model_name', 'model') ?? '',
+        model_version: pick(aiRaw, 'model_version') ?? '',
+        demo: !!(pick(aiRaw, 'demo', 'is_demo', 'model_demo') ?? /demo/i.test(String(pick(aiRaw, 'model_name', 'model') ?? ''))),
+        version: pick(aiRaw, 'version'),
+        indication: pick(aiRaw, 'indication'),
+        indication_source: pick(aiRaw, 'indication_source'),
+      }
+    : null;
+  const cur = pick(r, 'current') as Any | undefined;
+  return {
+    study_uid: pick(r, 'study_uid') ?? '',
+    status: pick(r, 'status') ?? 'draft',
+    current_version: pick(r, 'current_version', 'version') ?? pick(cur, 'version') ?? 0,
+    findings: pick(r, 'findings', 'text') ?? pick(cur, 'findings', 'text') ?? '',
+    ai_draft: ai,
+    ai_sentences: pick(r, 'ai_sentences', 'unchanged_ai_sentences'),
+    accepted_sentences: pick(r, 'accepted_sentences'),
+    signed_by: pick(r, 'signed_by'),
+    signed_at: pick(r, 'signed_at'),
+    versions: (pick(r, 'versions') ?? []) as Version[],
+    etag: etag ?? pick(raw, 'etag') ?? undefined,
+  };
+}
+
+// ---- endpoints -------------------------------------------------------------
+
+export async function login(username: string, password: string): Promise<Me> {
+  const r = await call<Any>('POST', '/auth/login', { username, password });
+  const d = r.data ?? {};
+  const u = (d.user ?? d) as Any;
+  const tok = pick(d, 'csrf_token', 'csrfToken') ?? pick(u, 'csrf_token');
+  if (tok) setCsrf(tok);
+  return { username: u.username ?? username, role: u.role, csrf_token: tok };
+}
+
+/** The logged-in user; null when not logged in, undefined when the server has no /auth/me. */
+export async function me(): Promise<Me | null | undefined> {
+  try {
+    const d = await get<Any>('/auth/me');
+    const u = (d.user ?? d) as Any;
+    const tok = pick(d, 'csrf_token', 'csrfToken');
+    if (tok) setCsrf(tok);
+    return { username: u.username, role: u.role };
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return undefined;
+    throw e;
+  }
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await call('POST', '/auth/logout');
+  } finally {
+    setCsrf('');
+  }
+}
+
+export interface WorklistQuery {
+  status?: string;
+  from?: string;
+  to?: string;
+  q?: string;
+  sort?: string;
+  cursor?: string;
+  limit?: number;
+  flagged?: string;
+}
+
+function qs(q: Record<string, unknown>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export async function worklist(q: WorklistQuery): Promise<Worklist> {
+  const d = await get<Any>('/worklist' + qs(q as Record<string, unknown>));
+  const items = (d.items ?? d.studies ?? d.data ?? []) as Any[];
+  return {
+    items: items.map((it) => ({
+      ...it,
+      study_uid: it.study_uid,
+      patient_name: it.patient_name ?? pick(it.patient, 'name') ?? '',
+      patient_id: it.patient_id ?? pick(it.patient, 'id', 'mrn') ?? '',
+      accession_number: it.accession_number ?? it.accession ?? '',
+      study_date: it.study_date ?? null,
+      indication: it.indication ?? '',
+      state: it.state ?? it.draft_state ?? '',
+      report_status: it.report_status ?? pick(it.report, 'status') ?? null,
+      qa_flag: normFlag(it.qa_flag ?? it.qa_flag_state ?? it.flag ?? null),
+    })) as WorklistItem[],
+    next_cursor: d.next_cursor ?? d.nextCursor ?? null,
+  };
+}
+
+function normFlag(v: unknown): string | null {
+  if (v === null || v === undefined || v === false || v === '') return null;
+  if (v === true) return 'open';
+  if (typeof v === 'object') return String((v as Any).status ?? (v as Any).state ?? (v as Any).disposition ?? 'open');
+  return String(v);
+}
+
+export async function study(uid: string): Promise<StudyDetail> {
+  const d = await get<Any>(`/studies/${encodeURIComponent(uid)}`);
+  const st = (d.study ?? d) as Any;
+  const order = (d.order ?? st.order ?? null) as Any | null;
+  const frontal = d.frontal ?? st.frontal;
+  return {
+    ...st,
+    study_uid: st.study_uid,
+    patient_name: st.patient_name ?? pick(st.patient, 'name') ?? '',
+    patient_id: st.patient_id ?? pick(st.patient, 'id', 'mrn') ?? '',
+    accession_number: st.accession_number ?? '',
+    study_date: st.study_date ?? null,
+    study_description: st.study_description ?? '',
+    state: st.state ?? '',
+    indication: pick(d, 'indication') ?? pick(st, 'indication') ?? pick(order, 'indication') ?? '',
+    indication_source: pick(d, 'indication_source') ?? pick(st, 'indication_source') ?? pick(order, 'indication_source') ?? '',
+    order,
+    frontal_sop_instance_uid: (typeof frontal === 'object' && frontal ? frontal.sop_instance_uid : frontal) ?? st.frontal_sop_instance_uid ?? null,
+    view_reason: (typeof frontal === 'object' && frontal ? frontal.reason : undefined) ?? st.view_reason ?? d.view_reason ?? '',
+    series: ((d.series ?? st.series ?? []) as Any[]).map((se) => ({ ...se, instances: (se.instances ?? []) as Instance[] })) as Series[],
+  } as StudyDetail;
+}
+
+export function instanceFileURL(studyUID: string, inst: Instance): string {
+  return inst.file_url ?? `${BASE}/studies/${encodeURIComponent(studyUID)}/instances/${encodeURIComponent(inst.sop_instance_uid)}/file`;
+}
+
+export function previewURL(studyUID: string, inst: Instance, size = 512): string {
+  return inst.preview_url ?? `${BASE}/studies/${encodeURIComponent(studyUID)}/instances/${encodeURIComponent(inst.sop_instance_uid)}/preview?size=${size}`;
+}
+
+const rp = (uid: string) => `/studies/${encodeURIComponent(uid)}/report`;
+
+export async function getReport(uid: string): Promise<Report> {
+  const r = await call<Any>('GET', rp(uid));
+  return normReport(r.data, r.etag);
+}
+
+/** PUT with If-Match. On 412 throws ApiError whose body holds the current version. */
+export async function saveReport(uid: string, etag: string, findings: string, accepted: string[]): Promise<Report> {
+  const r = await call<Any>('PUT', rp(uid), { findings, accepted_sentences: accepted }, { 'If-Match': etag });
+  return normReport(r.data, r.etag);
+}
+
+/** The current version carried by a 412 body. */
+export function conflictReport(e: ApiError): Report | null {
+  const b = e.body as Any | null;
+  if (!b) return null;
+  const cur = (b.current ?? b.report ?? (b.error && b.error.current) ?? null) as Any | null;
+  if (!cur) return null;
+  return normReport(cur, e.etag ?? cur.etag ?? null);
+}
+
+export async function signReport(uid: string, etag: string, findings?: string): Promise<Report> {
+  const r = await call<Any>('POST', rp(uid) + '/sign', findings === undefined ? {} : { findings }, etag ? { 'If-Match': etag } : {});
+  return normReport(r.data, r.etag);
+}
+
+export async function amendReport(uid: string, etag: string, findings: string, reason: string): Promise<Report> {
+  const r = await call<Any>('POST', rp(uid) + '/amend', { findings, reason }, etag ? { 'If-Match': etag } : {});
+  return normReport(r.data, r.etag);
+}
+
+export async function redraft(uid: string): Promise<void> {
+  await call('POST', rp(uid) + '/redraft', {});
+}
+
+export interface CheckError {
+  type: string; // A-F
+  significant: boolean;
+  count: number;
+  sentence?: string;
+  explanation?: string;
+}
+
+export interface CheckResult {
+  status: string; // pending | done | failed
+  id?: string;
+  errors: CheckError[];
+  significant_total?: number;
+  evaluator?: string;
+}
+
+export function normCheck(d: Any): CheckResult {
+  const src = (d.check ?? d.evaluation ?? d) as Any;
+  return {
+    status: src.status ?? (src.errors || src.counts ? 'done' : 'pending'),
+    id: src.id ?? src.check_id,
+    errors: normErrors(src),
+    significant_total: src.significant_total ?? src.significant,
+    evaluator: src.evaluator ?? src.judge,
+  };
+}
+
+/** Errors from either a list or a counts object {significant:{A:1}, insignificant:{...}}. */
+export function normErrors(src: Any): CheckError[] {
+  if (Array.isArray(src.errors)) {
+    return src.errors.map((e: Any) => ({
+      type: e.type ?? e.category ?? e.letter,
+      significant: !!(e.significant ?? e.clinically_significant),
+      count: e.count ?? 1,
+      sentence: e.sentence ?? e.text,
+      explanation: e.explanation ?? e.reason,
+    }));
+  }
+  const out: CheckError[] = [];
+  const counts = (src.counts ?? src.errors ?? src) as Any;
+  for (const [sig, key] of [
+    [true, 'significant'],
+    [false, 'insignificant'],
+  ] as const) {
+    const m = counts[key];
+    if (m && typeof m === 'object') for (const [t, n] of Object.entries(m)) if (Number(n) > 0) out.push({ type: t, significant: sig, count: Number(n) });
+  }
+  return out;
+}
+
+export async function startCheck(uid: string, findings: string): Promise<CheckResult> {
+  const d = await call<Any>('POST', rp(uid) + '/check', { findings });
+  return normCheck(d.data ?? {});
+}
+
+export async function getCheck(uid: string, id?: string): Promise<CheckResult> {
+  const d = await get<Any>(rp(uid) + '/check' + (id ? `/${encodeURIComponent(id)}` : ''));
+  return normCheck(d ?? {});
+}
+
+// ---- QA ---------------------------------------------------------------
+
+export interface Flag {
+  id: string;
+  study_uid: string;
+  accession_number?: string;
+  status: string; // open | dispositioned ...
+  disposition?: string | null;
+  note?: string | null;
+  model_name?: string;
+  model_version?: string;
+  created_at?: string;
+  signed_at?: string;
+  errors: CheckError[];
+  ai_findings?: string;
+  signed_findings?: string;
+  [k: string]: unknown;
+}
+
+export function normFlag2(f: Any): Flag {
+  return {
+    ...f,
+    id: String(f.id ?? f.flag_id),
+    study_uid: f.study_uid,
+    status: f.status ?? (f.disposition ? 'dispositioned' : 'open'),
+    errors: normErrors(f.evaluation ?? f),
+    ai_findings: f.ai_findings ?? f.candidate ?? pick(f.ai_draft, 'findings'),
+    signed_findings: f.signed_findings ?? f.reference ?? pick(f.signed, 'findings'),
+  };
+}
+
+export async function flags(q: Record<string, unknown>): Promise<{ items: Flag[]; next_cursor: string | null }> {
+  const d = await get<Any>('/qa/flags' + qs(q));
+  const items = (d.items ?? d.flags ?? []) as Any[];
+  return { items: items.map(normFlag2), next_cursor: d.next_cursor ?? null };
+}
+
+export async function flag(id: string): Promise<Flag> {
+  const d = await get<Any>(`/qa/flags/${encodeURIComponent(id)}`);
+  return normFlag2(d.flag ?? d);
+}
+
+export async function dispose(id: string, disposition: string, note: string): Promise<Flag> {
+  const r = await call<Any>('POST', `/qa/flags/${encodeURIComponent(id)}/disposition`, { disposition, note });
+  return normFlag2((r.data as Any)?.flag ?? r.data ?? {});
+}
+
+export interface MetricRow {
+  week: string;
+  model_version: string;
+  evaluated: number;
+  error_free: number;
+  by_type: Record<string, number>;
+}
+
+export async function metrics(): Promise<MetricRow[]> {
+  const d = await get<Any>('/qa/metrics');
+  const rows = (d.weeks ?? d.items ?? d.rows ?? d) as Any[];
+  if (!Array.isArray(rows)) return [];
+  return rows.map((r) => ({
+    week: r.week ?? r.week_start,
+    model_version: r.model_version ?? r.model ?? '',
+    evaluated: r.evaluated ?? r.total ?? r.count ?? 0,
+    error_free: r.error_free ?? r.significant_error_free ?? r.free ?? 0,
+    by_type: r.by_type ?? r.errors_by_type ?? r.significant_by_type ?? {},
+  }));
+}
+
+export async function modelInfo(): Promise<{ name: string; version: string; demo: boolean } | null> {
+  try {
+    const d = await get<Any>('/model');
+    return { name: d.name ?? '', version: d.version ?? '', demo: !!d.demo };
+  } catch {
+    return null;
+  }
+}

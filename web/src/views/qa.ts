@@ -1,0 +1,299 @@
+// QA dashboard for qa_lead: flag queue, flag page, metrics charts.
+
+import * as api from '../api';
+import { announce, fmtDate, h } from '../dom';
+import { navigate } from '../main';
+import { diffSentences, splitSentences } from '../sentences';
+import { key, setViewShortcuts } from '../shortcuts';
+import { ERROR_TYPES } from './editor';
+import { barChart, lineChart } from '../charts';
+
+export const DISPOSITIONS: [string, string][] = [
+  ['confirmed', 'Confirmed: the AI draft was wrong'],
+  ['false_alarm', 'False alarm: the judge was wrong'],
+  ['reference_error', 'The signed report was wrong'],
+  ['needs_review', 'Needs clinical review'],
+];
+
+function errorSummary(errors: api.CheckError[]): HTMLElement {
+  const sig = errors.filter((e) => e.significant);
+  return h(
+    'span',
+    { class: 'errs' },
+    sig.length === 0 ? '—' : sig.map((e) => h('span', { class: 'badge bad', title: ERROR_TYPES[e.type] ?? e.type }, `${e.type}×${e.count}`)),
+  );
+}
+
+export async function renderFlags(main: HTMLElement, params: URLSearchParams): Promise<() => void> {
+  const q = {
+    status: params.get('status') ?? 'open',
+    type: params.get('type') ?? '',
+    model_version: params.get('model_version') ?? '',
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? '',
+  };
+  const field = (id: string, label: string, input: HTMLElement) => h('div', { class: 'field' }, h('label', { for: id }, label), input);
+  const status = h(
+    'select',
+    { id: 'qf-status' },
+    [
+      ['open', 'Open'],
+      ['dispositioned', 'Dispositioned'],
+      ['', 'All'],
+    ].map(([v, l]) => h('option', { value: v, selected: v === q.status }, l)),
+  );
+  const type = h(
+    'select',
+    { id: 'qf-type' },
+    h('option', { value: '' }, 'Any'),
+    Object.entries(ERROR_TYPES).map(([k, l]) => h('option', { value: k, selected: k === q.type }, `${k} ${l}`)),
+  );
+  const model = h('input', { id: 'qf-model', value: q.model_version, placeholder: 'e.g. demo-0.1' });
+  const from = h('input', { id: 'qf-from', type: 'date', value: q.from });
+  const to = h('input', { id: 'qf-to', type: 'date', value: q.to });
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Flag filters' },
+    field('qf-status', 'Status', status),
+    field('qf-type', 'Error type', type),
+    field('qf-model', 'Model version', model),
+    field('qf-from', 'Signed from', from),
+    field('qf-to', 'Signed to', to),
+    h('button', { class: 'btn', type: 'submit' }, 'Apply'),
+  );
+  const apply = () => {
+    const p = new URLSearchParams();
+    p.set('status', status.value);
+    if (type.value) p.set('type', type.value);
+    if (model.value.trim()) p.set('model_version', model.value.trim());
+    if (from.value) p.set('from', from.value);
+    if (to.value) p.set('to', to.value);
+    navigate('#/qa?' + p.toString());
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    apply();
+  });
+  for (const el of [status, type, from, to]) el.addEventListener('change', apply);
+
+  const tbody = h('tbody');
+  const more = h('button', { class: 'btn', type: 'button', hidden: true }, 'Load more');
+  main.appendChild(
+    h(
+      'section',
+      { class: 'page' },
+      h('h1', null, 'QA flags'),
+      h('p', { class: 'muted' }, 'Signed reports whose AI draft had clinically significant errors (CheXprompt).'),
+      form,
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'worklist' },
+          h('caption', { class: 'sr-only' }, 'Flags'),
+          h('thead', null, h('tr', null, ['Accession', 'Signed', 'Model', 'Significant errors', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
+          tbody,
+        ),
+      ),
+      more,
+    ),
+  );
+  const rows: HTMLTableRowElement[] = [];
+  let sel = -1;
+  let cursor: string | null = null;
+  const load = async () => {
+    const res = await api.flags({ ...q, cursor: cursor ?? undefined });
+    for (const f of res.items) {
+      const tr = h(
+        'tr',
+        { tabindex: 0, 'data-flag-id': f.id },
+        h('td', null, h('a', { href: `#/qa/flags/${encodeURIComponent(f.id)}`, tabindex: -1 }, f.accession_number || f.study_uid)),
+        h('td', null, fmtDate((f.signed_at ?? f.created_at) as string)),
+        h('td', null, `${f.model_name ?? ''} ${f.model_version ?? ''}`),
+        h('td', null, errorSummary(f.errors)),
+        h('td', null, h('span', { class: `badge ${f.status === 'open' ? 'bad' : 'neutral'}` }, f.disposition ? `${f.status}: ${f.disposition}` : f.status)),
+      ) as HTMLTableRowElement;
+      const idx = rows.length;
+      tr.addEventListener('click', () => navigate(`#/qa/flags/${encodeURIComponent(f.id)}`));
+      tr.addEventListener('keydown', (e) => e.key === 'Enter' && navigate(`#/qa/flags/${encodeURIComponent(f.id)}`));
+      tr.addEventListener('focus', () => (sel = idx));
+      rows.push(tr);
+      tbody.appendChild(tr);
+    }
+    if (rows.length === 0) tbody.appendChild(h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No flags match.')));
+    cursor = res.next_cursor;
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', () => void load().catch((e) => announce(e.message, 'error')));
+  await load();
+  const move = (d: number) => {
+    if (!rows.length) return;
+    sel = Math.max(0, Math.min(rows.length - 1, sel + d));
+    rows[sel].focus();
+  };
+  setViewShortcuts([
+    { keys: '↓ / j', label: 'Next flag', group: 'QA', match: (e) => e.key === 'ArrowDown' || key('j')(e), run: () => move(1) },
+    { keys: '↑ / k', label: 'Previous flag', group: 'QA', match: (e) => e.key === 'ArrowUp' || key('k')(e), run: () => move(-1) },
+  ]);
+  return () => {};
+}
+
+/** Text with the sentences at `idx` highlighted and, for each error that
+ * names a sentence, that sentence marked too. */
+function highlighted(text: string, idx: number[], cls: string, errors: api.CheckError[]): HTMLElement {
+  const spans = splitSentences(text);
+  const set = new Set(idx);
+  const named = new Map<string, api.CheckError[]>();
+  for (const e of errors) if (e.sentence) named.set(e.sentence.trim(), [...(named.get(e.sentence.trim()) ?? []), e]);
+  return h(
+    'div',
+    { class: 'conflict-text' },
+    spans.length === 0
+      ? h('em', { class: 'muted' }, '(empty)')
+      : spans.map((s) => {
+          const errs = named.get(s.text.trim());
+          const i = spans.indexOf(s);
+          return [
+            h(
+              'span',
+              { class: `${set.has(i) ? cls : ''}${errs ? ' err' : ''}`, title: errs ? errs.map((e) => `${e.type} ${ERROR_TYPES[e.type] ?? ''}`).join(', ') : undefined },
+              s.text,
+              errs ? h('sup', null, errs.map((e) => e.type).join('')) : null,
+            ),
+            ' ',
+          ];
+        }),
+  );
+}
+
+export async function renderFlag(main: HTMLElement, id: string): Promise<() => void> {
+  const f = await api.flag(id);
+  const ai = f.ai_findings ?? '';
+  const signed = f.signed_findings ?? '';
+  const d = diffSentences(ai, signed);
+  const disp = h(
+    'select',
+    { id: 'disp', required: true, 'data-testid': 'disposition' },
+    h('option', { value: '' }, 'Choose…'),
+    DISPOSITIONS.map(([v, l]) => h('option', { value: v, selected: v === f.disposition }, l)),
+  );
+  const note = h('textarea', { id: 'disp-note', rows: 3, 'data-testid': 'disposition-note' }, (f.note as string) ?? '');
+  const saved = h('p', { role: 'status', class: 'small', 'data-testid': 'disposition-state' }, f.disposition ? `Disposition: ${f.disposition}` : 'Open');
+  const form = h(
+    'form',
+    { class: 'card', 'aria-label': 'Disposition' },
+    h('h2', null, 'Disposition'),
+    h('label', { for: 'disp' }, 'Outcome'),
+    disp,
+    h('label', { for: 'disp-note' }, 'Note'),
+    note,
+    h('div', { class: 'actions' }, h('button', { class: 'btn primary', type: 'submit', 'data-testid': 'disposition-save' }, 'Save disposition')),
+    saved,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!disp.value) {
+      disp.focus();
+      return;
+    }
+    try {
+      const r = await api.dispose(id, disp.value, note.value);
+      saved.textContent = `Disposition: ${r.disposition ?? disp.value} (saved)`;
+      announce('Disposition saved.');
+    } catch (err) {
+      announce(`Not saved: ${(err as Error).message}`, 'error');
+    }
+  });
+  main.appendChild(
+    h(
+      'section',
+      { class: 'page' },
+      h('a', { href: '#/qa', class: 'back' }, '← QA flags'),
+      h('h1', null, `Flag: ${f.accession_number || f.study_uid}`),
+      h(
+        'p',
+        { class: 'muted' },
+        `Model ${f.model_name ?? ''} ${f.model_version ?? ''} · signed ${fmtDate((f.signed_at ?? f.created_at) as string)} · `,
+        h('a', { href: `#/study/${encodeURIComponent(f.study_uid)}` }, 'open the study'),
+      ),
+      h(
+        'ul',
+        { class: 'errors', 'aria-label': 'Errors found' },
+        f.errors.map((e) => h('li', { class: e.significant ? 'sig' : '' }, h('strong', null, `${e.type} ${ERROR_TYPES[e.type] ?? ''}`), ` ×${e.count} ${e.significant ? 'clinically significant' : 'insignificant'}`, e.explanation ? ` — ${e.explanation}` : '')),
+      ),
+      h(
+        'div',
+        { class: 'side-by-side' },
+        h('div', null, h('h2', null, 'AI draft (candidate)'), highlighted(ai, d.removed, 'only-theirs', f.errors)),
+        h('div', null, h('h2', null, 'Signed report (reference)'), highlighted(signed, d.added, 'only-mine', f.errors)),
+      ),
+      h('p', { class: 'small muted' }, 'Highlighted: sentences found only on that side; superscript letters: the error types the judge tied to a sentence.'),
+      form,
+    ),
+  );
+  return () => {};
+}
+
+export async function renderMetrics(main: HTMLElement): Promise<() => void> {
+  const rows = await api.metrics();
+  const versions = [...new Set(rows.map((r) => r.model_version))].sort();
+  const weeks = [...new Set(rows.map((r) => r.week))].sort();
+  const share = versions.map((v) => ({
+    name: v || '(unknown)',
+    points: weeks.map((w) => {
+      const r = rows.find((x) => x.week === w && x.model_version === v);
+      return r && r.evaluated > 0 ? (r.error_free / r.evaluated) * 100 : null;
+    }),
+  }));
+  const types = Object.keys(ERROR_TYPES);
+  const byType = weeks.map((w) => ({
+    label: w,
+    values: types.map((t) => rows.filter((r) => r.week === w).reduce((n, r) => n + (Number(r.by_type[t]) || 0), 0)),
+  }));
+  const table = h(
+    'table',
+    { class: 'worklist small' },
+    h('caption', null, 'Per week and model version'),
+    h('thead', null, h('tr', null, ['Week', 'Model', 'Evaluated', 'Free of significant errors', ...types].map((c) => h('th', { scope: 'col' }, c)))),
+    h(
+      'tbody',
+      null,
+      rows.map((r) =>
+        h(
+          'tr',
+          null,
+          h('td', null, r.week),
+          h('td', null, r.model_version),
+          h('td', null, r.evaluated),
+          h('td', null, r.evaluated ? `${r.error_free} (${((r.error_free / r.evaluated) * 100).toFixed(1)} %)` : '—'),
+          types.map((t) => h('td', null, Number(r.by_type[t]) || 0)),
+        ),
+      ),
+    ),
+  );
+  main.appendChild(
+    h(
+      'section',
+      { class: 'page' },
+      h('h1', null, 'QA metrics'),
+      rows.length === 0 ? h('p', { class: 'muted' }, 'No evaluated reports yet.') : null,
+      h(
+        'div',
+        { class: 'charts' },
+        h('figure', null, lineChart(weeks, share, { yMax: 100, yLabel: '% free of significant errors' }), h('figcaption', null, 'Share of AI drafts free of clinically significant errors, per week and model version')),
+        h(
+          'figure',
+          null,
+          barChart(
+            byType,
+            types.map((t) => `${t} ${ERROR_TYPES[t]}`),
+          ),
+          h('figcaption', null, 'Clinically significant errors by type, per week'),
+        ),
+      ),
+      h('div', { class: 'table-wrap' }, table),
+    ),
+  );
+  return () => {};
+}

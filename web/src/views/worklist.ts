@@ -1,0 +1,195 @@
+import * as api from '../api';
+import { announce, fmtDate, h } from '../dom';
+import { navigate } from '../main';
+import { key, setViewShortcuts } from '../shortcuts';
+
+export const STATUSES: [string, string][] = [
+  ['', 'Any'],
+  ['unread', 'To report'],
+  ['drafted', 'Drafted'],
+  ['in_progress', 'Being edited'],
+  ['signed', 'Signed'],
+  ['amended', 'Amended'],
+  ['receiving', 'Receiving'],
+  ['pending', 'Waiting for draft'],
+  ['draft_failed', 'Draft failed'],
+  ['needs_view', 'Needs a frontal view'],
+];
+
+export const SORTS: [string, string][] = [
+  ['-study_date', 'Study date, newest first'],
+  ['study_date', 'Study date, oldest first'],
+  ['-received_at', 'Received, newest first'],
+  ['received_at', 'Received, oldest first'],
+  ['patient_name', 'Patient name'],
+  ['accession_number', 'Accession'],
+];
+
+/** Human label and css class of a study's draft/report status. */
+export function statusBadge(it: { state: string; report_status: string | null }): HTMLElement {
+  const rs = it.report_status;
+  let label = it.state || 'unknown';
+  let cls = 'neutral';
+  if (rs === 'signed') [label, cls] = ['Signed', 'ok'];
+  else if (rs === 'amended') [label, cls] = ['Amended', 'ok'];
+  else if (rs === 'draft' || rs === 'edited' || rs === 'in_progress') [label, cls] = [rs === 'draft' && it.state === 'drafted' ? 'Drafted' : 'Being edited', 'info'];
+  else if (it.state === 'drafted') [label, cls] = ['Drafted', 'info'];
+  else if (it.state === 'draft_failed') [label, cls] = ['Draft failed', 'bad'];
+  else if (it.state === 'needs_view') [label, cls] = ['Needs frontal', 'warn'];
+  else if (['receiving', 'settled', 'ready', 'drafting'].includes(it.state)) [label, cls] = [it.state === 'drafting' ? 'Drafting…' : 'Waiting', 'neutral'];
+  return h('span', { class: `badge ${cls}`, 'data-status': rs ?? it.state }, label);
+}
+
+export function flagBadge(flag: string | null): HTMLElement | null {
+  if (!flag) return null;
+  const open = flag === 'open' || flag === 'flagged' || flag === 'pending';
+  return h(
+    'span',
+    { class: `badge ${open ? 'bad' : 'neutral'}`, title: `QA flag: ${flag}`, 'data-testid': 'qa-flag' },
+    h('span', { 'aria-hidden': 'true' }, '⚑ '),
+    open ? 'QA flag' : `QA: ${flag}`,
+  );
+}
+
+export async function renderWorklist(main: HTMLElement, params: URLSearchParams): Promise<() => void> {
+  const q: api.WorklistQuery = {
+    status: params.get('status') ?? '',
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? '',
+    q: params.get('q') ?? '',
+    sort: params.get('sort') ?? '-study_date',
+    limit: 50,
+  };
+  const field = (id: string, label: string, input: HTMLElement) => h('div', { class: 'field' }, h('label', { for: id }, label), input);
+  const status = h('select', { id: 'f-status' }, STATUSES.map(([v, l]) => h('option', { value: v, selected: v === q.status }, l)));
+  const from = h('input', { id: 'f-from', type: 'date', value: q.from });
+  const to = h('input', { id: 'f-to', type: 'date', value: q.to });
+  const text = h('input', { id: 'f-q', type: 'search', value: q.q, placeholder: 'Accession, MRN or name', 'aria-keyshortcuts': '/' });
+  const sort = h('select', { id: 'f-sort' }, SORTS.map(([v, l]) => h('option', { value: v, selected: v === q.sort }, l)));
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Worklist filters' },
+    field('f-q', 'Search', text),
+    field('f-status', 'Status', status),
+    field('f-from', 'From', from),
+    field('f-to', 'To', to),
+    field('f-sort', 'Sort', sort),
+    h('button', { class: 'btn', type: 'submit' }, 'Apply'),
+  );
+  const apply = () => {
+    const p = new URLSearchParams();
+    if (text.value.trim()) p.set('q', text.value.trim());
+    if (status.value) p.set('status', status.value);
+    if (from.value) p.set('from', from.value);
+    if (to.value) p.set('to', to.value);
+    if (sort.value !== '-study_date') p.set('sort', sort.value);
+    const s = p.toString();
+    navigate('#/' + (s ? `?${s}` : ''));
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    apply();
+  });
+  for (const el of [status, from, to, sort]) el.addEventListener('change', apply);
+
+  const tbody = h('tbody');
+  const table = h(
+    'table',
+    { class: 'worklist', 'aria-describedby': 'wl-help' },
+    h('caption', { class: 'sr-only' }, 'Studies'),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ['Patient', 'MRN', 'Accession', 'Study date', 'Indication', 'Status', 'QA'].map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    tbody,
+  );
+  const more = h('button', { class: 'btn', type: 'button', hidden: true }, 'Load more');
+  const count = h('p', { class: 'muted', 'aria-live': 'polite' });
+  main.appendChild(
+    h(
+      'section',
+      { class: 'page' },
+      h('h1', null, 'Worklist'),
+      form,
+      h('p', { id: 'wl-help', class: 'muted small' }, 'Use ↑/↓ or j/k to move, Enter to open, / to search.'),
+      h('div', { class: 'table-wrap' }, table),
+      count,
+      more,
+    ),
+  );
+
+  let rows: HTMLTableRowElement[] = [];
+  let sel = -1;
+  let cursor: string | null = null;
+  const select = (i: number) => {
+    if (rows.length === 0) return;
+    sel = Math.max(0, Math.min(rows.length - 1, i));
+    rows.forEach((r, j) => r.setAttribute('aria-selected', String(j === sel)));
+    rows[sel].focus();
+  };
+  const open = (uid: string) => navigate('#/study/' + encodeURIComponent(uid));
+
+  const load = async (c: string | null) => {
+    const res = await api.worklist({ ...q, cursor: c ?? undefined });
+    for (const it of res.items) {
+      const a = h('a', { href: '#/study/' + encodeURIComponent(it.study_uid), tabindex: -1 }, it.patient_name || '(no name)');
+      const tr = h(
+        'tr',
+        { tabindex: 0, 'data-study-uid': it.study_uid, 'aria-selected': 'false' },
+        h('td', null, a),
+        h('td', null, it.patient_id),
+        h('td', null, it.accession_number),
+        h('td', null, fmtDate(it.study_date)),
+        h('td', { class: 'ellipsis', title: it.indication }, it.indication),
+        h('td', null, statusBadge(it)),
+        h('td', null, flagBadge(it.qa_flag)),
+      ) as HTMLTableRowElement;
+      const idx = rows.length;
+      tr.addEventListener('click', (e) => {
+        if ((e.target as HTMLElement).tagName !== 'A') open(it.study_uid);
+      });
+      tr.addEventListener('focus', () => {
+        sel = idx;
+        rows.forEach((r, j) => r.setAttribute('aria-selected', String(j === sel)));
+      });
+      tr.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') open(it.study_uid);
+      });
+      rows.push(tr);
+      tbody.appendChild(tr);
+    }
+    cursor = res.next_cursor;
+    more.hidden = !cursor;
+    count.textContent = rows.length === 0 ? 'No studies match.' : `${rows.length} ${rows.length === 1 ? 'study' : 'studies'} shown${cursor ? ' (more available)' : ''}.`;
+  };
+  more.addEventListener('click', async () => {
+    try {
+      await load(cursor);
+    } catch (e) {
+      announce((e as Error).message, 'error');
+    }
+  });
+  await load(null);
+
+  setViewShortcuts([
+    { keys: '↓ / j', label: 'Next study', group: 'Worklist', match: (e) => e.key === 'ArrowDown' || key('j')(e), run: () => select(sel + 1) },
+    { keys: '↑ / k', label: 'Previous study', group: 'Worklist', match: (e) => e.key === 'ArrowUp' || key('k')(e), run: () => select(sel - 1) },
+    {
+      keys: 'Enter / o',
+      label: 'Open the selected study',
+      group: 'Worklist',
+      match: (e) => (e.key === 'Enter' && sel >= 0 && document.activeElement === document.body) || key('o')(e),
+      run: () => {
+        if (sel >= 0) open(rows[sel].dataset.studyUid!);
+      },
+    },
+    { keys: '/', label: 'Search', group: 'Worklist', match: (e) => e.key === '/', run: () => text.focus() },
+    { keys: 'r', label: 'Reload', group: 'Worklist', match: key('r'), run: () => navigate(location.hash) },
+  ]);
+  return () => {};
+}

@@ -165,6 +165,20 @@ func (m *Model) visionInto(ro *ort.RunOptions, pixels []float32, dst []byte) err
 // until EOS or maxNew tokens (0 = the manifest's max_new_tokens). ctx
 // cancels it, also in the middle of a graph run.
 func (m *Model) Generate(ctx context.Context, pixels []float32, before, after []int64, maxNew int) (*Generation, error) {
+	return m.GenerateWith(ctx, pixels, before, after, GenOptions{MaxNewTokens: maxNew})
+}
+
+// GenOptions tune Generate.
+type GenOptions struct {
+	// MaxNewTokens: 0 = the manifest's max_new_tokens.
+	MaxNewTokens int
+	// IgnoreEOS keeps generating to MaxNewTokens (benchmarks only).
+	IgnoreEOS bool
+}
+
+// GenerateWith is Generate with options.
+func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, after []int64, o GenOptions) (*Generation, error) {
+	maxNew := o.MaxNewTokens
 	if maxNew <= 0 {
 		maxNew = m.Manifest.MaxNewTokens
 	}
@@ -296,7 +310,7 @@ func (m *Model) Generate(ctx context.Context, pixels []float32, before, after []
 	posOne := []int64{0}
 	g.Stop = "max_new_tokens"
 	for {
-		if tok == man.EOS {
+		if tok == man.EOS && !o.IgnoreEOS {
 			g.Stop = "eos"
 			break
 		}

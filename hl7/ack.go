@@ -109,11 +109,10 @@ func BuildAck(msg *Message, raw []byte, o AckOptions) []byte {
 	var sendApp, sendFac, recvApp, recvFac, ctrl, proc, version, trigger string
 	if msg != nil {
 		d = msg.Delims
-		if d.Escape == 0 {
-			d.Escape = '\\'
-		}
-		if d.SubComponent == 0 {
-			d.SubComponent = '&'
+		if d.Escape == 0 || d.SubComponent == 0 {
+			// A message declaring fewer than four encoding characters
+			// is answered with the standard ones (values are re-encoded).
+			d = DefaultDelimiters
 		}
 		msh := msg.Segment("MSH")
 		sendApp, sendFac = rawField(msh, 3, d), rawField(msh, 4, d)

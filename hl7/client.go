@@ -80,7 +80,7 @@ func (c *Client) Send(ctx context.Context, msg []byte) (Ack, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	c.conn.SetDeadline(deadline) //nolint:errcheck
+	c.conn.SetDeadline(deadline)                                              //nolint:errcheck
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) }) //nolint:errcheck
 	defer stop()
 	fail := func(err error) (Ack, error) {

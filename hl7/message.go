@@ -103,12 +103,17 @@ func Parse(raw []byte) (*Message, error) {
 	if len(enc) > 3 {
 		d.SubComponent = enc[3]
 	}
+	for _, c := range enc {
+		if c <= ' ' || c > '~' {
+			return nil, parseErr("MSH-2 holds a non-printable character")
+		}
+	}
 	seen := map[byte]bool{}
 	for _, c := range []byte{d.Field, d.Component, d.Repetition, d.Escape, d.SubComponent} {
 		if c == 0 {
 			continue
 		}
-		if seen[c] || c == '\r' || c == '\n' || isAlnum(c) {
+		if seen[c] || c <= ' ' || c > '~' || isAlnum(c) {
 			return nil, parseErr("MSH-1/MSH-2 delimiters are not distinct printable characters")
 		}
 		seen[c] = true

@@ -1,0 +1,10 @@
+package chexprompt
+
+import (
+	"bytes"
+	"io"
+)
+
+var errEOF = io.EOF
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

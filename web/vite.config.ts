@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The UI is served by radraft at "/" with the API at /api/v1 on the same
@@ -5,6 +6,10 @@ import { defineConfig } from 'vitest/config';
 // (RADRAFT_DEV_API, default http://127.0.0.1:8080).
 export default defineConfig({
   base: '/',
+  resolve: {
+    // xmlbuilder2 (pulled in by Cornerstone) extends Node's EventEmitter at load
+    alias: { events: fileURLToPath(new URL('./src/shims/events.ts', import.meta.url)) },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true, // public/.gitkeep-README is copied back in

@@ -93,6 +93,8 @@ export interface WorklistItem {
   study_description?: string;
   indication: string;
   indication_source?: string;
+  /** worklist status: drafted|edited|signed|amended, or the study's drafting state */
+  status: string;
   state: string;
   report_status: string | null;
   qa_flag: string | null;
@@ -137,7 +139,7 @@ export interface StudyDetail {
   state_reason?: string;
   indication: string;
   indication_source: string;
-  order?: { procedure?: string; indication?: string; accession_number?: string; placer_order_number?: string; [k: string]: unknown } | null;
+  order?: { procedure?: string; procedure_text?: string; indication?: string; accession_number?: string; order_control?: string; cancelled?: boolean; [k: string]: unknown } | null;
   frontal_sop_instance_uid: string | null;
   view_reason: string;
   series: Series[];
@@ -272,7 +274,8 @@ export async function worklist(q: WorklistQuery): Promise<Worklist> {
       accession_number: it.accession_number ?? it.accession ?? '',
       study_date: it.study_date ?? null,
       indication: it.indication ?? '',
-      state: it.state ?? it.draft_state ?? '',
+      status: it.status ?? it.report_status ?? it.study_state ?? it.state ?? '',
+      state: it.study_state ?? it.state ?? '',
       report_status: it.report_status ?? pick(it.report, 'status') ?? null,
       qa_flag: normFlag(it.qa_flag ?? it.qa_flag_state ?? it.flag ?? null),
     })) as WorklistItem[],
@@ -301,13 +304,24 @@ export async function study(uid: string): Promise<StudyDetail> {
     study_date: st.study_date ?? null,
     study_description: st.study_description ?? '',
     state: st.state ?? '',
-    indication: pick(d, 'indication') ?? pick(st, 'indication') ?? pick(order, 'indication') ?? '',
-    indication_source: pick(d, 'indication_source') ?? pick(st, 'indication_source') ?? pick(order, 'indication_source') ?? '',
+    indication: indText(pick(d, 'indication') ?? pick(st, 'indication')) ?? pick(order, 'indication') ?? '',
+    indication_source:
+      pick(d, 'indication_source') ?? pick(st, 'indication_source') ?? indSource(pick(d, 'indication') ?? pick(st, 'indication')) ?? pick(order, 'indication_source') ?? '',
     order,
     frontal_sop_instance_uid: (typeof frontal === 'object' && frontal ? frontal.sop_instance_uid : frontal) ?? st.frontal_sop_instance_uid ?? null,
     view_reason: (typeof frontal === 'object' && frontal ? frontal.reason : undefined) ?? st.view_reason ?? d.view_reason ?? '',
     series: ((d.series ?? st.series ?? []) as Any[]).map((se) => ({ ...se, instances: (se.instances ?? []) as Instance[] })) as Series[],
   } as StudyDetail;
+}
+
+function indText(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'object') return pick(v as Any, 'text', 'Text') ?? '';
+  return String(v);
+}
+function indSource(v: unknown): string | undefined {
+  if (v && typeof v === 'object') return pick(v as Any, 'source', 'Source');
+  return undefined;
 }
 
 export function instanceFileURL(studyUID: string, inst: Instance): string {

@@ -9,6 +9,8 @@ import {
   RenderingEngine,
   init as coreInit,
   isCornerstoneInitialized,
+  metaData,
+  utilities as csUtils,
   type Types,
 } from '@cornerstonejs/core';
 import { init as dicomLoaderInit } from '@cornerstonejs/dicom-image-loader';
@@ -132,7 +134,8 @@ export class Viewer {
     const abs = new URL(url, window.location.href).href;
     await vp.setStack([`wadouri:${abs}`], 0);
     const img = vp.getCornerstoneImage();
-    this.photometric = img.photometricInterpretation ?? '';
+    const pix = metaData.get('imagePixelModule', img.imageId) as { photometricInterpretation?: string } | undefined;
+    this.photometric = pix?.photometricInterpretation ?? img.photometricInterpretation ?? '';
     const props = vp.getProperties();
     this.initialInvert = !!props.invert;
     const vr = props.voiRange ?? { lower: img.minPixelValue, upper: img.maxPixelValue };
@@ -152,6 +155,19 @@ export class Viewer {
     });
     this.ro.observe(this.element);
     this.emit();
+    // test hook (e2e samples pixels at anatomical positions)
+    (window as unknown as { __radraftViewer?: Viewer }).__radraftViewer = this;
+  }
+
+  /** Page (client) coordinates of a point given as fractions of the image's
+   * width and height. */
+  imageFractionToClient(fx: number, fy: number): [number, number] {
+    const vp = this.viewport();
+    const img = vp.getCornerstoneImage();
+    const world = csUtils.imageToWorldCoords(vp.getCurrentImageId(), [fx * img.columns, fy * img.rows] as Types.Point2);
+    const [cx, cy] = vp.worldToCanvas(world as Types.Point3);
+    const r = this.element.getBoundingClientRect();
+    return [r.left + cx, r.top + cy];
   }
 
   private viewport(): Types.IStackViewport {

@@ -64,8 +64,14 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
   // ---- study info ------------------------------------------------------------
   const dl = (pairs: [string, unknown][]) =>
     h('dl', { class: 'meta' }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [h('dt', null, k), h('dd', null, String(v))]));
-  const srcLabel = (s: string) =>
-    ({ order: 'HL7 order', hl7: 'HL7 order', 'OBR-31': 'HL7 order (OBR-31)', dicom: 'DICOM header', none: 'none' })[s] ?? s;
+  const srcLabel = (src: string) => {
+    if (!src) return 'unknown';
+    if (src === 'hl7:OBR-31') return 'HL7 order, OBR-31 Reason for Study';
+    if (src === 'hl7:OBR-13') return 'HL7 order, OBR-13 Relevant Clinical Info';
+    if (src.startsWith('hl7:')) return `HL7 order, ${src.slice(4)}`;
+    if (src.startsWith('dicom:')) return `DICOM header ${src.slice(6)}`;
+    return src;
+  };
   const info = h(
     'section',
     { class: 'pane info', 'aria-label': 'Study and order' },
@@ -86,7 +92,13 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
       st.indication ? st.indication : h('span', { class: 'muted' }, 'No indication received.'),
       st.indication ? h('span', { class: 'source' }, ` — source: ${srcLabel(st.indication_source || 'unknown')}`) : null,
     ),
-    st.order ? dl([['Procedure', st.order.procedure], ['Order', st.order.placer_order_number]]) : h('p', { class: 'muted small' }, 'No HL7 order for this study yet.'),
+    st.order
+      ? dl([
+          ['Procedure', st.order.procedure_text ?? st.order.procedure],
+          ['Order accession', st.order.accession_number],
+          ['Order status', st.order.cancelled ? 'cancelled' : st.order.order_control],
+        ])
+      : h('p', { class: 'muted small' }, 'No HL7 order for this study yet.'),
     h('h2', null, 'Images'),
     frontal
       ? h('p', { class: 'small' }, `Shown: ${frontal.modality ?? ''} ${frontal.view_position || ''} — chosen as frontal: ${st.view_reason || 'only image'}`)
@@ -113,7 +125,7 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
         { class: 'study-head' },
         h('a', { href: '#/', class: 'back' }, '← Worklist'),
         h('h1', null, st.patient_name || '(no name)', h('span', { class: 'muted' }, ` · ${st.accession_number || st.study_uid}`)),
-        statusBadge({ state: st.state, report_status: null }),
+        statusBadge(st.state, st.state_reason),
       ),
       h('div', { class: 'study-grid' }, viewerPane, h('div', { class: 'side' }, editorPane, info)),
     ),

@@ -5,39 +5,42 @@ import { key, setViewShortcuts } from '../shortcuts';
 
 export const STATUSES: [string, string][] = [
   ['', 'Any'],
-  ['unread', 'To report'],
-  ['drafted', 'Drafted'],
-  ['in_progress', 'Being edited'],
+  ['drafted', 'Drafted (untouched)'],
+  ['edited', 'Edited, not signed'],
   ['signed', 'Signed'],
   ['amended', 'Amended'],
+  ['drafting', 'Drafting'],
   ['receiving', 'Receiving'],
-  ['pending', 'Waiting for draft'],
-  ['draft_failed', 'Draft failed'],
+  ['ready', 'Waiting for draft'],
   ['needs_view', 'Needs a frontal view'],
+  ['draft_failed', 'Draft failed'],
 ];
 
 export const SORTS: [string, string][] = [
   ['-study_date', 'Study date, newest first'],
   ['study_date', 'Study date, oldest first'],
-  ['-received_at', 'Received, newest first'],
-  ['received_at', 'Received, oldest first'],
-  ['patient_name', 'Patient name'],
-  ['accession_number', 'Accession'],
+  ['-received', 'Received, newest first'],
+  ['received', 'Received, oldest first'],
 ];
 
-/** Human label and css class of a study's draft/report status. */
-export function statusBadge(it: { state: string; report_status: string | null }): HTMLElement {
-  const rs = it.report_status;
-  let label = it.state || 'unknown';
-  let cls = 'neutral';
-  if (rs === 'signed') [label, cls] = ['Signed', 'ok'];
-  else if (rs === 'amended') [label, cls] = ['Amended', 'ok'];
-  else if (rs === 'draft' || rs === 'edited' || rs === 'in_progress') [label, cls] = [rs === 'draft' && it.state === 'drafted' ? 'Drafted' : 'Being edited', 'info'];
-  else if (it.state === 'drafted') [label, cls] = ['Drafted', 'info'];
-  else if (it.state === 'draft_failed') [label, cls] = ['Draft failed', 'bad'];
-  else if (it.state === 'needs_view') [label, cls] = ['Needs frontal', 'warn'];
-  else if (['receiving', 'settled', 'ready', 'drafting'].includes(it.state)) [label, cls] = [it.state === 'drafting' ? 'Drafting…' : 'Waiting', 'neutral'];
-  return h('span', { class: `badge ${cls}`, 'data-status': rs ?? it.state }, label);
+const STATUS_LABEL: Record<string, [string, string]> = {
+  drafted: ['Drafted', 'info'],
+  edited: ['Edited', 'warn'],
+  signed: ['Signed', 'ok'],
+  amended: ['Amended', 'ok'],
+  draft: ['Draft', 'info'],
+  drafting: ['Drafting…', 'neutral'],
+  receiving: ['Receiving', 'neutral'],
+  settled: ['Waiting', 'neutral'],
+  ready: ['Waiting for draft', 'neutral'],
+  needs_view: ['Needs frontal', 'warn'],
+  draft_failed: ['Draft failed', 'bad'],
+};
+
+/** Badge of a worklist status (report status when a report exists, else the study's drafting state). */
+export function statusBadge(status: string, reason = ''): HTMLElement {
+  const [label, cls] = STATUS_LABEL[status] ?? [status || 'unknown', 'neutral'];
+  return h('span', { class: `badge ${cls}`, 'data-status': status, title: reason || undefined }, label);
 }
 
 export function flagBadge(flag: string | null): HTMLElement | null {
@@ -146,7 +149,7 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
         h('td', null, it.accession_number),
         h('td', null, fmtDate(it.study_date)),
         h('td', { class: 'ellipsis', title: it.indication }, it.indication),
-        h('td', null, statusBadge(it)),
+        h('td', null, statusBadge(it.status, it.state_reason as string)),
         h('td', null, flagBadge(it.qa_flag)),
       ) as HTMLTableRowElement;
       const idx = rows.length;

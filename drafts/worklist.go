@@ -1,0 +1,348 @@
+package drafts
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Worklist statuses: the report's state when a report exists, else the
+// study's drafting state.
+const (
+	WorklistDrafted = "drafted" // AI draft, untouched
+	WorklistEdited  = "edited"  // edited, not signed
+	// signed, amended: as the report; receiving, settled, needs_view, ready,
+	// drafting, draft_failed: as the study.
+)
+
+// worklistStatusSQL derives the worklist status of a row of studies st
+// joined with reports r.
+const worklistStatusSQL = `(CASE WHEN r.id IS NULL THEN st.state
+	WHEN r.status = 'draft' AND r.current_version IS NOT DISTINCT FROM r.ai_version THEN 'drafted'
+	WHEN r.status = 'draft' THEN 'edited' ELSE r.status END)`
+
+// WorklistQuery filters, sorts and pages the worklist.
+type WorklistQuery struct {
+	Statuses []string  // any of; empty = all
+	From, To time.Time // study date range, inclusive; zero = open
+	// Text matches accession number, patient ID (MRN) or patient name,
+	// case-insensitively, as a substring (prefix for 1-2 characters).
+	Text   string
+	Sort   string // "study_date" (default) or "received"
+	Asc    bool   // default newest first
+	Limit  int    // default 50, at most 500
+	Cursor string // from a previous page's NextCursor
+}
+
+// WorklistItem is one row of the worklist. It carries PHI.
+type WorklistItem struct {
+	StudyUID         string     `json:"study_uid"`
+	AccessionNumber  string     `json:"accession_number"`
+	PatientID        string     `json:"patient_id"`
+	PatientName      string     `json:"patient_name"`
+	PatientBirthDate string     `json:"patient_birth_date"`
+	PatientSex       string     `json:"patient_sex"`
+	StudyDate        *string    `json:"study_date"` // YYYY-MM-DD
+	StudyDescription string     `json:"study_description"`
+	ReceivedAt       time.Time  `json:"received_at"`
+	InstanceCount    int        `json:"instance_count"`
+	StudyState       string     `json:"study_state"`
+	StateReason      string     `json:"state_reason,omitempty"`
+	Status           string     `json:"status"`
+	ReportStatus     *string    `json:"report_status"`
+	CurrentVersion   *int       `json:"current_version"`
+	SignedBy         string     `json:"signed_by,omitempty"`
+	SignedAt         *time.Time `json:"signed_at,omitempty"`
+	Indication       string     `json:"indication"`
+	IndicationSource string     `json:"indication_source"`
+	// QAFlag is the QA flag state of the report (null until the QA schema
+	// provides flags).
+	QAFlag *string `json:"qa_flag"`
+}
+
+// WorklistPage is one page of the worklist.
+type WorklistPage struct {
+	Items      []WorklistItem `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// ErrBadCursor is returned for a cursor that does not fit the query.
+var ErrBadCursor = errors.New("drafts: bad worklist cursor")
+
+type worklistCursor struct {
+	Sort string `json:"s"`
+	Asc  bool   `json:"a"`
+	Key  string `json:"k"` // date YYYY-MM-DD or RFC 3339 timestamp
+	UID  string `json:"u"`
+}
+
+// likeEscape escapes LIKE metacharacters.
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// Worklist returns one page of studies with their report and order state.
+// The page is ordered by (sort key, study UID) and continued with a keyset
+// cursor, so a page costs the same at any depth.
+func (s *Store) Worklist(ctx context.Context, q WorklistQuery) (WorklistPage, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > 500 {
+		q.Limit = 500
+	}
+	var sortExpr string
+	switch q.Sort {
+	case "", "study_date":
+		q.Sort = "study_date"
+		sortExpr = "COALESCE(st.study_date, DATE '0001-01-01')"
+	case "received":
+		sortExpr = "st.last_received_at"
+	default:
+		return WorklistPage{}, fmt.Errorf("drafts: unknown worklist sort %q", q.Sort)
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if len(q.Statuses) > 0 {
+		where = append(where, worklistStatusSQL+" = ANY("+arg(q.Statuses)+"::text[])")
+	}
+	if !q.From.IsZero() {
+		where = append(where, "st.study_date >= "+arg(q.From.Format("2006-01-02"))+"::date")
+	}
+	if !q.To.IsZero() {
+		where = append(where, "st.study_date <= "+arg(q.To.Format("2006-01-02"))+"::date")
+	}
+	if t := strings.TrimSpace(q.Text); t != "" {
+		if len([]rune(t)) >= 3 {
+			p := arg("%" + likeEscape(t) + "%")
+			pl := arg("%" + likeEscape(strings.ToLower(t)) + "%")
+			where = append(where, fmt.Sprintf("(st.accession_number ILIKE %s OR st.patient_id ILIKE %s OR lower(st.patient_name) LIKE %s)", p, p, pl))
+		} else {
+			// Trigram indexes need 3 characters: match identifiers by prefix.
+			p := arg(likeEscape(t) + "%")
+			where = append(where, fmt.Sprintf("(st.accession_number LIKE %s OR st.patient_id LIKE %s)", p, p))
+		}
+	}
+	cmp, dir := "<", "DESC"
+	if q.Asc {
+		cmp, dir = ">", "ASC"
+	}
+	if q.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		var c worklistCursor
+		if err != nil || json.Unmarshal(raw, &c) != nil || c.Sort != q.Sort || c.Asc != q.Asc {
+			return WorklistPage{}, ErrBadCursor
+		}
+		cast := "::date"
+		if q.Sort == "received" {
+			cast = "::timestamptz"
+		}
+		where = append(where, fmt.Sprintf("(%s, st.study_uid) %s (%s%s, %s)", sortExpr, cmp, arg(c.Key), cast, arg(c.UID)))
+	}
+	sql := `SELECT st.study_uid, st.accession_number, st.patient_id, st.patient_name, st.patient_birth_date, st.patient_sex,
+		to_char(st.study_date, 'YYYY-MM-DD'), st.study_description, st.last_received_at, st.instance_count, st.state, st.state_reason,
+		` + worklistStatusSQL + `, r.status, r.current_version, COALESCE(r.signed_by, ''), r.signed_at,
+		COALESCE(NULLIF(o.indication, ''), st.dicom_indication),
+		CASE WHEN COALESCE(o.indication, '') <> '' THEN o.indication_source
+		     WHEN st.dicom_indication <> '' THEN CASE WHEN st.dicom_indication_source LIKE 'dicom:%' THEN st.dicom_indication_source ELSE 'dicom:' || st.dicom_indication_source END
+		     ELSE '' END,
+		` + sortExpr + `::text
+	FROM studies st
+	LEFT JOIN reports r ON r.study_uid = st.study_uid
+	LEFT JOIN LATERAL (
+		SELECT o.indication, o.indication_source FROM orders o
+		WHERE NOT o.cancelled AND ((st.accession_number <> '' AND o.accession_number = st.accession_number) OR (o.study_uid <> '' AND o.study_uid = st.study_uid))
+		ORDER BY (o.accession_number = st.accession_number) DESC, o.updated_at DESC LIMIT 1) o ON true`
+	if len(where) > 0 {
+		sql += "\n\tWHERE " + strings.Join(where, "\n\t  AND ")
+	}
+	sql += fmt.Sprintf("\n\tORDER BY %s %s, st.study_uid %s LIMIT %s", sortExpr, dir, dir, arg(q.Limit+1))
+	rows, err := s.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return WorklistPage{}, fmt.Errorf("drafts: worklist: %w", err)
+	}
+	var keys []string
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WorklistItem, error) {
+		var it WorklistItem
+		var key string
+		err := r.Scan(&it.StudyUID, &it.AccessionNumber, &it.PatientID, &it.PatientName, &it.PatientBirthDate, &it.PatientSex,
+			&it.StudyDate, &it.StudyDescription, &it.ReceivedAt, &it.InstanceCount, &it.StudyState, &it.StateReason,
+			&it.Status, &it.ReportStatus, &it.CurrentVersion, &it.SignedBy, &it.SignedAt, &it.Indication, &it.IndicationSource, &key)
+		keys = append(keys, key)
+		return it, err
+	})
+	if err != nil {
+		return WorklistPage{}, fmt.Errorf("drafts: worklist: %w", err)
+	}
+	page := WorklistPage{Items: items}
+	if len(items) > q.Limit {
+		page.Items = items[:q.Limit]
+		last := page.Items[q.Limit-1]
+		key := keys[q.Limit-1]
+		if q.Sort == "received" {
+			key = last.ReceivedAt.UTC().Format(time.RFC3339Nano)
+		}
+		b, _ := json.Marshal(worklistCursor{Sort: q.Sort, Asc: q.Asc, Key: key, UID: last.StudyUID})
+		page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if page.Items == nil {
+		page.Items = []WorklistItem{}
+	}
+	return page, nil
+}
+
+// StudyDetail is a study with its order, indication, series and instances.
+// It carries PHI.
+type StudyDetail struct {
+	StudyUID           string          `json:"study_uid"`
+	AccessionNumber    string          `json:"accession_number"`
+	PatientID          string          `json:"patient_id"`
+	PatientName        string          `json:"patient_name"`
+	PatientBirthDate   string          `json:"patient_birth_date"`
+	PatientSex         string          `json:"patient_sex"`
+	StudyDate          *string         `json:"study_date"`
+	StudyTime          string          `json:"study_time"`
+	StudyDescription   string          `json:"study_description"`
+	ReferringPhysician string          `json:"referring_physician"`
+	State              string          `json:"state"`
+	StateReason        string          `json:"state_reason,omitempty"`
+	InstanceCount      int             `json:"instance_count"`
+	FirstReceivedAt    time.Time       `json:"first_received_at"`
+	LastReceivedAt     time.Time       `json:"last_received_at"`
+	SettledAt          *time.Time      `json:"settled_at"`
+	FrontalSOP         *string         `json:"frontal_sop_instance_uid"`
+	ViewReason         string          `json:"view_reason"`
+	DICOMIndication    string          `json:"dicom_indication"`
+	DICOMIndicationSrc string          `json:"dicom_indication_source"`
+	Indication         StudyIndication `json:"-"`
+	Order              *StoredOrder    `json:"-"`
+	Series             []SeriesDetail  `json:"series"`
+}
+
+// SeriesDetail is one series of a study.
+type SeriesDetail struct {
+	SeriesUID         string           `json:"series_uid"`
+	Modality          string           `json:"modality"`
+	SeriesNumber      string           `json:"series_number"`
+	SeriesDescription string           `json:"series_description"`
+	BodyPart          string           `json:"body_part"`
+	Instances         []InstanceDetail `json:"instances"`
+}
+
+// InstanceDetail is one stored instance (Path is relative to the storage dir
+// and not sent to clients).
+type InstanceDetail struct {
+	SOPInstanceUID    string    `json:"sop_instance_uid"`
+	SOPClassUID       string    `json:"sop_class_uid"`
+	InstanceNumber    string    `json:"instance_number"`
+	TransferSyntaxUID string    `json:"transfer_syntax_uid"`
+	ViewPosition      string    `json:"view_position"`
+	ViewCode          string    `json:"view_code"`
+	ImageLaterality   string    `json:"image_laterality"`
+	Photometric       string    `json:"photometric"`
+	Rows              int       `json:"rows"`
+	Columns           int       `json:"columns"`
+	FileSize          int64     `json:"file_size"`
+	ReceivedAt        time.Time `json:"received_at"`
+	Frontal           bool      `json:"frontal"`
+	StudyUID          string    `json:"-"`
+	Path              string    `json:"-"`
+}
+
+// StudyDetail loads a study with its order, indication, series and instances.
+func (s *Store) StudyDetail(ctx context.Context, studyUID string) (*StudyDetail, error) {
+	d := &StudyDetail{StudyUID: studyUID}
+	err := s.Pool.QueryRow(ctx, `SELECT accession_number, patient_id, patient_name, patient_birth_date, patient_sex,
+		to_char(study_date, 'YYYY-MM-DD'), study_time, study_description, referring_physician, state, state_reason, instance_count,
+		first_received_at, last_received_at, settled_at, frontal_sop_instance_uid, view_reason, dicom_indication, dicom_indication_source
+		FROM studies WHERE study_uid=$1`, studyUID).Scan(&d.AccessionNumber, &d.PatientID, &d.PatientName, &d.PatientBirthDate,
+		&d.PatientSex, &d.StudyDate, &d.StudyTime, &d.StudyDescription, &d.ReferringPhysician, &d.State, &d.StateReason,
+		&d.InstanceCount, &d.FirstReceivedAt, &d.LastReceivedAt, &d.SettledAt, &d.FrontalSOP, &d.ViewReason,
+		&d.DICOMIndication, &d.DICOMIndicationSrc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrStudyNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("drafts: study: %w", err)
+	}
+	if d.Order, err = s.OrderForStudy(ctx, studyUID); err != nil {
+		return nil, err
+	}
+	if d.Indication, err = s.IndicationForStudy(ctx, studyUID); err != nil {
+		return nil, err
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT series_uid, modality, series_number, series_description, body_part
+		FROM series WHERE study_uid=$1 ORDER BY series_number, created_at, series_uid`, studyUID)
+	if err != nil {
+		return nil, err
+	}
+	d.Series, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SeriesDetail, error) {
+		var x SeriesDetail
+		err := r.Scan(&x.SeriesUID, &x.Modality, &x.SeriesNumber, &x.SeriesDescription, &x.BodyPart)
+		x.Instances = []InstanceDetail{}
+		return x, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT series_uid, `+instanceCols+` FROM instances WHERE study_uid=$1
+		ORDER BY series_uid, instance_number, sop_instance_uid`, studyUID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var series string
+		var in InstanceDetail
+		if err := rows.Scan(append([]any{&series}, in.scanDest()...)...); err != nil {
+			return nil, err
+		}
+		in.Frontal = d.FrontalSOP != nil && *d.FrontalSOP == in.SOPInstanceUID
+		for i := range d.Series {
+			if d.Series[i].SeriesUID == series {
+				d.Series[i].Instances = append(d.Series[i].Instances, in)
+			}
+		}
+	}
+	if d.Series == nil {
+		d.Series = []SeriesDetail{}
+	}
+	return d, rows.Err()
+}
+
+const instanceCols = `sop_instance_uid, sop_class_uid, instance_number, transfer_syntax_uid, view_position, view_code,
+	image_laterality, photometric, rows_, columns_, file_size, received_at, study_uid, path`
+
+func (in *InstanceDetail) scanDest() []any {
+	return []any{&in.SOPInstanceUID, &in.SOPClassUID, &in.InstanceNumber, &in.TransferSyntaxUID, &in.ViewPosition,
+		&in.ViewCode, &in.ImageLaterality, &in.Photometric, &in.Rows, &in.Columns, &in.FileSize, &in.ReceivedAt,
+		&in.StudyUID, &in.Path}
+}
+
+// ErrNoInstance names an unknown SOP Instance UID.
+var ErrNoInstance = errors.New("drafts: no such instance")
+
+// Instance returns a stored instance (with its path) of a study.
+func (s *Store) Instance(ctx context.Context, studyUID, sopUID string) (*InstanceDetail, error) {
+	var in InstanceDetail
+	err := s.Pool.QueryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE sop_instance_uid=$1 AND study_uid=$2`,
+		sopUID, studyUID).Scan(in.scanDest()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNoInstance
+	}
+	if err != nil {
+		return nil, fmt.Errorf("drafts: instance: %w", err)
+	}
+	return &in, nil
+}

@@ -1,0 +1,238 @@
+// Package server is radraft's HTTP API (gin) under /api/v1, the embedded
+// review UI at /, health endpoints and Prometheus metrics.
+//
+// # Routes and extension
+//
+// Routes live in files of this package. A file adds a group of routes
+// without editing the others by calling addRoutes from its init:
+//
+//	func init() {
+//		addRoutes(func(s *Server, api *gin.RouterGroup) {
+//			qa := api.Group("/qa", s.RequireRole(drafts.RoleQALead))
+//			qa.GET("/flags", s.listFlags)
+//		})
+//	}
+//
+// api is /api/v1 behind authentication (a session cookie with CSRF checks on
+// writes, or a bearer API token). Every route must also be listed in
+// openapi.json and in the permission matrix of permissions_test.go (other
+// test files may add rows with addExpectations in init); the tests fail on
+// a route missing from either.
+//
+// # Helpers for handlers
+//
+//   - s.RequireRole(roles...) — middleware: 403 unless the user has one of them.
+//   - CurrentUser(c) — the authenticated drafts.User.
+//   - s.Audit(c, action, studyUID, objectRef, detail) — appends an audit row
+//     (actor, remote address filled in); a handler showing PHI must audit
+//     before answering and answer 500 when auditing fails.
+//   - WriteError(c, status, code, message) — the JSON error shape
+//     {"error":{"code","message"}}; never put PHI in the message.
+//   - bindJSON(c, &v) — strict JSON body (unknown fields refused), 400 on error.
+//
+// Logging: the access log records method, route template, status and
+// duration only (no paths with parameters, no query strings: search text is
+// PHI).
+package server
+
+import (
+	"context"
+	"errors"
+	"image"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/radraft/radraft/drafts"
+)
+
+// RenderOptions asks for a preview of an instance.
+type RenderOptions struct {
+	// Window centre and width; both 0 = the file's own VOI (or min-max).
+	Center, Width float64
+	// MaxSize bounds the longer side in pixels (0 = original size).
+	MaxSize int
+	// Invert flips grey levels after windowing.
+	Invert bool
+}
+
+// Renderer turns a Part 10 file into an 8-bit display image.
+type Renderer func(ctx context.Context, path string, o RenderOptions) (image.Image, error)
+
+// Config is what the server needs from the process.
+type Config struct {
+	Store      *drafts.Store
+	StorageDir string
+	// TLS: cookies are marked Secure (set when serving HTTPS, or behind a
+	// TLS-terminating proxy).
+	TLS bool
+	// Ready reports whether the model is loaded (nil: not checked here, e.g.
+	// on an api-only node).
+	Ready func(ctx context.Context) error
+	// ResultsOut: signing and amending write an outbox row for the RIS.
+	ResultsOut bool
+	// Render draws previews; nil answers 501 on the preview route.
+	Render Renderer
+	// SessionIdle is how long a session lives without use (default 30 min;
+	// at most 12 h after login in any case).
+	SessionIdle time.Duration
+	// TrustedProxies may set X-Forwarded-For (CIDRs or IPs); none by
+	// default, so the audit log records the TCP peer.
+	TrustedProxies []string
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	engine  *gin.Engine
+	log     *slog.Logger
+	limiter *loginLimiter
+	metrics *metrics
+	preview *previewCache
+}
+
+// RouteFunc adds routes to the authenticated /api/v1 group.
+type RouteFunc func(s *Server, api *gin.RouterGroup)
+
+var routeFuncs []RouteFunc
+
+// addRoutes registers a group of routes; call it from init.
+func addRoutes(f RouteFunc) { routeFuncs = append(routeFuncs, f) }
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// New builds the server and its router.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 30 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, limiter: newLoginLimiter(), preview: newPreviewCache(64 << 20)}
+	s.metrics = newMetrics(cfg.Store)
+	e := gin.New()
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	e.HandleMethodNotAllowed = true
+	e.RemoveExtraSlash = true
+	e.Use(s.recoverer, s.accessLog, securityHeaders)
+	e.NoRoute(s.noRoute)
+	e.NoMethod(func(c *gin.Context) { WriteError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed") })
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.authenticate, s.RequireRole(drafts.RoleAdmin), s.metricsHandler)
+
+	v1 := e.Group("/api/v1")
+	v1.POST("/auth/login", s.login)
+	api := v1.Group("", s.authenticate)
+	api.POST("/auth/logout", s.logout)
+	api.GET("/auth/me", s.me)
+	api.GET("/openapi.json", s.openapi)
+	for _, f := range routeFuncs {
+		f(s, api)
+	}
+	s.engine = e
+	return s, nil
+}
+
+// Handler is the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Engine exposes the gin engine (tests enumerate its routes).
+func (s *Server) Engine() *gin.Engine { return s.engine }
+
+// Store is the domain store.
+func (s *Server) Store() *drafts.Store { return s.cfg.Store }
+
+// WriteError answers with the JSON error shape and aborts the chain.
+func WriteError(c *gin.Context, status int, code, message string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": message}})
+}
+
+// internalError logs err (which must not contain PHI) and answers 500.
+func (s *Server) internalError(c *gin.Context, err error) {
+	s.log.Error("request failed", "route", c.FullPath(), "method", c.Request.Method, "err", err)
+	WriteError(c, http.StatusInternalServerError, "internal", "internal error")
+}
+
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.log.Error("panic in handler", "route", c.FullPath(), "panic", r)
+			WriteError(c, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	c.Next()
+}
+
+// accessLog logs without query strings or path parameters.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	d := time.Since(start)
+	s.metrics.observeHTTP(c.Request.Method, route, c.Writer.Status(), d)
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		return
+	}
+	s.log.Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+		"ms", d.Milliseconds(), "user", userNameOf(c))
+}
+
+func userNameOf(c *gin.Context) string {
+	if u, ok := c.Get(ctxUser); ok {
+		return u.(drafts.User).Username
+	}
+	return ""
+}
+
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		h.Set("Cache-Control", "no-store")
+	}
+	// Bodies are small JSON documents; reports are a few KiB.
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+	}
+	c.Next()
+}
+
+func (s *Server) noRoute(c *gin.Context) {
+	p := c.Request.URL.Path
+	if strings.HasPrefix(p, "/api/") || p == "/api" {
+		WriteError(c, http.StatusNotFound, "not_found", "no such route")
+		return
+	}
+	s.serveUI(c)
+}
+
+// bindJSON decodes a strict JSON body into v; on error it answers 400.
+func bindJSON(c *gin.Context, v any) bool {
+	dec := jsonDecoder(c.Request.Body)
+	if err := dec.Decode(v); err != nil {
+		WriteError(c, http.StatusBadRequest, "bad_request", "request body is not the expected JSON")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/radraft/radraft/web"
+)
+
+// serveUI serves the embedded review UI: a file of the build when it
+// exists, else index.html (SPA fallback: the client routes). Without a
+// built UI it answers a short note.
+func (s *Server) serveUI(c *gin.Context) {
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		WriteError(c, http.StatusNotFound, "not_found", "no such route")
+		return
+	}
+	if !web.Built() {
+		c.Data(http.StatusOK, "text/plain; charset=utf-8",
+			[]byte("radraft: the web UI is not built (run `npm ci && npm run build` in web/); the API is at /api/v1\n"))
+		return
+	}
+	assets := web.Assets()
+	p := strings.TrimPrefix(path.Clean("/"+c.Request.URL.Path), "/")
+	if p != "" && p != "index.html" {
+		if fi, err := fs.Stat(assets, p); err == nil && !fi.IsDir() {
+			if strings.HasPrefix(p, "assets/") {
+				c.Header("Cache-Control", "public, max-age=31536000, immutable")
+			}
+			c.FileFromFS(p, http.FS(assets))
+			return
+		}
+		if path.Ext(p) != "" && !strings.HasSuffix(p, ".html") {
+			WriteError(c, http.StatusNotFound, "not_found", "no such file")
+			return
+		}
+	}
+	index, err := fs.ReadFile(assets, "index.html")
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", index)
+}

@@ -162,7 +162,8 @@ export interface Report {
   current_version: number;
   findings: string;
   ai_draft: { findings: string; model_name: string; model_version: string; demo: boolean; version?: number; indication?: string; indication_source?: string } | null;
-  ai_sentences?: string[];
+  /** number of current sentences still the AI's, as the server counts them */
+  ai_sentences?: number;
   accepted_sentences?: string[];
   signed_by?: string | null;
   signed_at?: string | null;
@@ -201,8 +202,8 @@ export function normReport(raw: Any, etag: string | null): Report {
     current_version: pick(r, 'current_version', 'version') ?? pick(cur, 'version') ?? 0,
     findings: pick(r, 'findings', 'text') ?? pick(cur, 'findings', 'text') ?? '',
     ai_draft: ai,
-    ai_sentences: pick(r, 'ai_sentences', 'unchanged_ai_sentences'),
-    accepted_sentences: pick(r, 'accepted_sentences'),
+    ai_sentences: pick(r, 'ai_sentences'),
+    accepted_sentences: pick(r, 'accepted_sentences') ?? pick(cur, 'accepted_sentences'),
     signed_by: pick(r, 'signed_by'),
     signed_at: pick(r, 'signed_at'),
     versions: (pick(r, 'versions') ?? []) as Version[],
@@ -263,7 +264,10 @@ function qs(q: Record<string, unknown>): string {
 }
 
 export async function worklist(q: WorklistQuery): Promise<Worklist> {
-  const d = await get<Any>('/worklist' + qs(q as Record<string, unknown>));
+  // UI sort "-study_date" = API sort=study_date&order=desc
+  const sort = q.sort ?? '-study_date';
+  const params: Record<string, unknown> = { ...q, sort: sort.replace(/^-/, ''), order: sort.startsWith('-') ? 'desc' : 'asc' };
+  const d = await get<Any>('/worklist' + qs(params));
   const items = (d.items ?? d.studies ?? d.data ?? []) as Any[];
   return {
     items: items.map((it) => ({

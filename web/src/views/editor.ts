@@ -160,7 +160,7 @@ export class Editor {
 
   private setReport(rep: api.Report): void {
     this.report = rep;
-    this.etag = rep.etag ?? `"${rep.current_version}"`;
+    this.etag = rep.etag ?? `"v${rep.current_version}"`;
     this.text = rep.findings;
     this.accepted = rep.accepted_sentences ?? [];
     this.savedText = rep.findings;
@@ -523,7 +523,7 @@ export class Editor {
     useMine.addEventListener('click', async () => {
       // overwrite theirs knowingly: base the PUT on their ETag
       this.report = { ...theirs, ai_draft: theirs.ai_draft ?? this.report?.ai_draft ?? null };
-      this.etag = theirs.etag ?? `"${theirs.current_version}"`;
+      this.etag = theirs.etag ?? `"v${theirs.current_version}"`;
       this.savedText = theirs.findings;
       this.savedAccepted = JSON.stringify(theirs.accepted_sentences ?? []);
       this.text = mine;

@@ -125,8 +125,8 @@ func (l *ResultsLoop) BuildORU(it *drafts.OutboxItem, now time.Time) []byte {
 	return hl7.BuildORU(hl7.ReportResult{
 		SendingApp: l.SendingApp, SendingFacility: l.SendingFacility,
 		ReceivingApp: l.ReceivingApp, ReceivingFacility: l.ReceivingFacility,
-		ControlID:   "RR" + strings.TrimLeft(itoa64(it.ID), "-"),
-		PatientID:   it.PatientID, PatientName: it.PatientName, PatientBirthDate: it.PatientBirthDate, PatientSex: it.PatientSex,
+		ControlID: "RR" + strings.TrimLeft(itoa64(it.ID), "-"),
+		PatientID: it.PatientID, PatientName: it.PatientName, PatientBirthDate: it.PatientBirthDate, PatientSex: it.PatientSex,
 		AccessionNumber: it.AccessionNumber, StudyUID: it.StudyUID,
 		PlacerOrderNumber: it.PlacerOrderNumber, FillerOrderNumber: it.FillerOrderNumber,
 		ProcedureCode: it.ProcedureCode, ProcedureText: firstNonEmpty(it.ProcedureText, it.StudyDescription),

@@ -127,7 +127,9 @@ func New(cfg Config) (*Server, error) {
 	e.RemoveExtraSlash = true
 	e.Use(s.recoverer, s.accessLog, securityHeaders)
 	e.NoRoute(s.noRoute)
-	e.NoMethod(func(c *gin.Context) { WriteError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed") })
+	e.NoMethod(func(c *gin.Context) {
+		WriteError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+	})
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/radraft/radraft/drafts"
+)
+
+func init() {
+	register("user", "manage users: add, passwd, token, list", runUser)
+}
+
+// runUser: radraft user add --username U --role R    (password from stdin)
+//
+//	radraft user passwd --username U         (password from stdin)
+//	radraft user token --username U [--name N] (prints a new bearer token)
+//	radraft user list
+func runUser(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: radraft user add|passwd|token|list [flags]")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	url := fs.String("database-url", env("RADRAFT_DATABASE_URL", "postgres://localhost:5432/radraft"), "Postgres URL (RADRAFT_DATABASE_URL)")
+	username := fs.String("username", "", "user name")
+	role := fs.String("role", "", "radiologist, qa_lead or admin")
+	name := fs.String("name", "", "what the token is for (token)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if sub != "list" && *username == "" {
+		return errors.New("--username is required")
+	}
+	store, err := drafts.Open(ctx, *url, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch sub {
+	case "add":
+		if !drafts.ValidRole(*role) {
+			return fmt.Errorf("--role must be one of %s", strings.Join(drafts.Roles, ", "))
+		}
+		pw, err := readPassword(os.Stdin)
+		if err != nil {
+			return err
+		}
+		u, err := store.CreateUser(ctx, *username, *role, pw)
+		if err != nil {
+			return err
+		}
+		store.Audit(ctx, drafts.AuditEntry{Actor: "cli", Action: "user.create", ObjectRef: "user:" + u.Username, //nolint:errcheck
+			Detail: map[string]any{"role": u.Role}})
+		fmt.Printf("user %s (%s) added\n", u.Username, u.Role)
+	case "passwd":
+		pw, err := readPassword(os.Stdin)
+		if err != nil {
+			return err
+		}
+		if err := store.SetPassword(ctx, *username, pw); err != nil {
+			return err
+		}
+		store.Audit(ctx, drafts.AuditEntry{Actor: "cli", Action: "user.passwd", ObjectRef: "user:" + *username}) //nolint:errcheck
+		fmt.Printf("password of %s changed; their sessions ended\n", *username)
+	case "token":
+		tok, t, err := store.CreateAPIToken(ctx, *username, *name)
+		if err != nil {
+			return err
+		}
+		store.Audit(ctx, drafts.AuditEntry{Actor: "cli", Action: "token.create", ObjectRef: fmt.Sprintf("token:%d", t.ID), //nolint:errcheck
+			Detail: map[string]any{"for": *username}})
+		fmt.Fprintf(os.Stderr, "token %d for %s (shown once; send it as Authorization: Bearer <token>):\n", t.ID, *username)
+		fmt.Println(tok)
+	case "list":
+		users, err := store.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			state := ""
+			if u.Disabled {
+				state = " (disabled)"
+			}
+			fmt.Printf("%s\t%s%s\n", u.Username, u.Role, state)
+		}
+	default:
+		return fmt.Errorf("unknown user subcommand %q", sub)
+	}
+	return nil
+}
+
+// readPassword reads one line from stdin (no echo control: pipe it in, e.g.
+// from a secret file).
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", errors.New("give the password on stdin")
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("empty password")
+	}
+	return pw, nil
+}

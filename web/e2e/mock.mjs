@@ -15,11 +15,16 @@ let findings = AI;
 let accepted = [];
 let status = 'draft';
 const versions = [{ version: 1, kind: 'ai_draft', author: 'ai', findings: AI, created_at: new Date().toISOString(), model_name: 'radraft-demo', model_version: '0.1' }];
+const cur = () => versions[versions.length - 1];
 const report = () => ({
-  study_uid: '1.2.3', status, current_version: version, ai_version: 1,
-  ai_draft: { findings: AI, model_name: 'radraft-demo', model_version: '0.1', demo: true },
-  current: { version, findings, accepted_sentences: accepted }, findings, accepted_sentences: accepted, versions,
+  id: 'r1', study_uid: '1.2.3', status, current_version: version, ai_version: 1, versions, etag: `"v${version}"`,
+  ai_draft: versions[0], current: { ...cur(), accepted_sentences: accepted }, sentences: [], ai_sentences: 0,
 });
+const addVersion = (kind, author, text, reason = '') => {
+  version++;
+  findings = text;
+  versions.push({ version, kind, author, findings: text, reason, accepted_sentences: accepted, created_at: new Date().toISOString() });
+};
 const types = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html', '.wasm': 'application/wasm' };
 createServer((req, res) => {
   const u = new URL(req.url, 'http://x');
@@ -33,15 +38,16 @@ createServer((req, res) => {
     if (p === '/api/v1/studies/1.2.3') return json(200, { study_uid: '1.2.3', patient_name: 'DOE^JANE', patient_id: 'MRN1', accession_number: 'ACC1', study_date: '2026-11-20', study_description: 'XR CHEST AP', state: 'drafted', indication: { text: 'cough', source: 'OBR-31' }, frontal_sop_instance_uid: '9', view_reason: 'only image', series: [{ series_uid: '8', modality: 'CR', instances: [{ sop_instance_uid: '9', photometric: 'MONOCHROME1' }] }] });
     if (p.endsWith('/instances/9/file')) { res.writeHead(200, { 'Content-Type': 'application/dicom' }); return res.end(readFileSync(dcm)); }
     if (p === '/api/v1/studies/1.2.3/report') {
-      if (req.method === 'GET') return json(200, report(), { ETag: `"${version}"` });
+      if (req.method === 'GET') return json(200, report(), { ETag: `"v${version}"` });
       if (req.method === 'PUT') {
-        if (req.headers['if-match'] !== `"${version}"`) return json(412, { error: { code: 'version_conflict', message: 'changed' }, current: report() }, { ETag: `"${version}"` });
-        const b = JSON.parse(body); findings = b.findings; accepted = b.accepted_sentences ?? accepted; version++;
-        versions.push({ version, kind: 'edit', author: 'rad', findings, created_at: new Date().toISOString() });
-        return json(200, report(), { ETag: `"${version}"` });
+        if (req.headers['if-match'] !== `"v${version}"`) return json(412, { error: { code: 'version_conflict', message: 'changed' }, current: report() }, { ETag: `"v${version}"` });
+        const b = JSON.parse(body); accepted = b.accepted_sentences ?? accepted; addVersion('edit', 'rad', b.findings);
+        return json(200, report(), { ETag: `"v${version}"` });
       }
     }
-    if (p === '/api/v1/studies/1.2.3/report/sign') { status = 'signed'; version++; return json(200, report(), { ETag: `"${version}"` }); }
+    if (p === '/api/v1/studies/1.2.3/report/sign') { status = 'signed'; addVersion('sign', 'rad', findings); return json(200, report(), { ETag: `"v${version}"` }); }
+    if (p === '/api/v1/studies/1.2.3/report/amend') { const b = JSON.parse(body); status = 'amended'; addVersion('amend', 'rad', b.findings, b.reason); return json(200, report(), { ETag: `"v${version}"` }); }
+    if (p === '/__bump') { addVersion('edit', 'other', findings + ' Edited elsewhere.'); return json(200, report()); }
     if (p.startsWith('/api/')) return json(404, { error: { code: 'not_found', message: 'mock' } });
     let f = join(dist, p === '/' ? 'index.html' : p);
     if (!existsSync(f) || statSync(f).isDirectory()) f = join(dist, 'index.html');

@@ -52,14 +52,14 @@ export function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<st
 
 let live: HTMLElement | null = null;
 /** Polite screen-reader announcement plus a visible toast. */
-export function announce(msg: string, kind: 'info' | 'error' = 'info'): void {
+export function announce(msg: string, kind: 'info' | 'error' | 'toast' = 'info'): void {
   if (!live) live = document.getElementById('live');
   if (live) {
     live.textContent = '';
     live.textContent = msg;
   }
   const toasts = document.getElementById('toasts');
-  if (toasts) {
+  if (toasts && kind !== 'info') {
     const t = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, msg);
     toasts.appendChild(t);
     setTimeout(() => t.remove(), kind === 'error' ? 8000 : 3500);

@@ -60,6 +60,7 @@ export class Editor {
     private root: HTMLElement,
     private uid: string,
     private perm: { canEdit: boolean; canSign: boolean },
+    private studyState: { state: string; reason: string } = { state: '', reason: '' },
   ) {
     window.addEventListener('beforeunload', this.onUnload);
   }
@@ -132,7 +133,22 @@ export class Editor {
     } catch (e) {
       if (e instanceof api.ApiError && e.status === 404) {
         this.mode = 'none';
-        this.root.appendChild(h('p', { class: 'muted', role: 'status', 'data-testid': 'no-draft' }, 'No draft yet: the AI draft appears here when it is ready.'));
+        const st = this.studyState;
+        const why: Record<string, string> = {
+          draft_failed: 'The AI draft failed',
+          needs_view: 'No frontal view was found, so no AI draft was made',
+          drafting: 'The AI draft is being written',
+          receiving: 'Images are still arriving',
+          settled: 'Waiting for the study to be queued',
+          ready: 'Waiting for a drafting worker',
+        };
+        this.root.appendChild(
+          h(
+            'p',
+            { class: 'muted', role: 'status', 'data-testid': 'no-draft' },
+            `${why[st.state] ?? 'No draft yet'}${st.reason ? ` (${st.reason})` : ''}. The AI draft appears here when it is ready.`,
+          ),
+        );
         this.pollTimer = window.setTimeout(() => !this.destroyed && void this.load(), 3000);
         this.installShortcuts();
         return;
@@ -145,7 +161,7 @@ export class Editor {
       if (b.baseVersion === rep.current_version) {
         this.text = b.text;
         this.accepted = b.accepted ?? [];
-        announce('Restored your unsaved text from this browser.');
+        announce('Restored your unsaved text from this browser.', 'toast');
       } else {
         this.build();
         this.showConflict(rep, b.text, 'Unsaved text from an earlier session in this browser differs from the saved report.');
@@ -454,6 +470,7 @@ export class Editor {
           this.setSaveState(this.dirty() ? 'Unsaved changes' : `Saved v${rep.current_version}`, this.dirty() ? 'busy' : 'ok');
           const v = this.root.querySelector('[data-testid="version"]');
           if (v) v.textContent = `v${rep.current_version}`;
+          this.root.querySelector('details.versions')?.replaceWith(this.versions(this.report!));
           if (this.dirty()) this.scheduleSave();
         }
       } catch (e) {
@@ -532,7 +549,7 @@ export class Editor {
       this.ta.value = mine;
       this.refresh();
       const ok = await this.save();
-      if (ok) announce('Your text is saved over theirs.');
+      if (ok) announce('Your text is saved over theirs.', 'toast');
     });
     useTheirs.addEventListener('click', () => {
       this.setReport({ ...theirs, ai_draft: theirs.ai_draft ?? this.report?.ai_draft ?? null });
@@ -574,7 +591,7 @@ export class Editor {
       const full = await api.getReport(this.uid).catch(() => rep);
       this.setReport({ ...full, ai_draft: full.ai_draft ?? this.report?.ai_draft ?? null });
       this.build();
-      announce('Signed.');
+      announce('Signed.', 'toast');
     } catch (e) {
       const ae = e as api.ApiError;
       if (ae.status === 412) {
@@ -605,7 +622,7 @@ export class Editor {
         const full = await api.getReport(this.uid);
         this.setReport(full);
         this.build();
-        announce('Amendment signed.');
+        announce('Amendment signed.', 'toast');
       } catch (err) {
         announce(`Not amended: ${(err as Error).message}`, 'error');
       }
@@ -624,7 +641,7 @@ export class Editor {
     try {
       await this.save();
       await api.redraft(this.uid);
-      announce('A new AI draft was requested.');
+      announce('A new AI draft was requested.', 'toast');
     } catch (e) {
       announce(`Not requested: ${(e as Error).message}`, 'error');
     }

@@ -3,7 +3,6 @@ import { fmtDate, h } from '../dom';
 import { can } from '../main';
 import { key, type Shortcut } from '../shortcuts';
 import { PRESETS, Viewer, type ViewerState } from '../viewer';
-import { statusBadge } from './worklist';
 import { Editor } from './editor';
 
 export async function renderStudy(main: HTMLElement, uid: string): Promise<() => void> {
@@ -114,7 +113,7 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
 
   // ---- editor ------------------------------------------------------------------
   const editorPane = h('section', { class: 'pane editor-pane', 'aria-label': 'Report' });
-  const editor = new Editor(editorPane, uid, { canEdit: can.edit(), canSign: can.sign() });
+  const editor = new Editor(editorPane, uid, { canEdit: can.edit(), canSign: can.sign() }, { state: st.state, reason: st.state_reason ?? '' });
 
   main.appendChild(
     h(
@@ -125,7 +124,6 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
         { class: 'study-head' },
         h('a', { href: '#/', class: 'back' }, '← Worklist'),
         h('h1', null, st.patient_name || '(no name)', h('span', { class: 'muted' }, ` · ${st.accession_number || st.study_uid}`)),
-        statusBadge(st.state, st.state_reason),
       ),
       h('div', { class: 'study-grid' }, viewerPane, h('div', { class: 'side' }, editorPane, info)),
     ),

@@ -92,6 +92,29 @@ func likeEscape(s string) string {
 // The page is ordered by (sort key, study UID) and continued with a keyset
 // cursor, so a page costs the same at any depth.
 func (s *Store) Worklist(ctx context.Context, q WorklistQuery) (WorklistPage, error) {
+	q, sql, args, err := worklistSQL(q)
+	if err != nil {
+		return WorklistPage{}, err
+	}
+	return s.runWorklist(ctx, q, sql, args)
+}
+
+// WorklistExplain runs EXPLAIN (ANALYZE, BUFFERS) of the query Worklist runs
+// for q and returns the plan (for benchmarks and index checks).
+func (s *Store) WorklistExplain(ctx context.Context, q WorklistQuery) (string, error) {
+	_, sql, args, err := worklistSQL(q)
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.Pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+	if err != nil {
+		return "", err
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return strings.Join(lines, "\n"), err
+}
+
+func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
@@ -106,7 +129,7 @@ func (s *Store) Worklist(ctx context.Context, q WorklistQuery) (WorklistPage, er
 	case "received":
 		sortExpr = "st.last_received_at"
 	default:
-		return WorklistPage{}, fmt.Errorf("drafts: unknown worklist sort %q", q.Sort)
+		return q, "", nil, fmt.Errorf("drafts: unknown worklist sort %q", q.Sort)
 	}
 	var where []string
 	var args []any
@@ -142,7 +165,7 @@ func (s *Store) Worklist(ctx context.Context, q WorklistQuery) (WorklistPage, er
 		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		var c worklistCursor
 		if err != nil || json.Unmarshal(raw, &c) != nil || c.Sort != q.Sort || c.Asc != q.Asc {
-			return WorklistPage{}, ErrBadCursor
+			return q, "", nil, ErrBadCursor
 		}
 		cast := "::date"
 		if q.Sort == "received" {
@@ -168,6 +191,10 @@ func (s *Store) Worklist(ctx context.Context, q WorklistQuery) (WorklistPage, er
 		sql += "\n\tWHERE " + strings.Join(where, "\n\t  AND ")
 	}
 	sql += fmt.Sprintf("\n\tORDER BY %s %s, st.study_uid %s LIMIT %s", sortExpr, dir, dir, arg(q.Limit+1))
+	return q, sql, args, nil
+}
+
+func (s *Store) runWorklist(ctx context.Context, q WorklistQuery, sql string, args []any) (WorklistPage, error) {
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return WorklistPage{}, fmt.Errorf("drafts: worklist: %w", err)

@@ -1,0 +1,215 @@
+package drafts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ErrInstanceExists: an instance with that SOP Instance UID is already
+// indexed; IndexInstance changed nothing.
+var ErrInstanceExists = errors.New("drafts: instance already stored")
+
+// ReceivedInstance is everything DICOM ingest records for one stored file.
+// The transport fills it from the file's headers; the store only files it.
+type ReceivedInstance struct {
+	// study
+	StudyUID           string
+	AccessionNumber    string
+	PatientID          string
+	PatientName        string
+	PatientBirthDate   string
+	PatientSex         string
+	StudyDate          string // YYYYMMDD; empty or invalid = unknown
+	StudyTime          string
+	StudyDescription   string
+	ReferringPhysician string
+	Indication         string // first non-empty indication found in the headers
+	IndicationSource   string // which attribute it came from
+	// series
+	SeriesUID         string
+	Modality          string
+	SeriesNumber      string
+	SeriesDescription string
+	BodyPart          string
+	// instance
+	SOPInstanceUID    string
+	SOPClassUID       string
+	InstanceNumber    string
+	TransferSyntaxUID string
+	Path              string // relative to the storage dir
+	FileSize          int64
+	DatasetSize       int64
+	SHA256            string
+	CallingAE         string
+	RemoteAddr        string
+	ViewPosition      string
+	ViewCode          string
+	ImageLaterality   string
+	Photometric       string
+	Rows, Columns     int
+}
+
+// StoredInstance is what the index knows of an instance already stored.
+type StoredInstance struct {
+	SOPInstanceUID string
+	StudyUID       string
+	Path           string
+	SHA256         string
+	FileSize       int64
+	DuplicateCount int
+}
+
+// LookupInstance returns the stored instance with that SOP Instance UID, or
+// nil when there is none.
+func (s *Store) LookupInstance(ctx context.Context, sopInstanceUID string) (*StoredInstance, error) {
+	si := &StoredInstance{}
+	err := s.Pool.QueryRow(ctx, `SELECT sop_instance_uid, study_uid, path, sha256, file_size, duplicate_count
+		FROM instances WHERE sop_instance_uid = $1`, sopInstanceUID).
+		Scan(&si.SOPInstanceUID, &si.StudyUID, &si.Path, &si.SHA256, &si.FileSize, &si.DuplicateCount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("drafts: lookup instance: %w", err)
+	}
+	return si, nil
+}
+
+func parseDA(s string) *time.Time {
+	if len(s) != 8 {
+		return nil
+	}
+	t, err := time.Parse("20060102", s)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+// IndexInstance records a newly stored instance in one transaction: the
+// study (created, or its empty fields filled; last_received_at = now,
+// instance_count + 1; a study already settled, needing a view decision or
+// ready goes back to receiving so that it is settled again with this
+// instance), the series, the instance row and an audit entry (references
+// only). It returns ErrInstanceExists, changing nothing, when the SOP
+// Instance UID is already indexed. The file must already be durable.
+func (s *Store) IndexInstance(ctx context.Context, r *ReceivedInstance) error {
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("drafts: index instance: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO studies AS s (study_uid, accession_number, patient_id, patient_name, patient_birth_date,
+			patient_sex, study_date, study_time, study_description, referring_physician,
+			dicom_indication, dicom_indication_source, instance_count)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1)
+		ON CONFLICT (study_uid) DO UPDATE SET
+			accession_number    = CASE WHEN s.accession_number = '' THEN EXCLUDED.accession_number ELSE s.accession_number END,
+			patient_id          = CASE WHEN s.patient_id = '' THEN EXCLUDED.patient_id ELSE s.patient_id END,
+			patient_name        = CASE WHEN s.patient_name = '' THEN EXCLUDED.patient_name ELSE s.patient_name END,
+			patient_birth_date  = CASE WHEN s.patient_birth_date = '' THEN EXCLUDED.patient_birth_date ELSE s.patient_birth_date END,
+			patient_sex         = CASE WHEN s.patient_sex = '' THEN EXCLUDED.patient_sex ELSE s.patient_sex END,
+			study_date          = COALESCE(s.study_date, EXCLUDED.study_date),
+			study_time          = CASE WHEN s.study_time = '' THEN EXCLUDED.study_time ELSE s.study_time END,
+			study_description   = CASE WHEN s.study_description = '' THEN EXCLUDED.study_description ELSE s.study_description END,
+			referring_physician = CASE WHEN s.referring_physician = '' THEN EXCLUDED.referring_physician ELSE s.referring_physician END,
+			dicom_indication_source = CASE WHEN s.dicom_indication = '' THEN EXCLUDED.dicom_indication_source ELSE s.dicom_indication_source END,
+			dicom_indication    = CASE WHEN s.dicom_indication = '' THEN EXCLUDED.dicom_indication ELSE s.dicom_indication END,
+			instance_count      = s.instance_count + 1,
+			last_received_at    = now(),
+			state               = CASE WHEN s.state IN ('settled', 'needs_view', 'ready') THEN 'receiving' ELSE s.state END,
+			state_reason        = CASE WHEN s.state IN ('settled', 'needs_view', 'ready') THEN 'new instance received' ELSE s.state_reason END,
+			updated_at          = now()`,
+		r.StudyUID, r.AccessionNumber, r.PatientID, r.PatientName, r.PatientBirthDate, r.PatientSex,
+		parseDA(r.StudyDate), r.StudyTime, r.StudyDescription, r.ReferringPhysician, r.Indication, r.IndicationSource)
+	b.Queue(`INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, body_part)
+		VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (series_uid) DO NOTHING`,
+		r.SeriesUID, r.StudyUID, r.Modality, r.SeriesNumber, r.SeriesDescription, r.BodyPart)
+	b.Queue(`INSERT INTO instances (sop_instance_uid, sop_class_uid, series_uid, study_uid, instance_number,
+			transfer_syntax_uid, path, file_size, dataset_size, sha256, calling_ae, view_position, view_code,
+			image_laterality, photometric, rows_, columns_)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+		ON CONFLICT (sop_instance_uid) DO NOTHING`,
+		r.SOPInstanceUID, r.SOPClassUID, r.SeriesUID, r.StudyUID, r.InstanceNumber, r.TransferSyntaxUID,
+		r.Path, r.FileSize, r.DatasetSize, r.SHA256, r.CallingAE, r.ViewPosition, r.ViewCode,
+		r.ImageLaterality, r.Photometric, r.Rows, r.Columns)
+	b.Queue(`INSERT INTO audit_log (actor, action, study_uid, object_ref, remote_addr, detail)
+		VALUES ($1, 'instance.receive', $2, $3, $4, jsonb_build_object('sop_class', $5::text, 'transfer_syntax', $6::text))`,
+		"dicom:"+r.CallingAE, r.StudyUID, r.SOPInstanceUID, r.RemoteAddr, r.SOPClassUID, r.TransferSyntaxUID)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("drafts: index study: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("drafts: index series: %w", err)
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		br.Close()
+		return fmt.Errorf("drafts: index instance: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		br.Close()
+		return ErrInstanceExists // the rollback undoes the study update
+	}
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("drafts: audit instance: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("drafts: index instance: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("drafts: commit instance: %w", err)
+	}
+	return nil
+}
+
+// RecordDuplicate counts an identical copy of an indexed instance received
+// again (an idempotent re-send).
+func (s *Store) RecordDuplicate(ctx context.Context, sopInstanceUID string) error {
+	tag, err := s.Pool.Exec(ctx, `UPDATE instances SET duplicate_count = duplicate_count + 1 WHERE sop_instance_uid = $1`, sopInstanceUID)
+	if err != nil {
+		return fmt.Errorf("drafts: record duplicate: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("drafts: record duplicate: instance not indexed")
+	}
+	return nil
+}
+
+// InstanceConflict is a differing second copy of a stored SOP Instance UID,
+// kept (not indexed as the instance) for an administrator.
+type InstanceConflict struct {
+	SOPInstanceUID string
+	Path           string // relative to the storage dir
+	SHA256         string
+	FileSize       int64
+	CallingAE      string
+}
+
+// RecordConflict records a differing copy; the first stored stays
+// authoritative.
+func (s *Store) RecordConflict(ctx context.Context, c InstanceConflict) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO instance_conflicts (sop_instance_uid, path, sha256, file_size, calling_ae)
+		VALUES ($1,$2,$3,$4,$5)`, c.SOPInstanceUID, c.Path, c.SHA256, c.FileSize, c.CallingAE)
+	if err != nil {
+		return fmt.Errorf("drafts: record conflict: %w", err)
+	}
+	return nil
+}
+
+// IsUnavailable reports whether err means the database could not be
+// reached or refused the work (as opposed to a bug in the query).
+func IsUnavailable(err error) bool {
+	var pe *pgconn.PgError
+	return err != nil && !errors.As(err, &pe)
+}

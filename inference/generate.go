@@ -255,7 +255,11 @@ func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, afte
 
 	// step runs the decoder over T new positions after P cached ones.
 	cur := 0
-	step := func(embeds []byte, P, T int, posIDs []int64) (int64, time.Duration, error) {
+	// RunOptions (for Terminate on cancellation) cost about a tenth of a
+	// small decoder step, so only the long runs (vision, embedding of the
+	// prompt, prefill) use them; steps are short and ctx is checked
+	// between them.
+	step := func(embeds []byte, P, T int, posIDs []int64, ro *ort.RunOptions) (int64, time.Duration, error) {
 		var err error
 		k := 0
 		if ins[k], err = byteTensor(sp.embedType, embeds, 1, int64(T), int64(H)); err != nil {
@@ -300,7 +304,7 @@ func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, afte
 	}
 
 	t = time.Now()
-	tok, _, err := step(emb, 0, S0, pos)
+	tok, _, err := step(emb, 0, S0, pos, ro)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -322,13 +326,13 @@ func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, afte
 			return nil, err
 		}
 		r := time.Now()
-		if err := m.embed(ro, []int64{tok}, stepEmb); err != nil {
+		if err := m.embed(nil, []int64{tok}, stepEmb); err != nil {
 			return nil, wrap(err)
 		}
 		g.Timings.DecodeRuns += time.Since(r)
 		posOne[0] = int64(P)
 		var d time.Duration
-		tok, d, err = step(stepEmb, P, 1, posOne)
+		tok, d, err = step(stepEmb, P, 1, posOne, nil)
 		g.Timings.DecodeRuns += d
 		if err != nil {
 			return nil, wrap(err)

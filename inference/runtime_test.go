@@ -22,7 +22,7 @@ func TestRuntimeFromArchive(t *testing.T) {
 	tw := tar.NewWriter(gz)
 	add := func(name, body string) {
 		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}) //nolint:errcheck
-		tw.Write([]byte(body))                                                                             //nolint:errcheck
+		tw.Write([]byte(body))                                                                              //nolint:errcheck
 	}
 	add("onnxruntime-linux-x64-gpu-1.30.0/include/onnxruntime_c_api.h", "header")
 	tw.WriteHeader(&tar.Header{Name: "onnxruntime-linux-x64-gpu-1.30.0/lib/libonnxruntime.so", Linkname: "libonnxruntime.so.1", Typeflag: tar.TypeSymlink}) //nolint:errcheck

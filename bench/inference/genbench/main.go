@@ -51,15 +51,29 @@ func main() {
 	ctx := context.Background()
 	var genDec, genRuns, bareDec, genPre, barePre []float64
 	msf := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	var ratios []float64
 	for r := 0; r < *reps+1; r++ {
-		g, err := m.GenerateWith(ctx, pixels, before, after, inference.GenOptions{MaxNewTokens: *steps + 1, IgnoreEOS: true})
-		if err != nil {
-			fail(err)
+		// Alternate the order, and pair each Generate with a bare run, so
+		// that the load of a shared machine hits both alike.
+		var g *inference.Generation
+		var p, d time.Duration
+		gen := func() {
+			if g, err = m.GenerateWith(ctx, pixels, before, after, inference.GenOptions{MaxNewTokens: *steps + 1, IgnoreEOS: true}); err != nil {
+				fail(err)
+			}
 		}
-		// Generate's prefill yields token 1; its decode loop runs `steps` steps.
-		p, d, err := m.BareDecode(ctx, promptLen, *steps)
-		if err != nil {
-			fail(err)
+		bare := func() {
+			// Generate's prefill yields token 1; its loop then runs `steps` steps.
+			if p, d, err = m.BareDecode(ctx, promptLen, *steps); err != nil {
+				fail(err)
+			}
+		}
+		if r%2 == 0 {
+			gen()
+			bare()
+		} else {
+			bare()
+			gen()
 		}
 		if r == 0 {
 			continue // warm-up
@@ -69,6 +83,7 @@ func main() {
 		genPre = append(genPre, msf(g.Timings.Prefill))
 		bareDec = append(bareDec, msf(d))
 		barePre = append(barePre, msf(p))
+		ratios = append(ratios, msf(g.Timings.Decode)/msf(d))
 	}
 	med := func(x []float64) float64 { y := slices.Clone(x); slices.Sort(y); return y[len(y)/2] }
 	gd, bd := med(genDec), med(bareDec)

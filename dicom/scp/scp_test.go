@@ -302,7 +302,7 @@ func sentByStorescu(t *testing.T, src string, opts ...string) []byte {
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	out := t.TempDir()
-	scp := exec.Command(testpeers.Require(t, "storescp"), "+B", "-od", out, "-aet", "ORACLE", port)
+	scp := exec.Command(testpeers.Require(t, "storescp"), "+B", "+xa", "-od", out, "-aet", "ORACLE", port)
 	if err := scp.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -329,4 +329,107 @@ func sentByStorescu(t *testing.T, src string, opts ...string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Every transfer syntax storescu can propose is accepted and stored as
+// received (the dataset byte-identical to what storescp +B records).
+func TestTransferSyntaxes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes test images with DCMTK")
+	}
+	ts := startServer(t, nil)
+	work := t.TempDir()
+	cr := crPath(t)
+	sc := filepath.Join(work, "sc8.dcm") // 8-bit secondary capture
+	sc6 := filepath.Join(filepath.Dir(cr), "6.dcm")
+	mustRun(t, "dcmconv", "+te", sc6, sc)
+	enc := func(name, prog string, args ...string) string {
+		out := filepath.Join(work, name)
+		mustRun(t, prog, append(args, out)...)
+		return out
+	}
+	jpegBaseline := enc("jpeg50.dcm", "dcmcjpeg", "+eb", sc)
+	cases := []struct {
+		name, file, opt, want string
+	}{
+		{"implicit", cr, "-xi", "1.2.840.10008.1.2"},
+		{"explicit-le", cr, "-xe", "1.2.840.10008.1.2.1"},
+		{"explicit-be", cr, "-xb", "1.2.840.10008.1.2.2"},
+		{"deflated", cr, "-xd", "1.2.840.10008.1.2.1.99"},
+		{"jpeg-baseline", jpegBaseline, "-xy", "1.2.840.10008.1.2.4.50"},
+		{"jpeg-lossless", enc("jpeg70.dcm", "dcmcjpeg", "+e1", cr), "-xs", "1.2.840.10008.1.2.4.70"},
+		{"jpeg-ls-lossless", enc("jls80.dcm", "dcmcjpls", "+el", cr), "-xt", "1.2.840.10008.1.2.4.80"},
+		{"jpeg-ls-near", enc("jls81.dcm", "dcmcjpls", "+en", cr), "-xu", "1.2.840.10008.1.2.4.81"},
+		{"rle", enc("rle.dcm", "dcmcrle", cr), "-xr", "1.2.840.10008.1.2.5"},
+		// DCMTK cannot encode JPEG 2000; a JPEG baseline file relabelled as
+		// J2K is enough to show negotiation and storing as received.
+		{"j2k-lossless", relabel(t, jpegBaseline, "1.2.840.10008.1.2.4.90"), "-xv", "1.2.840.10008.1.2.4.90"},
+		{"j2k", relabel(t, jpegBaseline, "1.2.840.10008.1.2.4.91"), "-xw", "1.2.840.10008.1.2.4.91"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Cases share SOP instances: start each from an empty index.
+			draftstest.MustExec(t, ts.store, `DELETE FROM instances`)
+			out, err := run(t, "storescu", "-v", c.opt, "-R", "-aec", "RADRAFT", ts.host(), ts.port(), c.file)
+			if err != nil || !strings.Contains(out, "Received Store Response (Success)") {
+				t.Fatalf("storescu %s: %v\n%s", c.opt, err, out)
+			}
+			var path, got string
+			sop := sopUIDOf(t, c.file)
+			if err := ts.store.Pool.QueryRow(context.Background(), `SELECT path, transfer_syntax_uid FROM instances
+				WHERE sop_instance_uid = $1`, sop).Scan(&path, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Fatalf("stored in %s, want %s", got, c.want)
+			}
+			stored, err := os.ReadFile(filepath.Join(ts.dir, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(datasetOf(t, stored), datasetOf(t, sentByStorescu(t, c.file, c.opt, "-R"))) {
+				t.Fatalf("stored dataset differs from what storescu sent")
+			}
+		})
+	}
+}
+
+func mustRun(t *testing.T, prog string, args ...string) string {
+	t.Helper()
+	out, err := run(t, prog, args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", prog, args, err, out)
+	}
+	return out
+}
+
+// relabel copies a Part 10 file, changing its meta transfer syntax UID to
+// one of the same length.
+func relabel(t *testing.T, src, ts string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := 144 + int(binary.LittleEndian.Uint32(b[140:144]))
+	i := bytes.Index(b[:meta], []byte("1.2.840.10008.1.2.4.50"))
+	if i < 0 {
+		t.Fatal("no JPEG baseline transfer syntax in the meta")
+	}
+	copy(b[i:], ts)
+	out := filepath.Join(t.TempDir(), "relabelled.dcm")
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sopUIDOf(t *testing.T, file string) string {
+	t.Helper()
+	out := mustRun(t, "dcmdump", "-q", "-s", "+P", "0008,0018", file)
+	i, j := strings.Index(out, "["), strings.Index(out, "]")
+	if i < 0 || j < i {
+		t.Fatalf("no SOP instance UID in %s", out)
+	}
+	return out[i+1 : j]
 }

@@ -2,14 +2,97 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
 
 	"github.com/radraft/radraft/inference"
 )
 
+func init() {
+	register("draft", "draft the findings of one DICOM file and print JSON with per-stage timings", runDraft)
+}
+
+// demoNotice is shown with every output of a demo bundle.
+const demoNotice = "DEMO MODEL: untrained toy weights; this text is meaningless and must not be used clinically"
+
+func runDraft(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("draft", flag.ContinueOnError)
+	file := fs.String("dicom", "", "Part 10 file to draft")
+	pngFile := fs.String("image", "", "or: an 8-bit grayscale PNG display image (skips DICOM decoding)")
+	indication := fs.String("indication", "", "reason for the exam (empty: the no-indication prompt)")
+	dir := fs.String("model", env("RADRAFT_MODEL_DIR", "./models/demo"), "model bundle (RADRAFT_MODEL_DIR)")
+	lib := fs.String("ort-lib", os.Getenv("RADRAFT_ORT_LIB"), "libonnxruntime path (RADRAFT_ORT_LIB)")
+	device := fs.String("device", env("RADRAFT_DEVICE", "cpu"), "cpu or cuda[:N] (RADRAFT_DEVICE)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*file == "") == (*pngFile == "") {
+		return errors.New("give --dicom FILE (or --image PNG)")
+	}
+	m, err := openModel(ctx, *dir, *lib, *device)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	pipe, err := newPipeline(m)
+	if err != nil {
+		return err
+	}
+	var d *inference.Draft
+	if *file != "" {
+		d, err = pipe.Draft(ctx, *file, *indication)
+	} else {
+		var img *image.Gray
+		if img, err = readPNG(*pngFile); err == nil {
+			d, err = pipe.DraftImage(ctx, img, *indication)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"model":    map[string]any{"name": d.Model.Name, "version": d.Model.Version, "demo": d.Model.Demo, "device": d.Model.Device, "onnxruntime": d.Model.Runtime},
+		"findings": d.Findings,
+		"tokens":   d.Tokens,
+		"stop":     d.Stop,
+		"prompt":   d.Prompt,
+		"timings":  d.Timings,
+	}
+	if d.Model.Demo {
+		out["notice"] = demoNotice
+		fmt.Fprintln(os.Stderr, "radraft draft: "+demoNotice)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func readPNG(path string) (*image.Gray, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	im, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if g, ok := im.(*image.Gray); ok && g.Rect.Min == (image.Point{}) {
+		return g, nil
+	}
+	g := image.NewGray(image.Rect(0, 0, im.Bounds().Dx(), im.Bounds().Dy()))
+	draw.Draw(g, g.Bounds(), im, im.Bounds().Min, draw.Src)
+	return g, nil
+}
+
 // newPipeline joins a loaded model to the pixel decoder, the prompt and the
 // tokenizer.
 func newPipeline(m *inference.Model) (*inference.Pipeline, error) {
-	_ = context.Background
 	return nil, errors.New("drafting pipeline not wired yet (waiting for dicom/pixels, inference/tokenizer, inference/prompt)")
 }

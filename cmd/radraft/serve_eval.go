@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+
+	"github.com/radraft/radraft/chexprompt"
+	"github.com/radraft/radraft/drafts"
+)
+
+// The CheXprompt evaluation worker: works evaluate_report jobs (queued on
+// sign and amend) on nodes that run the API (role all or api). The evaluator
+// is the LLM judge when RADRAFT_JUDGE_URL is set, else the offline one.
+func init() {
+	addComponent(component{
+		name:    "evaluation",
+		enabled: func(c *config) bool { return c.runsListeners() },
+		prepare: prepareEvaluation,
+		start: func(ctx context.Context, d *deps) (func(context.Context) error, error) {
+			return nil, nil // River (started by serve) runs the worker
+		},
+	})
+}
+
+// newEvaluator picks the evaluator from the configuration.
+func newEvaluator(url, model, apiKey string) (chexprompt.Evaluator, error) {
+	if url == "" {
+		return chexprompt.NewOffline(), nil
+	}
+	return chexprompt.NewJudge(chexprompt.JudgeConfig{URL: url, Model: model, APIKey: apiKey})
+}
+
+func prepareEvaluation(ctx context.Context, d *deps) error {
+	ev, err := newEvaluator(d.cfg.JudgeURL, d.cfg.JudgeModel, d.cfg.JudgeAPIKey)
+	if err != nil {
+		return err
+	}
+	river.AddWorker(d.workers, &chexprompt.Worker{Store: d.store, Evaluator: ev})
+	// The judge's own concurrency limit (4) bounds requests; more workers
+	// would only wait for it.
+	d.queues[drafts.QueueEvaluation] = river.QueueConfig{MaxWorkers: 4}
+	if ev.Engine() == chexprompt.EngineOffline {
+		slog.Info("evaluation: offline evaluator (an approximation of CheXprompt; set RADRAFT_JUDGE_URL for an LLM judge)")
+	} else {
+		slog.Info("evaluation: LLM judge", "model", ev.Model())
+	}
+	return nil
+}

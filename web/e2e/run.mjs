@@ -7,6 +7,9 @@
 // postgres://127.0.0.1:5432/postgres), RADRAFT_ORT_LIB (else
 // scripts/fetch-onnxruntime.sh), E2E_SKIP_BUILD=1 (use the existing
 // web/dist), E2E_KEEP=1 (keep the temp dir and database for debugging).
+// E2E_FAKE_DRAFT=1 is a development aid for machines where the inference
+// worker cannot run: serve runs with --role=api and the test writes an AI
+// draft row itself. Such a run is marked as not a real run and exits 1.
 //
 // Screenshots go to <repo>/.ci/artifacts/screenshots/. Each step prints
 // PASS/FAIL/SKIP; a step whose prerequisite failed is skipped; the exit
@@ -29,6 +32,7 @@ const DB = `radraft_e2e_${process.pid}_${Date.now().toString(36)}`;
 const PASSWORDS = { rad1: 'rad1-password-e2e', rad2: 'rad2-password-e2e', qa1: 'qa1-password-e2e' };
 const INDICATION = 'Cough and fever, rule out pneumonia';
 const T0 = Date.now();
+const FAKE_DRAFT = process.env.E2E_FAKE_DRAFT === '1';
 
 mkdirSync(SHOTS, { recursive: true });
 
@@ -70,6 +74,7 @@ async function until(what, fn, timeoutMs = 30000, everyMs = 500) {
       const v = await fn();
       if (v) return v;
     } catch (e) {
+      if (e?.fatal) throw e;
       last = e;
     }
     await sleep(everyMs);
@@ -185,6 +190,7 @@ async function main() {
       RADRAFT_MODEL_DIR: join(ROOT, 'models/demo'),
       RADRAFT_ORT_LIB: ort,
     };
+    if (FAKE_DRAFT) env.RADRAFT_ROLE = 'api';
     run(bin, ['migrate'], { env });
   }, ['build radraft']);
 
@@ -204,7 +210,15 @@ async function main() {
     serve.on('exit', (code) => {
       if (code !== null && code !== 0) console.log(`radraft serve exited with ${code}\n${serveLogTail()}`);
     });
-    await until('radraft /healthz', async () => (await fetch(http + '/healthz')).ok, 60000, 300);
+    await until(
+      'radraft /healthz',
+      async () => {
+        if (serve.exitCode !== null) throw Object.assign(new Error(`radraft serve exited with ${serve.exitCode}: ${serveLogTail(5)}`), { fatal: true });
+        return (await fetch(http + '/healthz')).ok;
+      },
+      60000,
+      300,
+    );
   }, ['create users']);
 
   await step('send HL7 order (MLLP)', async () => {
@@ -232,6 +246,7 @@ async function main() {
   const api = new Client();
   await step('AI draft appears (demo model)', async () => {
     await api.login('rad1');
+    if (FAKE_DRAFT) await fakeDraft();
     await until(
       'the AI draft',
       async () => {
@@ -505,6 +520,18 @@ async function main() {
   }
 }
 
+/** E2E_FAKE_DRAFT only: what the inference worker would write. */
+async function fakeDraft() {
+  const uid = studyUID.replace(/'/g, "''");
+  await until('the study row', async () => run('psql', [dbURL(DB), '-tAc', `SELECT state FROM studies WHERE study_uid='${uid}'`]).trim() !== '', 30000, 500);
+  await sleep(2000);
+  run('psql', [dbURL(DB), '-v', 'ON_ERROR_STOP=1', '-qc', `
+    WITH r AS (INSERT INTO reports (id, study_uid, status, current_version, ai_version) VALUES (gen_random_uuid(), '${uid}', 'draft', 1, 1) RETURNING id)
+    INSERT INTO report_versions (report_id, version, kind, author, findings, model_name, model_version)
+      SELECT id, 1, 'ai_draft', 'ai', 'The lungs are clear. There is no pleural effusion. Heart size is normal.', 'radraft-demo', '1' FROM r;
+    UPDATE studies SET state='drafted', state_reason='' WHERE study_uid='${uid}';`]);
+}
+
 function dcmFile() {
   const dir = run('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/suyashkumar/dicom']).trim();
   return join(dir, 'testdata/4.dcm');
@@ -583,6 +610,10 @@ try {
   console.log(`e2e aborted: ${e?.stack ?? e}`);
   code = 1;
 } finally {
+  if (FAKE_DRAFT) {
+    console.log('E2E_FAKE_DRAFT=1: the AI draft was written by the test, not the model; NOT A REAL RUN');
+    code = 1;
+  }
   if (results.some((r) => r.status !== 'PASS')) {
     code = 1;
     const tail = serveLogTail(40);

@@ -148,16 +148,24 @@ func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderRe
 				keys = append(keys, "uid:"+o.StudyUID)
 			}
 		}
-		if err := lockKeys(ctx, tx, keys); err != nil {
-			return err
-		}
-		err := tx.QueryRow(ctx, `INSERT INTO hl7_messages
+		// The locks and the message row in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, lockIDs(keys))
+		b.Queue(`INSERT INTO hl7_messages
 			(message_control_id, message_type, sending_app, sending_facility, version_id, raw_message, sha256, remote_addr)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
 			ON CONFLICT (sending_app, sending_facility, message_control_id, sha256) DO NOTHING
 			RETURNING id`,
-			msg.ControlID, msg.MessageType, msg.SendingApp, msg.SendingFacility, msg.VersionID, msg.Raw, digest, msg.RemoteAddr,
-		).Scan(&res.MessageID)
+			msg.ControlID, msg.MessageType, msg.SendingApp, msg.SendingFacility, msg.VersionID, msg.Raw, digest, msg.RemoteAddr)
+		br := tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("lock order: %w", err)
+		}
+		err := br.QueryRow().Scan(&res.MessageID)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			res.Duplicate = true
 			return tx.QueryRow(ctx, `SELECT id FROM hl7_messages
@@ -182,35 +190,40 @@ func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderRe
 	return res, nil
 }
 
-func lockKeys(ctx context.Context, tx pgx.Tx, keys []string) error {
+// lockIDs maps keys to advisory lock IDs, sorted: a fixed order avoids
+// deadlocks between transactions taking several.
+func lockIDs(keys []string) []int64 {
 	ids := make([]int64, 0, len(keys))
 	for _, k := range keys {
 		h := fnv.New64a()
 		h.Write([]byte(k))
 		ids = append(ids, int64(h.Sum64()))
 	}
-	// A fixed order avoids deadlocks between transactions taking several.
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k ORDER BY k`, ids)
-	if err != nil {
-		return fmt.Errorf("lock order: %w", err)
-	}
-	return nil
+	return ids
 }
 
 func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg *OrderMessage, o Order) (OrderOutcome, error) {
 	out := OrderOutcome{Action: o.Action}
-	// The order this message is about: by accession, else by Study UID.
-	var existingAcc string
-	err := tx.QueryRow(ctx, `SELECT id, accession_number FROM orders
-		WHERE ($1 <> '' AND accession_number = $1)
-		   OR ($2 <> '' AND study_uid = $2 AND ($1 = '' OR accession_number = ''))
-		ORDER BY (accession_number = $1) DESC, updated_at DESC LIMIT 1 FOR UPDATE`,
-		o.AccessionNumber, o.StudyUID).Scan(&out.OrderID, &existingAcc)
+	// The order this message is about: by accession, else by Study UID
+	// (an order known only by its UID). The literal "<> ''" lets Postgres
+	// use the partial indexes with generic (prepared) plans.
+	var err error
+	if o.AccessionNumber != "" {
+		err = tx.QueryRow(ctx, `SELECT id FROM orders WHERE accession_number = $1 AND accession_number <> '' FOR UPDATE`,
+			o.AccessionNumber).Scan(&out.OrderID)
+	}
+	if out.OrderID == 0 && o.StudyUID != "" && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
+		err = tx.QueryRow(ctx, `SELECT id FROM orders WHERE study_uid = $2 AND study_uid <> ''
+			AND ($1 = '' OR accession_number = '') ORDER BY updated_at DESC LIMIT 1 FOR UPDATE`,
+			o.AccessionNumber, o.StudyUID).Scan(&out.OrderID)
+	}
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return out, fmt.Errorf("find order: %w", err)
 	}
 	cancelled := o.Action == OrderCancel
+	// The order as it now stands decides which studies it matches.
+	var acc, uid, indication, indicationSource string
 	if out.OrderID == 0 {
 		out.Created = true
 		err = tx.QueryRow(ctx, `INSERT INTO orders (
@@ -219,12 +232,12 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 			patient_sex, procedure_code, procedure_text, modality, indication, indication_source, ordering_provider,
 			message_control_id, sending_app, sending_facility, last_message_id, raw_message)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
-			RETURNING id, version`,
+			RETURNING id, version, accession_number, study_uid, indication, indication_source`,
 			o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource, o.PlacerOrderNumber, o.FillerOrderNumber,
 			o.OrderControl, o.OrderStatus, cancelled, o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate,
 			o.PatientSex, o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource, o.OrderingProvider,
 			msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw,
-		).Scan(&out.OrderID, &out.Version)
+		).Scan(&out.OrderID, &out.Version, &acc, &uid, &indication, &indicationSource)
 		if err != nil {
 			return out, fmt.Errorf("insert order: %w", err)
 		}
@@ -255,7 +268,7 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 			message_control_id = $23, sending_app = $24, sending_facility = $25,
 			last_message_id = $26, raw_message = $27,
 			version = version + 1, updated_at = now()
-			WHERE id = $1 RETURNING version`,
+			WHERE id = $1 RETURNING version, accession_number, study_uid, indication, indication_source`,
 			out.OrderID, o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource,
 			o.PlacerOrderNumber, o.FillerOrderNumber, o.OrderControl, o.OrderStatus, cancelled,
 			o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate, o.PatientSex,
@@ -263,7 +276,7 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 			// An explicit new order replaces the indication even when empty.
 			o.Action == OrderNew,
 			o.OrderingProvider, msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw,
-		).Scan(&out.Version)
+		).Scan(&out.Version, &acc, &uid, &indication, &indicationSource)
 		if err != nil {
 			return out, fmt.Errorf("update order: %w", err)
 		}
@@ -272,20 +285,37 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 	if err != nil {
 		return out, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO order_events (order_id, version, message_id, order_control, snapshot)
-		VALUES ($1,$2,$3,$4,$5)`, out.OrderID, out.Version, messageID, o.OrderControl, snap); err != nil {
+	detail, _ := json.Marshal(map[string]any{
+		"order_control": o.OrderControl, "message_control_id": msg.ControlID, "version": out.Version,
+		"indication_source": indicationSource,
+	})
+	// History, audit and the matching studies in one round trip.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO order_events (order_id, version, message_id, order_control, snapshot)
+		VALUES ($1,$2,$3,$4,$5)`, out.OrderID, out.Version, messageID, o.OrderControl, snap)
+	b.Queue(`INSERT INTO audit_log (actor, action, study_uid, object_ref, remote_addr, detail)
+		VALUES ($1, $2, (SELECT study_uid FROM studies WHERE (accession_number = $3 AND accession_number <> '')
+			OR (study_uid = $4 AND study_uid <> '') ORDER BY study_uid LIMIT 1), $5, $6, $7)`,
+		"hl7:"+msg.SendingApp, "order."+o.Action.String(), acc, uid, fmt.Sprintf("order:%d", out.OrderID), msg.RemoteAddr, detail)
+	b.Queue(matchStudiesSQL, acc, uid)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
 		return out, fmt.Errorf("order history: %w", err)
 	}
-
-	// The order as it now stands decides which studies it matches.
-	var acc, uid, indication, indicationSource string
-	if err := tx.QueryRow(ctx, `SELECT accession_number, study_uid, indication, indication_source FROM orders WHERE id=$1`,
-		out.OrderID).Scan(&acc, &uid, &indication, &indicationSource); err != nil {
-		return out, fmt.Errorf("reread order: %w", err)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return out, fmt.Errorf("audit: %w", err)
 	}
-	out.Studies, err = matchStudies(ctx, tx, acc, uid)
+	rows, err := br.Query()
+	if err == nil {
+		out.Studies, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("match studies: %w", err)
 	}
 	for _, study := range out.Studies {
 		if cancelled {
@@ -308,38 +338,14 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 		out.JobsInserted += inserted
 	}
 
-	action := "order." + strings.ToLower(o.Action.String())
-	detail, _ := json.Marshal(map[string]any{
-		"order_control": o.OrderControl, "message_control_id": msg.ControlID, "version": out.Version,
-		"indication_source": indicationSource, "studies": len(out.Studies),
-	})
-	firstStudy := ""
-	if len(out.Studies) > 0 {
-		firstStudy = out.Studies[0]
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (actor, action, study_uid, object_ref, remote_addr, detail)
-		VALUES ($1,$2,NULLIF($3,''),$4,$5,$6)`, "hl7:"+msg.SendingApp, action, firstStudy,
-		fmt.Sprintf("order:%d", out.OrderID), msg.RemoteAddr, detail); err != nil {
-		return out, fmt.Errorf("audit: %w", err)
-	}
 	return out, nil
 }
 
-// matchStudies lists the studies of an order: those with its accession
-// number, else the one with its Study Instance UID.
-func matchStudies(ctx context.Context, tx pgx.Tx, acc, uid string) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT study_uid FROM studies
-		WHERE ($1 <> '' AND accession_number = $1) OR ($2 <> '' AND study_uid = $2)
-		ORDER BY study_uid`, acc, uid)
-	if err != nil {
-		return nil, fmt.Errorf("match studies: %w", err)
-	}
-	uids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("match studies: %w", err)
-	}
-	return uids, nil
-}
+// matchStudiesSQL lists the studies of an order: those with its accession
+// number or its Study Instance UID.
+const matchStudiesSQL = `SELECT study_uid FROM studies
+	WHERE (accession_number = $1 AND accession_number <> '') OR (study_uid = $2 AND study_uid <> '')
+	ORDER BY study_uid`
 
 func draftJobIDs(ctx context.Context, tx pgx.Tx, study string, states []string) ([]int64, error) {
 	rows, err := tx.Query(ctx, `SELECT id FROM river_job

@@ -120,3 +120,5 @@ func (rc *rawClient) release() error {
 	}
 	return err
 }
+
+var ulErrPeerAborted = ul.ErrPeerAborted

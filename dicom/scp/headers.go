@@ -36,6 +36,17 @@ var indicationTags = []struct {
 	{tag.Tag{Group: 0x0032, Element: 0x1030}, "ReasonForStudy"},
 }
 
+// knownVRs are the value representations of PS3.5 6.2 (and what the parser
+// reports for implicit VR elements it does not know).
+var knownVRs = map[string]bool{}
+
+func init() {
+	for _, vr := range strings.Fields(`AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV NA`) {
+		knownVRs[vr] = true
+	}
+	knownVRs[tag.UnknownVR] = true
+}
+
 var pixelDataTag = tag.Tag{Group: 0x7FE0, Element: 0x0010}
 
 // readHeaders parses the Part 10 file in r (size bytes) up to the pixel
@@ -61,6 +72,9 @@ func readHeaders(r io.Reader, size int64) (h *headers, err error) {
 		}
 		if el.Tag == pixelDataTag {
 			break
+		}
+		if !knownVRs[el.RawValueRepresentation] {
+			return nil, fmt.Errorf("element %v has an invalid VR", el.Tag)
 		}
 		ds.Elements = append(ds.Elements, el)
 	}

@@ -38,7 +38,7 @@ func (ts *testServer) port() string { return strconv.Itoa(ts.addr.Port) }
 // startServer runs an SCP on a free port with a fresh database and storage.
 func startServer(t *testing.T, mutate func(*scp.Config)) *testServer {
 	t.Helper()
-	store := draftstest.New(t)
+	store := newStore(t)
 	return startServerWith(t, store, store, mutate)
 }
 
@@ -433,3 +433,5 @@ func sopUIDOf(t *testing.T, file string) string {
 	}
 	return out[i+1 : j]
 }
+
+func newStore(t *testing.T) *drafts.Store { return draftstest.New(t) }

@@ -15,8 +15,8 @@ type headers struct {
 	SOPClassUID, SOPInstanceUID, StudyUID, SeriesUID string
 
 	AccessionNumber, PatientID, PatientName, PatientBirthDate, PatientSex string
-	StudyDate, StudyTime, StudyDescription, ReferringPhysician         string
-	Indication, IndicationSource                                       string
+	StudyDate, StudyTime, StudyDescription, ReferringPhysician            string
+	Indication, IndicationSource                                          string
 
 	Modality, SeriesNumber, SeriesDescription, BodyPart string
 

@@ -83,13 +83,13 @@ func pathSafe(uid string) bool {
 
 // incoming is a file being received.
 type incoming struct {
-	f        *os.File
-	w        *bufio.Writer
-	h        hash.Hash // of the dataset bytes
-	metaLen  int64
-	dataLen  int64
-	err      error // first write error; the rest of the dataset is discarded
-	synced   int64 // bytes handed to writeback so far
+	f       *os.File
+	w       *bufio.Writer
+	h       hash.Hash // of the dataset bytes
+	metaLen int64
+	dataLen int64
+	err     error // first write error; the rest of the dataset is discarded
+	synced  int64 // bytes handed to writeback so far
 }
 
 const writeBuf = 256 << 10

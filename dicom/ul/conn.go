@@ -357,7 +357,7 @@ func (c *Conn) AwaitClose(artim time.Duration) {
 	c.dr.mu.Lock()
 	c.dr.timeout = 0
 	c.dr.mu.Unlock()
-	c.nc.SetReadDeadline(time.Now().Add(artim)) //nolint:errcheck
+	c.nc.SetReadDeadline(time.Now().Add(artim))      //nolint:errcheck
 	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20)) //nolint:errcheck
 	c.nc.Close()
 }

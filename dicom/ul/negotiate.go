@@ -13,7 +13,7 @@ type Policy struct {
 	// proposes for a context, the peer's first is chosen.
 	TransferSyntaxes []string
 	// MaxPDU is the maximum length we announce (and enforce).
-	MaxPDU uint32
+	MaxPDU                        uint32
 	ImplClassUID, ImplVersionName string
 }
 

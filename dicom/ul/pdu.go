@@ -58,8 +58,8 @@ const (
 	RejectPermanent = 1
 	RejectTransient = 2
 
-	SourceServiceUser         = 1 // reasons: 1 none, 2 app context, 3 calling AE, 7 called AE
-	SourceProviderACSE        = 2 // reasons: 1 none, 2 protocol version
+	SourceServiceUser          = 1 // reasons: 1 none, 2 app context, 3 calling AE, 7 called AE
+	SourceProviderACSE         = 2 // reasons: 1 none, 2 protocol version
 	SourceProviderPresentation = 3 // reasons: 1 temporary congestion, 2 local limit exceeded
 
 	ReasonNoReason               = 1
@@ -75,12 +75,12 @@ const (
 	AbortSourceUser     = 0
 	AbortSourceProvider = 2
 
-	AbortNotSpecified         = 0
-	AbortUnrecognizedPDU      = 1
-	AbortUnexpectedPDU        = 2
-	AbortUnrecognizedParam    = 4
-	AbortUnexpectedParam      = 5
-	AbortInvalidParam         = 6
+	AbortNotSpecified      = 0
+	AbortUnrecognizedPDU   = 1
+	AbortUnexpectedPDU     = 2
+	AbortUnrecognizedParam = 4
+	AbortUnexpectedParam   = 5
+	AbortInvalidParam      = 6
 )
 
 // ProtocolError is a violation of PS3.8 by the peer; the association is

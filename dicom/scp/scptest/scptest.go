@@ -47,7 +47,7 @@ const (
 
 // Copy is one generated file.
 type Copy struct {
-	Path                               string
+	Path                                string
 	SOPInstanceUID, StudyUID, SeriesUID string
 }
 

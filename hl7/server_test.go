@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/hl7"
@@ -450,5 +452,51 @@ print(m.segment("MSH")[9], m.segment("OBR")[25], m.segment("OBR")[18], [str(s[5]
 	}
 	if want := "ORU^R01^ORU_R01 F ACC1 ['Clear lungs.', 'No effusion.']"; strings.TrimSpace(string(out)) != want {
 		t.Fatalf("python-hl7 reads %q, want %q", out, want)
+	}
+}
+
+// TestOrderAfterImagesOverMLLP: the images came first (a settled study with
+// a draft_study job snoozed until the order-wait deadline); the NW wakes the
+// job in the transaction that the AA follows, the CA cancels it.
+func TestOrderAfterImagesOverMLLP(t *testing.T) {
+	store, addr := startServer(t, nil)
+	ctx := context.Background()
+	draftstest.MustExec(t, store, `INSERT INTO studies (study_uid, accession_number, state) VALUES ('1.2.3.4.5.9999', 'ACC0009', 'settled')`)
+	res, err := store.River.Insert(ctx, drafts.DraftStudyArgs{StudyUID: "1.2.3.4.5.9999", Reason: "settled"},
+		&river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		var s string
+		store.Pool.QueryRow(ctx, `SELECT state::text FROM river_job WHERE id=$1`, res.Job.ID).Scan(&s) //nolint:errcheck
+		return s
+	}
+	files := map[string][]byte{}
+	for _, f := range corpus(t) {
+		files[f.Name] = f.Raw
+	}
+	c := dial(t, addr)
+	if ack := c.roundTrip(t, files["09a_new_then_cancel_nw.hl7"]); ack.Value("MSA-1") != "AA" {
+		t.Fatal(ack.Value("MSA-1"))
+	}
+	// The ACK came after the commit: the job is already runnable.
+	if s := state(); s != "available" {
+		t.Fatalf("after NW: job %s, want available", s)
+	}
+	ind, err := store.IndicationForStudy(ctx, "1.2.3.4.5.9999")
+	if err != nil || ind.Text != "Pre-op assessment" || ind.Source != "hl7:OBR-31" {
+		t.Fatalf("indication %+v %v", ind, err)
+	}
+	if ack := c.roundTrip(t, files["09b_new_then_cancel_ca.hl7"]); ack.Value("MSA-1") != "AA" {
+		t.Fatal(ack.Value("MSA-1"))
+	}
+	if s := state(); s != "cancelled" {
+		t.Fatalf("after CA: job %s, want cancelled", s)
+	}
+	var reason string
+	store.Pool.QueryRow(ctx, `SELECT state_reason FROM studies WHERE study_uid='1.2.3.4.5.9999'`).Scan(&reason) //nolint:errcheck
+	if !strings.Contains(reason, "cancelled") {
+		t.Fatalf("state_reason %q", reason)
 	}
 }

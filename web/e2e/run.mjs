@@ -494,13 +494,13 @@ async function main() {
       await qp.click(`tr[data-flag-id="${flagId}"]`);
       await qp.waitForSelector('[data-testid=disposition]');
       await shot(qp, '13-qa-flag');
-      await qp.selectOption('[data-testid=disposition]', 'confirmed');
+      await qp.selectOption('[data-testid=disposition]', 'model_error_confirmed');
       await qp.fill('[data-testid=disposition-note]', 'AI draft missed the pneumothorax (e2e).');
       await qp.click('[data-testid=disposition-save]');
       await qp.waitForSelector('[data-testid=disposition-state]:has-text("saved")');
       const r = await qa.req('GET', `/qa/flags/${flagId}`);
       const f = r.data?.flag ?? r.data;
-      assert(f.disposition === 'confirmed', `server disposition ${JSON.stringify(f.disposition)}`);
+      assert(f.disposition === 'model_error_confirmed', `server disposition ${JSON.stringify(f.disposition)}`);
       await qp.goto(http + '/#/qa/metrics');
       await qp.waitForSelector('svg.chart');
       await shot(qp, '14-qa-metrics');

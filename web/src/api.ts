@@ -377,7 +377,11 @@ export interface CheckError {
   significant: boolean;
   count: number;
   sentence?: string;
+  finding?: string;
   explanation?: string;
+  /** indexes into the evaluation's reference (signed/radiologist) and candidate (AI) sentences */
+  reference_sentences?: number[];
+  candidate_sentences?: number[];
 }
 
 export interface CheckResult {
@@ -386,6 +390,10 @@ export interface CheckResult {
   errors: CheckError[];
   significant_total?: number;
   evaluator?: string;
+  note?: string;
+  /** sentences of the radiologist's text / of the AI draft that differ */
+  differing_current?: { index: number; text: string }[];
+  differing_ai?: { index: number; text: string }[];
 }
 
 export function normCheck(d: Any): CheckResult {
@@ -396,28 +404,41 @@ export function normCheck(d: Any): CheckResult {
     errors: normErrors(src),
     significant_total: src.significant_total ?? src.significant,
     evaluator: src.evaluator ?? src.judge,
+    note: src.note,
+    differing_current: src.differing_current,
+    differing_ai: src.differing_ai,
   };
+}
+
+/** CheXprompt's six error types in order (A-F) as the API names them. */
+export const ERROR_NAMES = ['false_positive_finding', 'omission_finding', 'incorrect_location', 'incorrect_severity', 'false_positive_comparison', 'omission_comparison'];
+export function letterOf(t: string): string {
+  const i = ERROR_NAMES.indexOf(t);
+  return i >= 0 ? 'ABCDEF'[i] : t;
 }
 
 /** Errors from either a list or a counts object {significant:{A:1}, insignificant:{...}}. */
 export function normErrors(src: Any): CheckError[] {
   if (Array.isArray(src.errors)) {
     return src.errors.map((e: Any) => ({
-      type: e.type ?? e.category ?? e.letter,
+      type: letterOf(e.type ?? e.category ?? e.letter),
       significant: !!(e.significant ?? e.clinically_significant),
       count: e.count ?? 1,
       sentence: e.sentence ?? e.text,
+      finding: e.finding,
       explanation: e.explanation ?? e.reason,
+      reference_sentences: e.reference_sentences ?? [],
+      candidate_sentences: e.candidate_sentences ?? [],
     }));
   }
   const out: CheckError[] = [];
-  const counts = (src.counts ?? src.errors ?? src) as Any;
-  for (const [sig, key] of [
-    [true, 'significant'],
-    [false, 'insignificant'],
+  const counts = (src.counts ?? src) as Any;
+  for (const [sig, keys] of [
+    [true, ['clinically_significant', 'significant']],
+    [false, ['clinically_insignificant', 'insignificant']],
   ] as const) {
-    const m = counts[key];
-    if (m && typeof m === 'object') for (const [t, n] of Object.entries(m)) if (Number(n) > 0) out.push({ type: t, significant: sig, count: Number(n) });
+    const m = pick(counts, ...keys);
+    if (m && typeof m === 'object') for (const [t, n] of Object.entries(m)) if (Number(n) > 0) out.push({ type: letterOf(t), significant: sig, count: Number(n) });
   }
   return out;
 }
@@ -446,6 +467,8 @@ export interface Flag {
   created_at?: string;
   signed_at?: string;
   errors: CheckError[];
+  judge_note?: string;
+  engine?: string;
   ai_findings?: string;
   signed_findings?: string;
   [k: string]: unknown;
@@ -457,7 +480,10 @@ export function normFlag2(f: Any): Flag {
     id: String(f.id ?? f.flag_id),
     study_uid: f.study_uid,
     status: f.status ?? (f.disposition ? 'dispositioned' : 'open'),
-    errors: normErrors(f.evaluation ?? f),
+    errors: Array.isArray(f.errors) ? normErrors(f) : normErrors(f.evaluation ?? f),
+    note: f.note ?? '',
+    judge_note: f.evaluation?.note ?? '',
+    engine: f.engine ?? f.evaluation?.engine,
     ai_findings: f.ai_findings ?? f.candidate ?? pick(f.ai_draft, 'findings'),
     signed_findings: f.signed_findings ?? f.reference ?? pick(f.signed, 'findings'),
   };
@@ -483,21 +509,34 @@ export interface MetricRow {
   week: string;
   model_version: string;
   evaluated: number;
+  /** drafts free of clinically significant errors */
   error_free: number;
-  by_type: Record<string, number>;
+  flagged: number;
+  /** clinically significant errors per type letter (A-F): counts */
+  sig_by_type: Record<string, number>;
 }
 
-export async function metrics(): Promise<MetricRow[]> {
-  const d = await get<Any>('/qa/metrics');
-  const rows = (d.weeks ?? d.items ?? d.rows ?? d) as Any[];
-  if (!Array.isArray(rows)) return [];
-  return rows.map((r) => ({
-    week: r.week ?? r.week_start,
-    model_version: r.model_version ?? r.model ?? '',
-    evaluated: r.evaluated ?? r.total ?? r.count ?? 0,
-    error_free: r.error_free ?? r.significant_error_free ?? r.free ?? 0,
-    by_type: r.by_type ?? r.errors_by_type ?? r.significant_by_type ?? {},
-  }));
+export async function metrics(q: Record<string, unknown> = {}): Promise<{ rows: MetricRow[]; note: string }> {
+  const d = await get<Any>('/qa/metrics' + qs(q));
+  const rows = (d.weeks ?? d.items ?? d.rows ?? []) as Any[];
+  return {
+    note: d.note ?? '',
+    rows: rows.map((r) => {
+      const evaluated = Number(r.evaluated ?? r.total ?? 0);
+      const sig: Record<string, number> = {};
+      const mean = (r.mean_significant ?? {}) as Record<string, number>;
+      for (const [t, v] of Object.entries(mean)) sig[letterOf(t)] = Math.round(Number(v) * evaluated);
+      const ef = r.free_of_significant ?? (Number.isInteger(r.error_free) ? r.error_free : Math.round(Number(r.error_free_share ?? 0) * evaluated));
+      return {
+        week: r.week ?? r.week_start,
+        model_version: [r.model_name, r.model_version].filter(Boolean).join(' ') || '(unknown)',
+        evaluated,
+        error_free: Number(ef),
+        flagged: Number(r.flagged ?? 0),
+        sig_by_type: sig,
+      };
+    }),
+  };
 }
 
 export async function modelInfo(): Promise<{ name: string; version: string; demo: boolean } | null> {

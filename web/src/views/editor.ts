@@ -681,6 +681,12 @@ export class Editor {
       return;
     }
     clear(this.checkEl);
+    if (res.differing_ai || res.differing_current) {
+      // the judge's own view of which sentences differ (its sentence split)
+      clear(diffList);
+      for (const x of res.differing_ai ?? []) diffList.append(h('li', { class: 'only-theirs' }, h('span', { class: 'tag ai' }, 'AI only'), ` ${x.text}`));
+      for (const x of res.differing_current ?? []) diffList.append(h('li', { class: 'only-mine' }, h('span', { class: 'tag human' }, 'Yours only'), ` ${x.text}`));
+    }
     const sig = res.errors.filter((e) => e.significant);
     this.checkEl.append(
       h('h3', null, 'Second reader'),
@@ -699,11 +705,12 @@ export class Editor {
             'ul',
             { class: 'errors' },
             res.errors.map((e) =>
-              h('li', { class: e.significant ? 'sig' : '' }, h('strong', null, `${e.type} ${ERROR_TYPES[e.type] ?? ''}`), ` ×${e.count}${e.significant ? ' (significant)' : ''}`, e.sentence ? ` — “${e.sentence}”` : ''),
+              h('li', { class: e.significant ? 'sig' : '' }, h('strong', null, `${e.type} ${ERROR_TYPES[e.type] ?? ''}`), ` ×${e.count}${e.significant ? ' (significant)' : ''}`, e.finding ? ` — ${e.finding}` : '', e.sentence ? ` — “${e.sentence}”` : ''),
             ),
           )
         : '',
-      d.added.length + d.removed.length ? h('p', { class: 'small' }, 'Sentences that differ:') : h('p', { class: 'small muted' }, 'Your text has the same sentences as the AI draft.'),
+      res.note ? h('p', { class: 'small muted' }, res.note) : '',
+      diffList.childElementCount ? h('p', { class: 'small' }, 'Sentences that differ:') : h('p', { class: 'small muted' }, 'Your text has the same sentences as the AI draft.'),
       diffList,
     );
   }

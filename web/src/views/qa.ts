@@ -9,10 +9,9 @@ import { ERROR_TYPES } from './editor';
 import { barChart, lineChart } from '../charts';
 
 export const DISPOSITIONS: [string, string][] = [
-  ['confirmed', 'Confirmed: the AI draft was wrong'],
-  ['false_alarm', 'False alarm: the judge was wrong'],
-  ['reference_error', 'The signed report was wrong'],
-  ['needs_review', 'Needs clinical review'],
+  ['model_error_confirmed', 'Model error confirmed'],
+  ['acceptable', 'Acceptable (not clinically significant here)'],
+  ['judge_wrong', 'The judge was wrong'],
 ];
 
 function errorSummary(errors: api.CheckError[]): HTMLElement {
@@ -29,6 +28,7 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
     status: params.get('status') ?? 'open',
     type: params.get('type') ?? '',
     model_version: params.get('model_version') ?? '',
+    significance: params.get('significance') ?? '',
     from: params.get('from') ?? '',
     to: params.get('to') ?? '',
   };
@@ -48,7 +48,16 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
     h('option', { value: '' }, 'Any'),
     Object.entries(ERROR_TYPES).map(([k, l]) => h('option', { value: k, selected: k === q.type }, `${k} ${l}`)),
   );
-  const model = h('input', { id: 'qf-model', value: q.model_version, placeholder: 'e.g. demo-0.1' });
+  const model = h('input', { id: 'qf-model', value: q.model_version, placeholder: 'e.g. 1' });
+  const sigSel = h(
+    'select',
+    { id: 'qf-sig' },
+    [
+      ['', 'Any'],
+      ['significant', 'Clinically significant'],
+      ['insignificant', 'Insignificant'],
+    ].map(([v, l]) => h('option', { value: v, selected: v === q.significance }, l)),
+  );
   const from = h('input', { id: 'qf-from', type: 'date', value: q.from });
   const to = h('input', { id: 'qf-to', type: 'date', value: q.to });
   const form = h(
@@ -56,6 +65,7 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
     { class: 'filters', role: 'search', 'aria-label': 'Flag filters' },
     field('qf-status', 'Status', status),
     field('qf-type', 'Error type', type),
+    field('qf-sig', 'Significance', sigSel),
     field('qf-model', 'Model version', model),
     field('qf-from', 'Signed from', from),
     field('qf-to', 'Signed to', to),
@@ -65,6 +75,7 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
     const p = new URLSearchParams();
     p.set('status', status.value);
     if (type.value) p.set('type', type.value);
+    if (sigSel.value) p.set('significance', sigSel.value);
     if (model.value.trim()) p.set('model_version', model.value.trim());
     if (from.value) p.set('from', from.value);
     if (to.value) p.set('to', to.value);
@@ -74,7 +85,7 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
     e.preventDefault();
     apply();
   });
-  for (const el of [status, type, from, to]) el.addEventListener('change', apply);
+  for (const el of [status, type, sigSel, from, to]) el.addEventListener('change', apply);
 
   const tbody = h('tbody');
   const more = h('button', { class: 'btn', type: 'button', hidden: true }, 'Load more');
@@ -139,27 +150,28 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
   return () => {};
 }
 
-/** Text with the sentences at `idx` highlighted and, for each error that
- * names a sentence, that sentence marked too. */
-function highlighted(text: string, idx: number[], cls: string, errors: api.CheckError[]): HTMLElement {
-  const spans = splitSentences(text);
-  const set = new Set(idx);
-  const named = new Map<string, api.CheckError[]>();
-  for (const e of errors) if (e.sentence) named.set(e.sentence.trim(), [...(named.get(e.sentence.trim()) ?? []), e]);
+/** Sentences with the ones an error points at (by index) outlined and
+ * tagged with the error letters; the others that differ from the other side
+ * shaded. */
+function sentencesView(list: string[], side: 'candidate' | 'reference', errors: api.CheckError[], differing: Set<number>, cls: string): HTMLElement {
   return h(
     'div',
-    { class: 'conflict-text' },
-    spans.length === 0
+    { class: 'conflict-text', 'data-testid': `${side}-text` },
+    list.length === 0
       ? h('em', { class: 'muted' }, '(empty)')
-      : spans.map((s) => {
-          const errs = named.get(s.text.trim());
-          const i = spans.indexOf(s);
+      : list.map((text, i) => {
+          const errs = errors.filter((e) => (side === 'candidate' ? e.candidate_sentences : e.reference_sentences)?.includes(i));
+          const sig = errs.some((e) => e.significant);
           return [
             h(
               'span',
-              { class: `${set.has(i) ? cls : ''}${errs ? ' err' : ''}`, title: errs ? errs.map((e) => `${e.type} ${ERROR_TYPES[e.type] ?? ''}`).join(', ') : undefined },
-              s.text,
-              errs ? h('sup', null, errs.map((e) => e.type).join('')) : null,
+              {
+                class: `${differing.has(i) ? cls : ''}${errs.length ? (sig ? ' err sig' : ' err') : ''}`,
+                title: errs.length ? errs.map((e) => `${e.type} ${ERROR_TYPES[e.type] ?? ''}${e.significant ? ' (significant)' : ''}${e.finding ? `: ${e.finding}` : ''}`).join('; ') : undefined,
+                'data-errors': errs.length ? errs.map((e) => e.type).join('') : undefined,
+              },
+              text,
+              errs.length ? h('sup', null, errs.map((e) => e.type).join('')) : null,
             ),
             ' ',
           ];
@@ -171,7 +183,11 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
   const f = await api.flag(id);
   const ai = f.ai_findings ?? '';
   const signed = f.signed_findings ?? '';
-  const d = diffSentences(ai, signed);
+  const ev = (f.evaluation ?? {}) as { candidate_sentences?: string[]; reference_sentences?: string[] };
+  // the judge's own sentence lists (errors index into them); else our split
+  const cand = ev.candidate_sentences?.length ? ev.candidate_sentences : splitSentences(ai).map((x) => x.text);
+  const ref = ev.reference_sentences?.length ? ev.reference_sentences : splitSentences(signed).map((x) => x.text);
+  const d = diffSentences(cand.join('\n'), ref.join('\n'));
   const disp = h(
     'select',
     { id: 'disp', required: true, 'data-testid': 'disposition' },
@@ -200,6 +216,7 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
     try {
       const r = await api.dispose(id, disp.value, note.value);
       saved.textContent = `Disposition: ${r.disposition ?? disp.value} (saved)`;
+      f.status = r.status;
       announce('Disposition saved.');
     } catch (err) {
       announce(`Not saved: ${(err as Error).message}`, 'error');
@@ -214,21 +231,32 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
       h(
         'p',
         { class: 'muted' },
-        `Model ${f.model_name ?? ''} ${f.model_version ?? ''} · signed ${fmtDate((f.signed_at ?? f.created_at) as string)} · `,
+        `Model ${f.model_name ?? ''} ${f.model_version ?? ''} · signed ${fmtDate((f.signed_at ?? f.created_at) as string)} · judge: ${f.engine ?? '?'} · `,
         h('a', { href: `#/study/${encodeURIComponent(f.study_uid)}` }, 'open the study'),
       ),
+      f.judge_note ? h('p', { class: 'small muted' }, f.judge_note) : null,
       h(
         'ul',
         { class: 'errors', 'aria-label': 'Errors found' },
-        f.errors.map((e) => h('li', { class: e.significant ? 'sig' : '' }, h('strong', null, `${e.type} ${ERROR_TYPES[e.type] ?? ''}`), ` ×${e.count} ${e.significant ? 'clinically significant' : 'insignificant'}`, e.explanation ? ` — ${e.explanation}` : '')),
+        f.errors.map((e) =>
+          h(
+            'li',
+            { class: e.significant ? 'sig' : '' },
+            h('strong', null, `${e.type} ${ERROR_TYPES[e.type] ?? ''}`),
+            ` ×${e.count} ${e.significant ? 'clinically significant' : 'insignificant'}`,
+            e.finding ? ` — ${e.finding}` : '',
+            e.sentence ? ` — “${e.sentence}”` : '',
+            e.explanation ? ` (${e.explanation})` : '',
+          ),
+        ),
       ),
       h(
         'div',
         { class: 'side-by-side' },
-        h('div', null, h('h2', null, 'AI draft (candidate)'), highlighted(ai, d.removed, 'only-theirs', f.errors)),
-        h('div', null, h('h2', null, 'Signed report (reference)'), highlighted(signed, d.added, 'only-mine', f.errors)),
+        h('div', null, h('h2', null, 'AI draft (candidate)'), sentencesView(cand, 'candidate', f.errors, new Set(d.removed), 'only-theirs')),
+        h('div', null, h('h2', null, 'Signed report (reference)'), sentencesView(ref, 'reference', f.errors, new Set(d.added), 'only-mine')),
       ),
-      h('p', { class: 'small muted' }, 'Highlighted: sentences found only on that side; superscript letters: the error types the judge tied to a sentence.'),
+      h('p', { class: 'small muted' }, 'Outlined: sentences the judge tied to an error (letters A–F; red = clinically significant). Shaded: sentences found only on that side.'),
       form,
     ),
   );
@@ -236,26 +264,29 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
 }
 
 export async function renderMetrics(main: HTMLElement): Promise<() => void> {
-  const rows = await api.metrics();
+  const { rows, note } = await api.metrics();
   const versions = [...new Set(rows.map((r) => r.model_version))].sort();
   const weeks = [...new Set(rows.map((r) => r.week))].sort();
   const share = versions.map((v) => ({
-    name: v || '(unknown)',
+    name: v,
     points: weeks.map((w) => {
       const r = rows.find((x) => x.week === w && x.model_version === v);
       return r && r.evaluated > 0 ? (r.error_free / r.evaluated) * 100 : null;
     }),
   }));
   const types = Object.keys(ERROR_TYPES);
-  const byType = weeks.map((w) => ({
-    label: w,
-    values: types.map((t) => rows.filter((r) => r.week === w).reduce((n, r) => n + (Number(r.by_type[t]) || 0), 0)),
-  }));
+  // one bar per week and model version, stacked by error type
+  const byType = weeks.flatMap((w) =>
+    versions
+      .map((v) => rows.find((r) => r.week === w && r.model_version === v))
+      .filter((r): r is api.MetricRow => !!r)
+      .map((r) => ({ label: versions.length > 1 ? `${w} ${r.model_version}` : w, values: types.map((t) => r.sig_by_type[t] ?? 0) })),
+  );
   const table = h(
     'table',
-    { class: 'worklist small' },
-    h('caption', null, 'Per week and model version'),
-    h('thead', null, h('tr', null, ['Week', 'Model', 'Evaluated', 'Free of significant errors', ...types].map((c) => h('th', { scope: 'col' }, c)))),
+    { class: 'worklist small', 'data-testid': 'metrics-table' },
+    h('caption', null, 'Per week and model version (significant errors by type)'),
+    h('thead', null, h('tr', null, ['Week', 'Model', 'Evaluated', 'Free of significant errors', 'Flagged', ...types].map((c) => h('th', { scope: 'col' }, c)))),
     h(
       'tbody',
       null,
@@ -267,7 +298,8 @@ export async function renderMetrics(main: HTMLElement): Promise<() => void> {
           h('td', null, r.model_version),
           h('td', null, r.evaluated),
           h('td', null, r.evaluated ? `${r.error_free} (${((r.error_free / r.evaluated) * 100).toFixed(1)} %)` : '—'),
-          types.map((t) => h('td', null, Number(r.by_type[t]) || 0)),
+          h('td', null, r.flagged),
+          types.map((t) => h('td', null, r.sig_by_type[t] ?? 0)),
         ),
       ),
     ),
@@ -277,6 +309,7 @@ export async function renderMetrics(main: HTMLElement): Promise<() => void> {
       'section',
       { class: 'page' },
       h('h1', null, 'QA metrics'),
+      note ? h('p', { class: 'banner warn', role: 'note' }, note) : null,
       rows.length === 0 ? h('p', { class: 'muted' }, 'No evaluated reports yet.') : null,
       h(
         'div',
@@ -289,7 +322,7 @@ export async function renderMetrics(main: HTMLElement): Promise<() => void> {
             byType,
             types.map((t) => `${t} ${ERROR_TYPES[t]}`),
           ),
-          h('figcaption', null, 'Clinically significant errors by type, per week'),
+          h('figcaption', null, 'Clinically significant errors by type (A–F), per week and model version'),
         ),
       ),
       h('div', { class: 'table-wrap' }, table),

@@ -44,10 +44,11 @@ def decoder_io_names(num_layers):
 
 def prompt_text(indication=None):
     """The full Vicuna v1 prompt of LLaVA-Rad (one string, with <image>).
-    Newlines (and other line breaks) in the indication become spaces; an empty
-    or blank indication means the no-indication instruction."""
+    Line breaks (CR LF, CR, LF) in the indication become spaces and ASCII
+    whitespace around it is trimmed; an empty or blank indication means the
+    no-indication instruction."""
     if indication is not None:
-        indication = indication.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").strip()
+        indication = indication.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").strip(" \t\n\r\v\f")
     if indication:
         instr = INSTRUCTION.format(indication=indication)
     else:
@@ -60,7 +61,7 @@ def prompt_chunks(sp, indication=None, bos_id=1):
     on its own (SentencePiece, dummy prefix included), BOS only at the start.
     Returns (chunks, image_index): chunks[0] starts with BOS; the image
     embeddings go between chunks[0] and chunks[1]."""
-    parts = prompt_text(indication).split(IMAGE_PLACEHOLDER)
+    parts = prompt_text(indication).split(IMAGE_PLACEHOLDER, 1)  # the template's; the indication comes later
     assert len(parts) == 2
     chunks = [[bos_id] + sp.encode(parts[0]), sp.encode(parts[1])]
     return chunks, 1

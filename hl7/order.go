@@ -134,6 +134,10 @@ func (x *Extractor) Extract(m *Message) ([]drafts.Order, *Reject) {
 				Text: "order control " + safeCode(o.OrderControl) + " is not supported"}
 		}
 		o.OrderStatus = clean(orc.Get(5, 1))
+		if o.OrderControl == "SC" && (o.OrderStatus == "CA" || o.OrderStatus == "DC") {
+			// A status change to cancelled/discontinued is a cancel.
+			o.Action = drafts.OrderCancel
+		}
 		for _, path := range fields {
 			seg, n, c, sub, _ := parsePath(path)
 			var s *Segment

@@ -500,3 +500,20 @@ func TestOrderAfterImagesOverMLLP(t *testing.T) {
 		t.Fatalf("state_reason %q", reason)
 	}
 }
+
+// TestDatabaseDownNeverAA: when the order cannot be committed the sender gets
+// AE (CE in enhanced mode), never AA, and the connection stays usable.
+func TestDatabaseDownNeverAA(t *testing.T) {
+	store, addr := startServer(t, func(s *hl7.Server) {
+		s.Handler.(*hl7.OrderHandler).StoreTimeout = 2 * time.Second
+	})
+	c := dial(t, addr)
+	if ack := c.roundTrip(t, order("UP1", "ACCUP1")); ack.Value("MSA-1") != "AA" {
+		t.Fatal(ack.Value("MSA-1"))
+	}
+	store.Pool.Close()
+	ack := c.roundTrip(t, order("DOWN1", "ACCDOWN1"))
+	if ack.Value("MSA-1") != "AE" || ack.Value("MSA-2") != "DOWN1" || ack.Value("ERR-3.1") != "207" {
+		t.Fatalf("database down: %s %s %s", ack.Value("MSA-1"), ack.Value("MSA-2"), ack.Value("ERR-3.1"))
+	}
+}

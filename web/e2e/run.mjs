@@ -373,6 +373,12 @@ async function main() {
       await page.keyboard.type(' There is a large right pneumothorax with mediastinal shift.');
       await page.waitForSelector('[data-testid=sentences] li[data-owner=human]');
       await until('autosave', async () => /Saved v\d/.test(await page.textContent('[data-testid=save-state]')), 15000, 200);
+      // second reader: the inline check against the AI draft
+      await page.click('[data-testid=check]');
+      await page.waitForSelector('[data-testid=check-result] h3:has-text("Second reader")', { timeout: 20000 });
+      const chk = await page.textContent('[data-testid=check-result]');
+      assert(/pneumothorax/.test(chk), `second reader does not show the differing sentence: ${chk}`);
+      await shot(page, '05b-second-reader');
       myText = await page.inputValue('[data-testid=findings]');
       const r = await api.req('GET', `/studies/${studyUID}/report`);
       assert(r.data.current.findings === myText, 'server text differs from the editor');

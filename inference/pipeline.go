@@ -87,5 +87,8 @@ func (p *Pipeline) DraftImage(ctx context.Context, img *image.Gray, indication s
 			Tokens: gt.Tokens, TokensPerSecond: gt.TokensPerSecond(), TotalMS: ms(time.Since(start)),
 		},
 	}
+	if gt.Tokens > 1 && gt.Decode > 0 {
+		d.Timings.DecodeTokensPerSecond = float64(gt.Tokens-1) / gt.Decode.Seconds()
+	}
 	return d, nil
 }

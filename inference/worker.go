@@ -38,6 +38,9 @@ type StageTimings struct {
 	PromptTokens    int     `json:"prompt_tokens"`
 	Tokens          int     `json:"tokens"`
 	TokensPerSecond float64 `json:"tokens_per_s"`
+	// DecodeTokensPerSecond counts only the tokens of the decode loop (all
+	// but the first, which the prefill yields) over its time.
+	DecodeTokensPerSecond float64 `json:"decode_tokens_per_s"`
 }
 
 // Map is the timings as the JSON object stored with the draft.
@@ -46,6 +49,7 @@ func (t StageTimings) Map() map[string]any {
 		"pixel_decode_ms": t.PixelDecodeMS, "preprocess_ms": t.PreprocessMS, "vision_ms": t.VisionMS,
 		"embed_ms": t.EmbedMS, "prefill_ms": t.PrefillMS, "decode_ms": t.DecodeMS, "decode_ort_ms": t.DecodeRunsMS,
 		"total_ms": t.TotalMS, "prompt_tokens": t.PromptTokens, "tokens": t.Tokens, "tokens_per_s": t.TokensPerSecond,
+		"decode_tokens_per_s": t.DecodeTokensPerSecond,
 	}
 }
 

@@ -10,8 +10,11 @@ import (
 	"image/draw"
 	"image/png"
 	"os"
+	"path/filepath"
 
 	"github.com/radraft/radraft/inference"
+	"github.com/radraft/radraft/inference/prompt"
+	"github.com/radraft/radraft/inference/tokenizer"
 )
 
 func init() {
@@ -70,6 +73,7 @@ func runDraft(ctx context.Context, args []string) error {
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
 }
 
@@ -92,7 +96,35 @@ func readPNG(path string) (*image.Gray, error) {
 }
 
 // newPipeline joins a loaded model to the pixel decoder, the prompt and the
-// tokenizer.
+// tokenizer of its bundle.
 func newPipeline(m *inference.Model) (*inference.Pipeline, error) {
-	return nil, errors.New("drafting pipeline not wired yet (waiting for dicom/pixels, inference/tokenizer, inference/prompt)")
+	tok, err := tokenizer.Load(filepath.Join(m.Dir, m.Manifest.Files.Tokenizer))
+	if err != nil {
+		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
+	}
+	if tok.VocabSize() != m.Manifest.VocabSize {
+		return nil, fmt.Errorf("model bundle %s: tokenizer has %d pieces, model.json says vocab_size %d", m.Dir, tok.VocabSize(), m.Manifest.VocabSize)
+	}
+	if tok.BOS() != m.Manifest.BOS || tok.EOS() != m.Manifest.EOS {
+		return nil, fmt.Errorf("model bundle %s: tokenizer bos/eos %d/%d, model.json says %d/%d", m.Dir, tok.BOS(), tok.EOS(), m.Manifest.BOS, m.Manifest.EOS)
+	}
+	tpl, err := prompt.FromJSON(m.Manifest.Prompt)
+	if err != nil {
+		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
+	}
+	pb, err := prompt.New(tpl, tok, m.Manifest.BOS)
+	if err != nil {
+		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
+	}
+	return &inference.Pipeline{
+		Model:        m,
+		DecodePixels: decodePixels,
+		Prompt:       pb,
+		Detokenize:   tok.Decode,
+	}, nil
+}
+
+// decodePixels turns a Part 10 file into its 8-bit display image.
+func decodePixels(path string) (*image.Gray, error) {
+	return nil, errors.New("DICOM pixel decoding is not wired yet (dicom/pixels)")
 }

@@ -51,7 +51,7 @@ func main() {
 	ctx := context.Background()
 	var genDec, genRuns, bareDec, genPre, barePre []float64
 	msf := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	var ratios []float64
+	var ratios, naiveDec []float64
 	for r := 0; r < *reps+1; r++ {
 		// Alternate the order, and pair each Generate with a bare run, so
 		// that the load of a shared machine hits both alike.
@@ -75,9 +75,14 @@ func main() {
 			bare()
 			gen()
 		}
+		_, nd, err := m.NaiveDecode(ctx, promptLen, *steps)
+		if err != nil {
+			fail(err)
+		}
 		if r == 0 {
 			continue // warm-up
 		}
+		naiveDec = append(naiveDec, msf(nd))
 		genDec = append(genDec, msf(g.Timings.Decode))
 		genRuns = append(genRuns, msf(g.Timings.DecodeRuns))
 		genPre = append(genPre, msf(g.Timings.Prefill))
@@ -90,17 +95,20 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(map[string]any{ //nolint:errcheck
 		"model": man.Name, "layers": man.NumLayers, "hidden": man.HiddenSize, "prompt_tokens": promptLen,
 		"steps": *steps, "reps": *reps,
-		"generate_decode_ms":     gd,
-		"generate_ort_runs_ms":   med(genRuns),
-		"bare_decode_ms":         bd,
-		"generate_prefill_ms":    med(genPre),
-		"bare_prefill_ms":        med(barePre),
-		"overhead_vs_bare_pct":   100 * (gd/bd - 1),
-		"overhead_in_loop_pct":   100 * (gd/med(genRuns) - 1),
-		"per_step_generate_ms":   gd / float64(*steps),
-		"per_step_bare_ms":       bd / float64(*steps),
-		"all_generate_decode_ms": genDec,
-		"all_bare_decode_ms":     bareDec,
+		"generate_decode_ms":          gd,
+		"generate_ort_runs_ms":        med(genRuns),
+		"bare_decode_ms":              bd,
+		"generate_prefill_ms":         med(genPre),
+		"bare_prefill_ms":             med(barePre),
+		"naive_decode_ms":             med(naiveDec),
+		"naive_vs_generate_pct":       100 * (med(naiveDec)/gd - 1),
+		"kv_bytes_per_step_at_prompt": 2 * man.NumLayers * man.NumKVHeads * promptLen * man.HeadSize * 4,
+		"overhead_vs_bare_pct":        100 * (gd/bd - 1),
+		"overhead_in_loop_pct":        100 * (gd/med(genRuns) - 1),
+		"per_step_generate_ms":        gd / float64(*steps),
+		"per_step_bare_ms":            bd / float64(*steps),
+		"all_generate_decode_ms":      genDec,
+		"all_bare_decode_ms":          bareDec,
 	})
 }
 

@@ -350,6 +350,9 @@ async function main() {
       await page.keyboard.press('0');
       await sleep(200);
       assert((await vp.getAttribute('data-ww')) === before.ww, 'reset restores the window');
+      const s3 = await sampleAnatomy(page);
+      assert(s3.centre - s3.lungs > 30, `after reset the image looks inverted (lungs ${s3.lungs}, centre ${s3.centre})`);
+      assert(Math.abs(s3.lungs - samples.lungs) < 12 && Math.abs(s3.centre - samples.centre) < 12, `reset does not restore the first rendering (${JSON.stringify(s3)} vs ${JSON.stringify(samples)})`);
     }, ['viewer shows the image, not blank, not inverted']);
 
     let myText = '';

@@ -257,7 +257,10 @@ export class Viewer {
   /** Restores window, invert and camera to the image's defaults. */
   reset(): void {
     const vp = this.viewport();
-    vp.resetProperties();
+    // not vp.resetProperties(): on the GPU path it re-creates the LUT of a
+    // MONOCHROME1 image un-inverted while still reporting invert=true
+    if (this.stats) vp.setProperties({ voiRange: { lower: this.stats.defaultLower, upper: this.stats.defaultUpper } });
+    if (!!vp.getProperties().invert !== this.initialInvert) vp.setProperties({ invert: this.initialInvert });
     vp.resetCamera();
     vp.render();
     this.emit();

@@ -2,7 +2,6 @@ package inference
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -31,27 +30,27 @@ func (m *Model) BareDecode(ctx context.Context, promptLen, steps int) (prefill, 
 	for i := range ones {
 		ones[i] = 1
 	}
-	type run struct{ ins, outs []ort.Value }
-	var runs []run
-	var all []ort.Value
-	defer func() {
-		for _, v := range all {
+	ids, err := ort.NewTensor(ort.NewShape(1, 1), []int64{5})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ids.Destroy()
+	embOut, err := byteTensor(sp.embedType, stepEmb, 1, 1, int64(H))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer embOut.Destroy()
+	// Each run's tensors are made (and dropped) off the clock, just before
+	// (and after) it, like Generate does; only the Run calls are timed.
+	cur := 0
+	var ins, outs []ort.Value
+	drop := func() {
+		for _, v := range append(ins, outs...) {
 			v.Destroy()
 		}
-	}()
-	keep := func(v ort.Value, err error) ort.Value {
-		if err != nil {
-			panic(err)
-		}
-		all = append(all, v)
-		return v
+		ins, outs = ins[:0], outs[:0]
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("bare decode: %v", r)
-		}
-	}()
-	cur := 0
+	defer drop()
 	for s := 0; s <= steps; s++ {
 		P, T := 0, promptLen
 		e := emb
@@ -62,41 +61,63 @@ func (m *Model) BareDecode(ctx context.Context, promptLen, steps int) (prefill, 
 		for i := range pos {
 			pos[i] = int64(P + i)
 		}
-		r := run{}
-		r.ins = append(r.ins, keep(byteTensor(sp.embedType, e, 1, int64(T), int64(H))))
-		r.ins = append(r.ins, keep(ort.NewTensor(ort.NewShape(1, int64(P+T)), ones)))
-		if sp.positionIDs {
-			r.ins = append(r.ins, keep(ort.NewTensor(ort.NewShape(1, int64(T)), pos)))
+		addIn := func(v ort.Value, err error) error {
+			if err == nil {
+				ins = append(ins, v)
+			}
+			return err
 		}
-		r.outs = append(r.outs, keep(byteTensor(sp.logitsType, logits[:T*V*lsz], 1, int64(T), int64(V))))
+		addOut := func(v ort.Value, err error) error {
+			if err == nil {
+				outs = append(outs, v)
+			}
+			return err
+		}
+		if err := addIn(wrap(byteTensor(sp.embedType, e, 1, int64(T), int64(H)))); err != nil {
+			return 0, 0, err
+		}
+		if err := addIn(wrap(ort.NewTensor(ort.NewShape(1, int64(P+T)), ones))); err != nil {
+			return 0, 0, err
+		}
+		if sp.positionIDs {
+			if err := addIn(wrap(ort.NewTensor(ort.NewShape(1, int64(T)), pos))); err != nil {
+				return 0, 0, err
+			}
+		}
+		if err := addOut(wrap(byteTensor(sp.logitsType, logits[:T*V*lsz], 1, int64(T), int64(V)))); err != nil {
+			return 0, 0, err
+		}
 		for l := 0; l < L; l++ {
 			for j := 0; j < 2; j++ {
-				r.ins = append(r.ins, keep(byteTensor(sp.kvType, m.kvSlot(kv, cur, l, j, P), 1, kvH, int64(P), hd)))
-				r.outs = append(r.outs, keep(byteTensor(sp.kvType, m.kvSlot(kv, 1-cur, l, j, P+T), 1, kvH, int64(P+T), hd)))
+				if err := addIn(wrap(byteTensor(sp.kvType, m.kvSlot(kv, cur, l, j, P), 1, kvH, int64(P), hd))); err != nil {
+					return 0, 0, err
+				}
+				if err := addOut(wrap(byteTensor(sp.kvType, m.kvSlot(kv, 1-cur, l, j, P+T), 1, kvH, int64(P+T), hd))); err != nil {
+					return 0, 0, err
+				}
 			}
 		}
 		cur = 1 - cur
-		runs = append(runs, r)
-	}
-	ids := keep(ort.NewTensor(ort.NewShape(1, 1), []int64{5}))
-	embOut := keep(byteTensor(sp.embedType, stepEmb, 1, 1, int64(H)))
-	t := time.Now()
-	if err := m.decoder.Run(runs[0].ins, runs[0].outs); err != nil {
-		return 0, 0, err
-	}
-	prefill = time.Since(t)
-	t = time.Now()
-	for _, r := range runs[1:] {
-		if err := m.embedding.Run([]ort.Value{ids}, []ort.Value{embOut}); err != nil {
+		t := time.Now()
+		if s > 0 {
+			if err := m.embedding.Run([]ort.Value{ids}, []ort.Value{embOut}); err != nil {
+				return 0, 0, err
+			}
+		}
+		if err := m.decoder.Run(ins, outs); err != nil {
 			return 0, 0, err
 		}
-		if err := m.decoder.Run(r.ins, r.outs); err != nil {
-			return 0, 0, err
+		if s == 0 {
+			prefill = time.Since(t)
+		} else {
+			decode += time.Since(t)
 		}
+		drop()
 	}
-	decode = time.Since(t)
 	return prefill, decode, ctx.Err()
 }
+
+func wrap[T ort.Value](v T, err error) (ort.Value, error) { return v, err }
 
 // NaiveDecode is the loop written the obvious way with onnxruntime_go: the
 // decoder's outputs are left nil, so the library has ONNX Runtime allocate

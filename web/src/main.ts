@@ -27,7 +27,8 @@ export const can = {
   qa: () => session.user?.role === 'qa_lead' || session.user?.role === 'admin',
   sign: () => session.user?.role === 'radiologist',
   edit: () => session.user?.role === 'radiologist',
-  worklist: () => !!session.user,
+  // the worklist and studies are for radiologists and QA leads (the API refuses admins)
+  worklist: () => session.user?.role === 'radiologist' || session.user?.role === 'qa_lead',
 };
 
 /** A view's cleanup, run when the route changes. */
@@ -53,7 +54,7 @@ function renderNav(): void {
         ? h(
             'ul',
             null,
-            h('li', null, link('#/', 'Worklist', 'g w')),
+            can.worklist() ? h('li', null, link('#/', 'Worklist', 'g w')) : null,
             can.qa() ? h('li', null, link('#/qa', 'QA flags', 'g q')) : null,
             can.qa() ? h('li', null, link('#/qa/metrics', 'QA metrics', 'g m')) : null,
           )
@@ -157,6 +158,8 @@ async function route(): Promise<void> {
       if (path[1] === 'flags' && path[2]) cleanup = await renderFlag(main, path[2]);
       else if (path[1] === 'metrics') cleanup = await renderMetrics(main);
       else cleanup = await renderFlags(main, params);
+    } else if (!can.worklist()) {
+      navigate('#/qa');
     } else {
       cleanup = await renderWorklist(main, params);
     }

@@ -26,7 +26,7 @@ export function renderLogin(main: HTMLElement, params: URLSearchParams): () => v
       const me = await api.login(user.value.trim(), pass.value);
       setUser(me);
       const next = params.get('next');
-      navigate(next && next.startsWith('#/') && !next.startsWith('#/login') ? next : me.role === 'qa_lead' ? '#/qa' : '#/');
+      navigate(next && next.startsWith('#/') && !next.startsWith('#/login') ? next : me.role === 'radiologist' ? '#/' : '#/qa');
     } catch (e) {
       const ae = e as api.ApiError;
       err.textContent =

@@ -123,7 +123,12 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
         'div',
         { class: 'study-head' },
         h('a', { href: '#/', class: 'back' }, '← Worklist'),
-        h('h1', null, st.patient_name || '(no name)', h('span', { class: 'muted' }, ` · ${st.accession_number || st.study_uid}`)),
+        h(
+          'h1',
+          null,
+          st.patient_name || '(no name)',
+          h('span', { class: 'muted' }, ` · ${st.accession_number ? `Acc. ${st.accession_number}` : `MRN ${st.patient_id}`} · ${st.study_description || ''} ${fmtDate(st.study_date)}`),
+        ),
       ),
       h('div', { class: 'study-grid' }, viewerPane, h('div', { class: 'side' }, editorPane, info)),
     ),

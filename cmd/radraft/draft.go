@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/inference"
 	"github.com/radraft/radraft/inference/prompt"
 	"github.com/radraft/radraft/inference/tokenizer"
@@ -118,13 +119,8 @@ func newPipeline(m *inference.Model) (*inference.Pipeline, error) {
 	}
 	return &inference.Pipeline{
 		Model:        m,
-		DecodePixels: decodePixels,
+		DecodePixels: pixels.Decode,
 		Prompt:       pb,
 		Detokenize:   tok.Decode,
 	}, nil
-}
-
-// decodePixels turns a Part 10 file into its 8-bit display image.
-func decodePixels(path string) (*image.Gray, error) {
-	return nil, errors.New("DICOM pixel decoding is not wired yet (dicom/pixels)")
 }

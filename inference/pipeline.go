@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"image"
 	"io/fs"
+	"path/filepath"
 	"time"
+
+	"github.com/radraft/radraft/inference/prompt"
+	"github.com/radraft/radraft/inference/tokenizer"
 )
 
 // PromptEncoder makes the model's prompt for an indication ("" = none):
@@ -28,6 +32,31 @@ type Pipeline struct {
 	Prompt       PromptEncoder
 	// Detokenize turns generated ids into text.
 	Detokenize func(ids []int64) string
+}
+
+// NewPipeline joins a loaded model to its bundle's tokenizer and prompt
+// template and to a pixel decoder, checking that the tokenizer agrees with
+// model.json.
+func NewPipeline(m *Model, decodePixels func(path string) (*image.Gray, error)) (*Pipeline, error) {
+	tok, err := tokenizer.Load(filepath.Join(m.Dir, m.Manifest.Files.Tokenizer))
+	if err != nil {
+		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
+	}
+	if tok.VocabSize() != m.Manifest.VocabSize {
+		return nil, fmt.Errorf("model bundle %s: tokenizer has %d pieces, model.json says vocab_size %d", m.Dir, tok.VocabSize(), m.Manifest.VocabSize)
+	}
+	if tok.BOS() != m.Manifest.BOS || tok.EOS() != m.Manifest.EOS {
+		return nil, fmt.Errorf("model bundle %s: tokenizer bos/eos %d/%d, model.json says %d/%d", m.Dir, tok.BOS(), tok.EOS(), m.Manifest.BOS, m.Manifest.EOS)
+	}
+	tpl, err := prompt.FromJSON(m.Manifest.Prompt)
+	if err != nil {
+		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
+	}
+	pb, err := prompt.New(tpl, tok, m.Manifest.BOS)
+	if err != nil {
+		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
+	}
+	return &Pipeline{Model: m, DecodePixels: decodePixels, Prompt: pb, Detokenize: tok.Decode}, nil
 }
 
 // Draft implements Drafter.

@@ -10,12 +10,9 @@ import (
 	"image/draw"
 	"image/png"
 	"os"
-	"path/filepath"
 
 	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/inference"
-	"github.com/radraft/radraft/inference/prompt"
-	"github.com/radraft/radraft/inference/tokenizer"
 )
 
 func init() {
@@ -96,31 +93,8 @@ func readPNG(path string) (*image.Gray, error) {
 	return g, nil
 }
 
-// newPipeline joins a loaded model to the pixel decoder, the prompt and the
-// tokenizer of its bundle.
+// newPipeline joins a loaded model to the DICOM pixel decoder and its
+// bundle's tokenizer and prompt.
 func newPipeline(m *inference.Model) (*inference.Pipeline, error) {
-	tok, err := tokenizer.Load(filepath.Join(m.Dir, m.Manifest.Files.Tokenizer))
-	if err != nil {
-		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
-	}
-	if tok.VocabSize() != m.Manifest.VocabSize {
-		return nil, fmt.Errorf("model bundle %s: tokenizer has %d pieces, model.json says vocab_size %d", m.Dir, tok.VocabSize(), m.Manifest.VocabSize)
-	}
-	if tok.BOS() != m.Manifest.BOS || tok.EOS() != m.Manifest.EOS {
-		return nil, fmt.Errorf("model bundle %s: tokenizer bos/eos %d/%d, model.json says %d/%d", m.Dir, tok.BOS(), tok.EOS(), m.Manifest.BOS, m.Manifest.EOS)
-	}
-	tpl, err := prompt.FromJSON(m.Manifest.Prompt)
-	if err != nil {
-		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
-	}
-	pb, err := prompt.New(tpl, tok, m.Manifest.BOS)
-	if err != nil {
-		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
-	}
-	return &inference.Pipeline{
-		Model:        m,
-		DecodePixels: pixels.Decode,
-		Prompt:       pb,
-		Detokenize:   tok.Decode,
-	}, nil
+	return inference.NewPipeline(m, pixels.Decode)
 }

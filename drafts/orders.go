@@ -157,12 +157,24 @@ func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderRe
 			ON CONFLICT (sending_app, sending_facility, message_control_id, sha256) DO NOTHING
 			RETURNING id`,
 			msg.ControlID, msg.MessageType, msg.SendingApp, msg.SendingFacility, msg.VersionID, msg.Raw, digest, msg.RemoteAddr)
+		// The usual message carries one order: look it up in the same
+		// round trip (after the locks).
+		var prefound *int64
+		if len(msg.Orders) == 1 && msg.Orders[0].AccessionNumber != "" {
+			b.Queue(findByAccessionSQL, msg.Orders[0].AccessionNumber)
+			prefound = new(int64)
+		}
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return fmt.Errorf("lock order: %w", err)
 		}
 		err := br.QueryRow().Scan(&res.MessageID)
+		if prefound != nil && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
+			if ferr := br.QueryRow().Scan(prefound); ferr != nil && !errors.Is(ferr, pgx.ErrNoRows) {
+				err = ferr
+			}
+		}
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = cerr
 		}
@@ -175,8 +187,12 @@ func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderRe
 		if err != nil {
 			return fmt.Errorf("store message: %w", err)
 		}
-		for _, o := range msg.Orders {
-			out, err := s.applyOrder(ctx, tx, res.MessageID, &msg, o)
+		for i, o := range msg.Orders {
+			var pf *int64
+			if i == 0 {
+				pf = prefound
+			}
+			out, err := s.applyOrder(ctx, tx, res.MessageID, &msg, o, pf)
 			if err != nil {
 				return err
 			}
@@ -203,15 +219,22 @@ func lockIDs(keys []string) []int64 {
 	return ids
 }
 
-func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg *OrderMessage, o Order) (OrderOutcome, error) {
+// findByAccessionSQL finds the order of an accession. The literal "<> ”"
+// lets Postgres use the partial index with generic (prepared) plans.
+const findByAccessionSQL = `SELECT id FROM orders WHERE accession_number = $1 AND accession_number <> '' FOR UPDATE`
+
+// applyOrder applies one order of a stored message. prefound, when not nil,
+// is the result of findByAccessionSQL for it, run after the locks were taken
+// (0: no such order).
+func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg *OrderMessage, o Order, prefound *int64) (OrderOutcome, error) {
 	out := OrderOutcome{Action: o.Action}
 	// The order this message is about: by accession, else by Study UID
-	// (an order known only by its UID). The literal "<> ''" lets Postgres
-	// use the partial indexes with generic (prepared) plans.
+	// (an order known only by its UID).
 	var err error
-	if o.AccessionNumber != "" {
-		err = tx.QueryRow(ctx, `SELECT id FROM orders WHERE accession_number = $1 AND accession_number <> '' FOR UPDATE`,
-			o.AccessionNumber).Scan(&out.OrderID)
+	if prefound != nil {
+		out.OrderID = *prefound
+	} else if o.AccessionNumber != "" {
+		err = tx.QueryRow(ctx, findByAccessionSQL, o.AccessionNumber).Scan(&out.OrderID)
 	}
 	if out.OrderID == 0 && o.StudyUID != "" && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
 		err = tx.QueryRow(ctx, `SELECT id FROM orders WHERE study_uid = $2 AND study_uid <> ''
@@ -222,11 +245,18 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 		return out, fmt.Errorf("find order: %w", err)
 	}
 	cancelled := o.Action == OrderCancel
-	// The order as it now stands decides which studies it matches.
-	var acc, uid, indication, indicationSource string
+	snap, err := json.Marshal(o)
+	if err != nil {
+		return out, err
+	}
+	// One round trip: the order row, its history row, the audit row and
+	// the studies it now matches. The later statements name the order by
+	// $1, or for a new one by currval of its sequence (same session).
+	b := &pgx.Batch{}
+	var orderID any // nil: the row being inserted
 	if out.OrderID == 0 {
 		out.Created = true
-		err = tx.QueryRow(ctx, `INSERT INTO orders (
+		b.Queue(`INSERT INTO orders (
 			accession_number, accession_source, study_uid, study_uid_source, placer_order_number, filler_order_number,
 			order_control, order_status, cancelled, patient_id, patient_id_authority, patient_name, patient_birth_date,
 			patient_sex, procedure_code, procedure_text, modality, indication, indication_source, ordering_provider,
@@ -236,15 +266,12 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 			o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource, o.PlacerOrderNumber, o.FillerOrderNumber,
 			o.OrderControl, o.OrderStatus, cancelled, o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate,
 			o.PatientSex, o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource, o.OrderingProvider,
-			msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw,
-		).Scan(&out.OrderID, &out.Version, &acc, &uid, &indication, &indicationSource)
-		if err != nil {
-			return out, fmt.Errorf("insert order: %w", err)
-		}
+			msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw)
 	} else {
+		orderID = out.OrderID
 		// An update or cancel may leave fields empty that the order had:
 		// keep what was known (a CA often carries only the identifiers).
-		err = tx.QueryRow(ctx, `UPDATE orders SET
+		b.Queue(`UPDATE orders SET
 			accession_number = COALESCE(NULLIF($2,''), accession_number),
 			accession_source = CASE WHEN $2 <> '' THEN $3 ELSE accession_source END,
 			study_uid = COALESCE(NULLIF($4,''), study_uid),
@@ -268,54 +295,56 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 			message_control_id = $23, sending_app = $24, sending_facility = $25,
 			last_message_id = $26, raw_message = $27,
 			version = version + 1, updated_at = now()
-			WHERE id = $1 RETURNING version, accession_number, study_uid, indication, indication_source`,
+			WHERE id = $1 RETURNING id, version, accession_number, study_uid, indication, indication_source`,
 			out.OrderID, o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource,
 			o.PlacerOrderNumber, o.FillerOrderNumber, o.OrderControl, o.OrderStatus, cancelled,
 			o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate, o.PatientSex,
 			o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource,
 			// An explicit new order replaces the indication even when empty.
 			o.Action == OrderNew,
-			o.OrderingProvider, msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw,
-		).Scan(&out.Version, &acc, &uid, &indication, &indicationSource)
-		if err != nil {
-			return out, fmt.Errorf("update order: %w", err)
+			o.OrderingProvider, msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw)
+	}
+	// A sub-select, evaluated once, so that the primary key index is used
+	// (currval is volatile: compared directly it forces a sequential scan).
+	const thisOrder = `o.id = (SELECT COALESCE($1::bigint, currval('orders_id_seq')))`
+	b.Queue(`INSERT INTO order_events (order_id, version, message_id, order_control, snapshot)
+		SELECT o.id, o.version, $2, $3, $4 FROM orders o WHERE `+thisOrder, orderID, messageID, o.OrderControl, snap)
+	b.Queue(`INSERT INTO audit_log (actor, action, study_uid, object_ref, remote_addr, detail)
+		SELECT $2, $3, (SELECT s.study_uid FROM studies s
+			WHERE (s.accession_number = o.accession_number AND s.accession_number <> '')
+			   OR (s.study_uid = o.study_uid AND s.study_uid <> '') ORDER BY 1 LIMIT 1),
+			'order:' || o.id, $4, jsonb_build_object('order_control', $5::text, 'message_control_id', $6::text,
+				'version', o.version, 'indication_source', o.indication_source)
+		FROM orders o WHERE `+thisOrder,
+		orderID, "hl7:"+msg.SendingApp, "order."+o.Action.String(), msg.RemoteAddr, o.OrderControl, msg.ControlID)
+	b.Queue(`SELECT s.study_uid FROM orders o JOIN studies s
+		ON (s.accession_number = o.accession_number AND s.accession_number <> '')
+		OR (s.study_uid = o.study_uid AND s.study_uid <> '')
+		WHERE `+thisOrder+` ORDER BY 1`, orderID)
+	var acc, uid, indication, indicationSource string
+	br := tx.SendBatch(ctx, b)
+	err = br.QueryRow().Scan(&out.OrderID, &out.Version, &acc, &uid, &indication, &indicationSource)
+	if err == nil {
+		if _, err = br.Exec(); err != nil {
+			err = fmt.Errorf("order history: %w", err)
 		}
 	}
-	snap, err := json.Marshal(o)
-	if err != nil {
-		return out, err
-	}
-	detail, _ := json.Marshal(map[string]any{
-		"order_control": o.OrderControl, "message_control_id": msg.ControlID, "version": out.Version,
-		"indication_source": indicationSource,
-	})
-	// History, audit and the matching studies in one round trip.
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO order_events (order_id, version, message_id, order_control, snapshot)
-		VALUES ($1,$2,$3,$4,$5)`, out.OrderID, out.Version, messageID, o.OrderControl, snap)
-	b.Queue(`INSERT INTO audit_log (actor, action, study_uid, object_ref, remote_addr, detail)
-		VALUES ($1, $2, (SELECT study_uid FROM studies WHERE (accession_number = $3 AND accession_number <> '')
-			OR (study_uid = $4 AND study_uid <> '') ORDER BY study_uid LIMIT 1), $5, $6, $7)`,
-		"hl7:"+msg.SendingApp, "order."+o.Action.String(), acc, uid, fmt.Sprintf("order:%d", out.OrderID), msg.RemoteAddr, detail)
-	b.Queue(matchStudiesSQL, acc, uid)
-	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return out, fmt.Errorf("order history: %w", err)
-	}
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return out, fmt.Errorf("audit: %w", err)
-	}
-	rows, err := br.Query()
 	if err == nil {
-		out.Studies, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if _, err = br.Exec(); err != nil {
+			err = fmt.Errorf("audit: %w", err)
+		}
+	}
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			out.Studies, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return out, fmt.Errorf("match studies: %w", err)
+		return out, fmt.Errorf("store order: %w", err)
 	}
 	for _, study := range out.Studies {
 		if cancelled {
@@ -340,12 +369,6 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 
 	return out, nil
 }
-
-// matchStudiesSQL lists the studies of an order: those with its accession
-// number or its Study Instance UID.
-const matchStudiesSQL = `SELECT study_uid FROM studies
-	WHERE (accession_number = $1 AND accession_number <> '') OR (study_uid = $2 AND study_uid <> '')
-	ORDER BY study_uid`
 
 func draftJobIDs(ctx context.Context, tx pgx.Tx, study string, states []string) ([]int64, error) {
 	rows, err := tx.Query(ctx, `SELECT id FROM river_job

@@ -253,6 +253,16 @@ func TestXOUpdatesAndDuplicateIsNotReapplied(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d messages stored, want 2", n)
 	}
+	// Audit rows reference the order, never copy PHI.
+	var audits int
+	var detail string
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*), max(detail::text) FROM audit_log
+		WHERE action IN ('order.new','order.update') AND object_ref = 'order:' || (SELECT id FROM orders)`).Scan(&audits, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if audits != 2 || !strings.Contains(detail, `"version": 2`) || strings.Contains(detail, "Cough") {
+		t.Fatalf("audit rows %d, detail %s", audits, detail)
+	}
 	// The order arrived before its images: the study, when it comes with
 	// the accession, finds it.
 	addStudy(t, s, "4.1-other-uid", "ACC41", "", "")

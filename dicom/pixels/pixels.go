@@ -61,6 +61,18 @@ import (
 // JPEGBaseline is the one encapsulated transfer syntax decoded here.
 const JPEGBaseline = "1.2.840.10008.1.2.4.50"
 
+// Decodable reports whether pixel data in transfer syntax ts can become a
+// display image here (native syntaxes and JPEG baseline). It says nothing
+// of the layout inside (bits, photometric), which Open checks.
+func Decodable(ts string) bool {
+	switch ts {
+	case uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian, uid.DeflatedExplicitVRLittleEndian,
+		uid.ExplicitVRBigEndian, JPEGBaseline:
+		return true
+	}
+	return false
+}
+
 // ErrNotDecodable matches (errors.Is) every *NotDecodableError.
 var ErrNotDecodable = errors.New("not decodable for drafting")
 

@@ -1,0 +1,194 @@
+// Package study owns what happens to a study once its images have arrived:
+// deciding that it is complete (settling) and picking the frontal image
+// the model drafts from (view classification). The state lives in Postgres
+// (drafts.Store.SettleNext); this package supplies the policy.
+//
+// # Why a quiet timer, not association release
+//
+// A study counts as received after RADRAFT_SETTLE_QUIET with no new
+// instance, not when an association is released, because:
+//   - senders keep associations open (PACS forwarders and Orthanc's DICOM
+//     workers reuse one association for many studies, for minutes), so a
+//     release may come long after a study is complete, or never before the
+//     idle timeout;
+//   - one study can arrive over several associations, in parallel or one
+//     after another (a modality sends the PA, the tech re-sends a repeat
+//     lateral; a router fans out), so one release says nothing about the
+//     study;
+//   - a quiet period is what peers do (MONAI Deploy's gateway groups per
+//     study after a timeout) and needs no knowledge of the sender.
+//
+// The timer is not held in memory: studies.last_received_at (set by the
+// indexer, on the database clock) is the truth, and each settler polls
+// for "receiving and quiet for long enough" rows with FOR UPDATE SKIP
+// LOCKED. A restart loses nothing (due studies settle on the next poll),
+// several nodes can run settlers at once, and an instance arriving after
+// settling sends the study back to receiving, to be settled again with it.
+//
+// # View selection
+//
+// Classify reads one image's view from View Code Sequence, View Position,
+// then free text (series description, protocol name, processing
+// description, study description, procedure code meanings, requested
+// procedure description); Decide picks the frontal image among them or
+// leaves the decision to a person (state needs_view) with a reason. Text
+// the index does not keep in columns is read from the stored file, only
+// when the indexed columns leave an image undecided.
+package study
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/radraft/radraft/drafts"
+)
+
+// Settler settles quiet studies. Run one per node that runs listeners; any
+// number may run against one database.
+type Settler struct {
+	Store *drafts.Store
+	// StorageDir is where the indexed paths are relative to; empty = do not
+	// read files (decide from the indexed columns only).
+	StorageDir string
+	// Quiet is how long a study must go without a new instance.
+	Quiet time.Duration
+	// Interval between polls (default: 1 s, or Quiet/2 when shorter).
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+func (s *Settler) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Settler) interval() time.Duration {
+	if s.Interval > 0 {
+		return s.Interval
+	}
+	iv := time.Second
+	if half := s.Quiet / 2; half < iv {
+		iv = max(half, 10*time.Millisecond)
+	}
+	return iv
+}
+
+// Start runs the settler in the background until stop is called (stop waits
+// for the settle in progress, if any, to commit or roll back).
+func (s *Settler) Start(ctx context.Context) (stop func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.Run(ctx)
+	}()
+	return func(sctx context.Context) error {
+		cancel()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+			return nil
+		case <-sctx.Done():
+			return sctx.Err()
+		}
+	}
+}
+
+// Run polls until ctx ends.
+func (s *Settler) Run(ctx context.Context) {
+	t := time.NewTicker(s.interval())
+	defer t.Stop()
+	for {
+		if _, err := s.SettleDue(ctx); err != nil && ctx.Err() == nil {
+			s.log().Error("study: settle", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SettleDue settles every study due now and returns how many it settled.
+func (s *Settler) SettleDue(ctx context.Context) (int, error) {
+	n := 0
+	for ctx.Err() == nil {
+		res, err := s.Store.SettleNext(ctx, s.Quiet, s.Decide)
+		if err != nil || res == nil {
+			return n, err
+		}
+		n++
+		s.log().Info("study settled", "study_uid", res.StudyUID, "state", res.State, "draft_queued", res.JobInserted)
+	}
+	return n, ctx.Err()
+}
+
+// Decide classifies a settling study's images (see Decide). It reads the
+// stored files only when the indexed columns leave an image undecided.
+func (s *Settler) Decide(ctx context.Context, st *drafts.SettlingStudy) (drafts.ViewDecision, error) {
+	images := make([]Image, len(st.Instances))
+	undecided := false
+	for i, in := range st.Instances {
+		images[i] = Image{
+			SOPInstanceUID:    in.SOPInstanceUID,
+			TransferSyntaxUID: in.TransferSyntaxUID,
+			Rows:              in.Rows,
+			Columns:           in.Columns,
+			Order:             i, // instances come ordered by arrival
+			ViewCode:          in.ViewCode,
+			ViewPosition:      in.ViewPosition,
+			SeriesDescription: in.SeriesDescription,
+			StudyDescription:  st.StudyDescription,
+		}
+		if Classify(images[i]).View == ViewUnknown {
+			undecided = true
+		}
+	}
+	if undecided && s.StorageDir != "" {
+		for i, in := range st.Instances {
+			if ctx.Err() != nil {
+				return drafts.ViewDecision{}, ctx.Err()
+			}
+			if !filepath.IsLocal(in.Path) {
+				s.log().Warn("study: indexed path is not inside the storage dir", "study_uid", st.StudyUID,
+					"sop_instance_uid", in.SOPInstanceUID)
+				continue
+			}
+			h, err := ReadHeaders(filepath.Join(s.StorageDir, in.Path))
+			if err != nil {
+				s.log().Warn("study: read headers for view selection", "study_uid", st.StudyUID,
+					"sop_instance_uid", in.SOPInstanceUID, "err", err)
+				continue
+			}
+			images[i].fill(h)
+		}
+	}
+	return Decide(images), nil
+}
+
+// fill sets the empty fields of im from the file's headers.
+func (im *Image) fill(h *Headers) {
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&im.ViewCode, h.ViewCode)
+	set(&im.ViewPosition, h.ViewPosition)
+	set(&im.SeriesDescription, h.SeriesDescription)
+	set(&im.StudyDescription, h.StudyDescription)
+	set(&im.ProtocolName, h.ProtocolName)
+	set(&im.ProcessingDescription, h.ProcessingDescription)
+	set(&im.RequestedProcedureDescription, h.RequestedProcedureDescription)
+	if len(im.ProcedureCodeMeanings) == 0 {
+		im.ProcedureCodeMeanings = h.ProcedureCodeMeanings
+	}
+}

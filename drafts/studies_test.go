@@ -219,7 +219,7 @@ func TestSettleConcurrent(t *testing.T) {
 		}
 	}
 	var jobs, audits int
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'draft_study'`).Scan(&jobs)            //nolint:errcheck
+	s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'draft_study'`).Scan(&jobs)      //nolint:errcheck
 	s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'study.settle'`).Scan(&audits) //nolint:errcheck
 	if jobs != n || audits != n {
 		t.Fatalf("%d jobs, %d audit rows, want %d", jobs, audits, n)

@@ -459,15 +459,18 @@ type StoredOrder struct {
 // none has arrived. The draft worker uses it to decide whether to wait.
 func (s *Store) OrderForStudy(ctx context.Context, studyUID string) (*StoredOrder, error) {
 	var o StoredOrder
+	// Two index lookups (by the study's accession, by its UID) rather
+	// than one OR across the join, which would scan every order.
 	err := s.Pool.QueryRow(ctx, `
-		SELECT o.id, o.accession_number, o.study_uid, o.order_control, o.cancelled, o.indication,
-		       o.indication_source, o.procedure_text, o.version
-		FROM orders o
-		LEFT JOIN studies st ON st.study_uid = $1
-		WHERE (st.accession_number <> '' AND o.accession_number = st.accession_number)
-		   OR o.study_uid = $1
-		ORDER BY (st.accession_number <> '' AND o.accession_number = st.accession_number) DESC,
-		         o.cancelled, o.updated_at DESC
+		SELECT id, accession_number, study_uid, order_control, cancelled, indication,
+		       indication_source, procedure_text, version
+		FROM (
+			SELECT o.*, 0 AS pri FROM orders o JOIN studies st ON st.study_uid = $1
+			WHERE o.accession_number = st.accession_number AND o.accession_number <> ''
+			UNION ALL
+			SELECT o.*, 1 AS pri FROM orders o WHERE o.study_uid = $1 AND o.study_uid <> ''
+		) m
+		ORDER BY pri, cancelled, updated_at DESC
 		LIMIT 1`, studyUID).Scan(&o.ID, &o.AccessionNumber, &o.StudyUID, &o.OrderControl, &o.Cancelled,
 		&o.Indication, &o.IndicationSource, &o.ProcedureText, &o.Version)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -49,6 +49,9 @@ type Manifest struct {
 		NumKVHeads int `json:"num_kv_heads"`
 		HeadSize   int `json:"head_size"`
 		VocabSize  int `json:"vocab_size"`
+		// ContextLength is the longest prefill + generation the decoder
+		// supports (0 = not stated).
+		ContextLength int `json:"context_length"`
 	} `json:"decoder"`
 	Generation struct {
 		MaxNewTokens int `json:"max_new_tokens"`

@@ -222,6 +222,12 @@ func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, afte
 	}
 	g.Timings.Embed = time.Since(t)
 
+	if cl := man.Decoder.ContextLength; cl > 0 {
+		if S0 >= cl {
+			return nil, fmt.Errorf("%w: prompt of %d positions does not fit the decoder's context of %d", ErrModel, S0, cl)
+		}
+		maxNew = min(maxNew, cl-S0)
+	}
 	total := S0 + maxNew
 	kv := m.buffers(total)
 	ones := make([]int64, total)

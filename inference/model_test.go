@@ -173,3 +173,31 @@ func TestF16RoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// decoder.context_length caps generation; a prompt that does not fit is a
+// model error.
+func TestContextLength(t *testing.T) {
+	initORT(t)
+	ref := readTinyRef(t)
+	for _, c := range []struct {
+		ctxLen int
+		want   int
+	}{{15, 3}, {12, -1}} {
+		dir := copyBundle(t, func(m map[string]any) { sub(m, "decoder")["context_length"] = c.ctxLen })
+		m, err := Load(dir, DeviceOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := m.Generate(context.Background(), ref.Pixels, ref.Before, ref.After, 0)
+		m.Close()
+		if c.want < 0 {
+			if !errors.Is(err, ErrModel) {
+				t.Fatalf("context %d: %v", c.ctxLen, err)
+			}
+			continue
+		}
+		if err != nil || !equalIDs(g.Tokens, ref.Tokens[:c.want]) {
+			t.Fatalf("context %d: %v %v", c.ctxLen, g, err)
+		}
+	}
+}

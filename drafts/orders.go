@@ -524,10 +524,25 @@ func (s *Store) IndicationForStudy(ctx context.Context, studyUID string) (StudyI
 	}
 	if strings.TrimSpace(dicomText) != "" {
 		res.Text = dicomText
-		res.Source = dicomSource
-		if !strings.HasPrefix(res.Source, "dicom:") {
-			res.Source = "dicom:" + res.Source
-		}
+		res.Source = dicomIndicationSource(dicomSource)
 	}
 	return res, nil
+}
+
+// dicomTagOf maps the attribute keywords DICOM ingest records as the
+// indication's source to their tags.
+var dicomTagOf = map[string]string{
+	"ReasonForTheRequestedProcedure": "(0040,1002)",
+	"RequestedProcedureDescription":  "(0032,1060)",
+	"AdmittingDiagnosesDescription":  "(0008,1080)",
+	"ReasonForStudy":                 "(0032,1030)",
+}
+
+// dicomIndicationSource names a DICOM indication source as "dicom:(gggg,eeee)".
+func dicomIndicationSource(src string) string {
+	src = strings.TrimPrefix(src, "dicom:")
+	if t, ok := dicomTagOf[src]; ok {
+		src = t
+	}
+	return "dicom:" + src
 }

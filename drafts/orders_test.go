@@ -277,6 +277,10 @@ func TestIndicationPrecedence(t *testing.T) {
 	ctx := context.Background()
 	addStudy(t, s, "5.1", "ACC51", "dicom text", "(0032,1060)")
 	addStudy(t, s, "5.2", "", "", "")
+	addStudy(t, s, "5.3", "", "reason", "ReasonForTheRequestedProcedure") // as DICOM ingest records it
+	if ind, err := s.IndicationForStudy(ctx, "5.3"); err != nil || ind.Source != "dicom:(0040,1002)" || ind.Text != "reason" {
+		t.Fatalf("%+v %v", ind, err)
+	}
 	// No order: the DICOM indication.
 	ind, err := s.IndicationForStudy(ctx, "5.1")
 	if err != nil || ind.Text != "dicom text" || ind.Source != "dicom:(0032,1060)" || ind.OrderID != 0 {

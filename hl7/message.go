@@ -12,6 +12,26 @@
 // escapes (\F\ \S\ \T\ \R\ \E\ \Xhh..\ \.br\ and the formatting ones) undone
 // after splitting, and MSH-18 character sets. The parser never panics on any
 // input (see FuzzParse) and keeps no state between messages.
+//
+// Acknowledgements (OrderHandler): AA only after the message and its orders
+// are committed (drafts.Store.SaveOrderMessage); AE when the message is
+// understood but cannot be processed (no accession and no Study UID, an
+// unsupported ORC-1, the database failing: "send it again"); AR for another
+// message type, another HL7 version, an empty MSH-10 or a message that does
+// not parse. MSA-2 echoes MSH-10; the ACK's MSH swaps sender and receiver and
+// keeps the message's delimiters, version and processing ID. A message with
+// MSH-15 or MSH-16 valued is in enhanced mode: it gets an accept
+// acknowledgement CA/CE/CR, sent as MSH-15 asks (AL or empty: always; NE:
+// never; ER: errors only; SU: success only). No separate application
+// acknowledgement is sent: radraft is the end of the line for an order, and
+// CA is only sent once the order is committed.
+//
+// Framing: bytes outside a frame (other than whitespace), a start block
+// inside a frame or an end block not followed by CR close the connection
+// without an ACK (the stream cannot be trusted any more); a frame over the
+// size limit is skipped to its end and answered with AR; a connection closed
+// mid-frame stores nothing. A message re-sent after a lost ACK (same sender,
+// MSH-10 and bytes) is acknowledged again but not applied twice.
 package hl7
 
 import (

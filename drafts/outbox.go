@@ -143,11 +143,14 @@ type orderRef struct{ placer, filler, code, text, patientID, patientName string 
 
 func orderForStudyTx(ctx context.Context, tx pgx.Tx, studyUID string) (*orderRef, error) {
 	var o orderRef
-	err := tx.QueryRow(ctx, `SELECT o.placer_order_number, o.filler_order_number, o.procedure_code, o.procedure_text,
-			o.patient_id, o.patient_name
-		FROM orders o LEFT JOIN studies st ON st.study_uid = $1
-		WHERE (st.accession_number <> '' AND o.accession_number = st.accession_number) OR o.study_uid = $1
-		ORDER BY o.cancelled, o.updated_at DESC LIMIT 1`, studyUID).
+	// Two index lookups (by accession, then by Study UID) rather than one OR
+	// that the partial indexes of orders cannot serve.
+	err := tx.QueryRow(ctx, `SELECT placer_order_number, filler_order_number, procedure_code, procedure_text, patient_id, patient_name
+		FROM ((SELECT o.*, 0 AS pri FROM orders o JOIN studies st ON st.study_uid = $1
+		       WHERE st.accession_number <> '' AND o.accession_number <> '' AND o.accession_number = st.accession_number)
+		      UNION ALL
+		      (SELECT o.*, 1 FROM orders o WHERE o.study_uid <> '' AND o.study_uid = $1)) x
+		ORDER BY cancelled, pri, updated_at DESC LIMIT 1`, studyUID).
 		Scan(&o.placer, &o.filler, &o.code, &o.text, &o.patientID, &o.patientName)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil

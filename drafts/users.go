@@ -226,21 +226,31 @@ func (s *Store) CreateSession(ctx context.Context, u User, ttl time.Duration, re
 }
 
 // SessionByID returns the live session of a cookie value, sliding its
-// expiry to idle from now when idle > 0.
+// expiry to idle from now when idle > 0 (at most 12 hours after login). The
+// row is written at most once a minute per session, so that reads do not
+// each cost a commit.
 func (s *Store) SessionByID(ctx context.Context, id string, idle time.Duration) (Session, error) {
 	var sess Session
 	u := &sess.User
-	err := s.Pool.QueryRow(ctx, `UPDATE sessions se SET last_seen_at = now(),
-			expires_at = CASE WHEN $2::bigint > 0 THEN LEAST(se.created_at + interval '12 hours', now() + make_interval(secs => $2::bigint)) ELSE se.expires_at END
-		FROM users u
-		WHERE se.id_hash = $1 AND se.expires_at > now() AND u.id = se.user_id AND NOT u.disabled
-		RETURNING u.id, u.username, u.role, u.disabled, u.created_at, se.csrf_token, se.expires_at`,
-		tokenHash(id), int64(idle/time.Second)).Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt, &sess.CSRFToken, &sess.ExpiresAt)
+	var lastSeen time.Time
+	h := tokenHash(id)
+	err := s.Pool.QueryRow(ctx, `SELECT u.id, u.username, u.role, u.disabled, u.created_at, se.csrf_token, se.expires_at, se.last_seen_at
+		FROM sessions se JOIN users u ON u.id = se.user_id
+		WHERE se.id_hash = $1 AND se.expires_at > now() AND NOT u.disabled`, h).
+		Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt, &sess.CSRFToken, &sess.ExpiresAt, &lastSeen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Session{}, ErrNoSession
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("drafts: session: %w", err)
+	}
+	if idle > 0 && time.Since(lastSeen) > time.Minute {
+		err = s.Pool.QueryRow(ctx, `UPDATE sessions SET last_seen_at = now(),
+			expires_at = LEAST(created_at + interval '12 hours', now() + make_interval(secs => $2::bigint))
+			WHERE id_hash = $1 RETURNING expires_at`, h, int64(idle/time.Second)).Scan(&sess.ExpiresAt)
+		if err != nil {
+			return Session{}, fmt.Errorf("drafts: session: %w", err)
+		}
 	}
 	return sess, nil
 }
@@ -281,18 +291,26 @@ func (s *Store) CreateAPIToken(ctx context.Context, username, name string) (stri
 	return tok, t, nil
 }
 
-// UserByAPIToken returns the user of a live bearer token.
+// UserByAPIToken returns the user of a live bearer token; last_used_at is
+// written at most once a minute.
 func (s *Store) UserByAPIToken(ctx context.Context, tok string) (User, error) {
 	var u User
-	err := s.Pool.QueryRow(ctx, `UPDATE api_tokens t SET last_used_at = now() FROM users u
-		WHERE t.token_hash=$1 AND t.revoked_at IS NULL AND u.id=t.user_id AND NOT u.disabled
-		RETURNING u.id, u.username, u.role, u.disabled, u.created_at`, tokenHash(tok)).
-		Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt)
+	var id int64
+	var last *time.Time
+	err := s.Pool.QueryRow(ctx, `SELECT t.id, t.last_used_at, u.id, u.username, u.role, u.disabled, u.created_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash=$1 AND t.revoked_at IS NULL AND NOT u.disabled`, tokenHash(tok)).
+		Scan(&id, &last, &u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNoSession
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("drafts: token: %w", err)
+	}
+	if last == nil || time.Since(*last) > time.Minute {
+		if _, err := s.Pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, id); err != nil {
+			return User{}, fmt.Errorf("drafts: token: %w", err)
+		}
 	}
 	return u, nil
 }

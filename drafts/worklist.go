@@ -61,8 +61,8 @@ type WorklistItem struct {
 	SignedAt         *time.Time `json:"signed_at,omitempty"`
 	Indication       string     `json:"indication"`
 	IndicationSource string     `json:"indication_source"`
-	// QAFlag is the QA flag state of the report (null until the QA schema
-	// provides flags).
+	// QAFlag is the report's QA flag state: "open" (a CheXprompt flag awaits
+	// a disposition), "dispositioned", or null (never flagged).
 	QAFlag *string `json:"qa_flag"`
 }
 
@@ -180,13 +180,19 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		CASE WHEN COALESCE(o.indication, '') <> '' THEN o.indication_source
 		     WHEN st.dicom_indication <> '' THEN CASE WHEN st.dicom_indication_source LIKE 'dicom:%' THEN st.dicom_indication_source ELSE 'dicom:' || st.dicom_indication_source END
 		     ELSE '' END,
+		(SELECT CASE WHEN bool_or(f.status = 'open') THEN 'open' ELSE 'dispositioned' END
+		   FROM qa_flags f WHERE r.id IS NOT NULL AND f.report_id = r.id),
 		` + sortExpr + `::text
 	FROM studies st
 	LEFT JOIN reports r ON r.study_uid = st.study_uid
 	LEFT JOIN LATERAL (
-		SELECT o.indication, o.indication_source FROM orders o
-		WHERE NOT o.cancelled AND ((st.accession_number <> '' AND o.accession_number = st.accession_number) OR (o.study_uid <> '' AND o.study_uid = st.study_uid))
-		ORDER BY (o.accession_number = st.accession_number) DESC, o.updated_at DESC LIMIT 1) o ON true`
+		SELECT x.indication, x.indication_source FROM (
+			(SELECT o.indication, o.indication_source, 0 AS pri, o.updated_at FROM orders o
+			 WHERE st.accession_number <> '' AND o.accession_number <> '' AND o.accession_number = st.accession_number AND NOT o.cancelled)
+			UNION ALL
+			(SELECT o.indication, o.indication_source, 1, o.updated_at FROM orders o
+			 WHERE o.study_uid <> '' AND o.study_uid = st.study_uid AND NOT o.cancelled)
+		) x ORDER BY x.pri, x.updated_at DESC LIMIT 1) o ON true`
 	if len(where) > 0 {
 		sql += "\n\tWHERE " + strings.Join(where, "\n\t  AND ")
 	}
@@ -205,7 +211,7 @@ func (s *Store) runWorklist(ctx context.Context, q WorklistQuery, sql string, ar
 		var key string
 		err := r.Scan(&it.StudyUID, &it.AccessionNumber, &it.PatientID, &it.PatientName, &it.PatientBirthDate, &it.PatientSex,
 			&it.StudyDate, &it.StudyDescription, &it.ReceivedAt, &it.InstanceCount, &it.StudyState, &it.StateReason,
-			&it.Status, &it.ReportStatus, &it.CurrentVersion, &it.SignedBy, &it.SignedAt, &it.Indication, &it.IndicationSource, &key)
+			&it.Status, &it.ReportStatus, &it.CurrentVersion, &it.SignedBy, &it.SignedAt, &it.Indication, &it.IndicationSource, &it.QAFlag, &key)
 		keys = append(keys, key)
 		return it, err
 	})

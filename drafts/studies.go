@@ -148,9 +148,12 @@ func (s *Store) applyView(ctx context.Context, tx pgx.Tx, studyUID string, d Vie
 		}
 		return false, nil
 	}
+	// settled_at is when the images were last found complete: a settle sets
+	// it, a person's later choice keeps it.
 	_, err := tx.Exec(ctx, `UPDATE studies SET state = 'ready', state_reason = '', view_reason = $3,
-		frontal_sop_instance_uid = $2, settled_at = COALESCE(settled_at, now()), updated_at = now()
-		WHERE study_uid = $1`, studyUID, d.FrontalSOP, d.Reason)
+		frontal_sop_instance_uid = $2,
+		settled_at = CASE WHEN $4 OR settled_at IS NULL THEN now() ELSE settled_at END, updated_at = now()
+		WHERE study_uid = $1`, studyUID, d.FrontalSOP, d.Reason, jobReason == "settled")
 	if err != nil {
 		return false, fmt.Errorf("drafts: record view decision: %w", err)
 	}

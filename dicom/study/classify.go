@@ -78,11 +78,14 @@ var viewCodes = map[string]struct {
 }
 
 // Classify decides one image's view from, in order: View Code Sequence, View
-// Position, Series Description, Protocol Name, Acquisition Device Processing
-// Description, Study Description, Procedure Code meanings, Requested
+// Position, Series Description, Protocol Name, Study Description, Procedure
+// Code meanings, Acquisition Device Processing Description, Requested
 // Procedure Description. Image- and series-level attributes come before the
 // study-level ones because a study description ("CHEST PA AND LAT") may
-// cover several images; the first attribute that names exactly one kind of
+// cover several images; the processing description (a CR reader's
+// processing menu item, e.g. "CHEST AP PORT X-WISE GRID") names an
+// image-processing preset rather than the projection, so it only backs up
+// the descriptions. The first attribute that names exactly one kind of
 // view decides.
 func Classify(im Image) Classification {
 	var c Classification
@@ -109,9 +112,9 @@ func Classify(im Image) Classification {
 	}{
 		{"Series Description", []string{im.SeriesDescription}, 6},
 		{"Protocol Name", []string{im.ProtocolName}, 5},
-		{"Acquisition Device Processing Description", []string{im.ProcessingDescription}, 4},
-		{"Study Description", []string{im.StudyDescription}, 3},
-		{"Procedure Code", im.ProcedureCodeMeanings, 2},
+		{"Study Description", []string{im.StudyDescription}, 4},
+		{"Procedure Code", im.ProcedureCodeMeanings, 3},
+		{"Acquisition Device Processing Description", []string{im.ProcessingDescription}, 2},
 		{"Requested Procedure Description", []string{im.RequestedProcedureDescription}, 1},
 	}
 	for _, t := range texts {

@@ -28,9 +28,9 @@
 // # View selection
 //
 // Classify reads one image's view from View Code Sequence, View Position,
-// then free text (series description, protocol name, processing
-// description, study description, procedure code meanings, requested
-// procedure description); Decide picks the frontal image among them or
+// then free text (series description, protocol name, study description,
+// procedure code meanings, acquisition device processing description,
+// requested procedure description); Decide picks the frontal image among them or
 // leaves the decision to a person (state needs_view) with a reason. Text
 // the index does not keep in columns is read from the stored file, only
 // when the indexed columns leave an image undecided.

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"image"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/server"
 )
 
@@ -35,7 +37,10 @@ func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error
 			}
 			return nil
 		},
-		// Render: wire dicom/pixels here when it lands (previews answer 501 until then).
+		Render: func(_ context.Context, path string, o server.RenderOptions) (image.Image, error) {
+			return pixels.RenderFile(path, pixels.RenderOptions{WindowCenter: o.Center, WindowWidth: o.Width,
+				Invert: o.Invert, MaxSize: o.MaxSize})
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -275,6 +275,15 @@ type RenderOptions struct {
 	MaxSize int
 }
 
+// RenderFile opens the Part 10 file at path and renders it (for previews).
+func RenderFile(path string, o RenderOptions) (*image.Gray, error) {
+	s, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.Render(o), nil
+}
+
 // Render returns a display image with the options applied.
 func (s *Source) Render(o RenderOptions) *image.Gray {
 	lut := s.defaultLUT

@@ -3,6 +3,7 @@ package scp_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/radraft/radraft/dicom"
+	"github.com/radraft/radraft/dicom/dimse"
 	"github.com/radraft/radraft/dicom/scp"
+	"github.com/radraft/radraft/dicom/ul"
 	"github.com/radraft/radraft/drafts"
 )
 
@@ -106,5 +109,56 @@ func TestIdleTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
 		t.Errorf("aborted after %v", d)
+	}
+}
+
+// Shutdown lets a C-STORE in flight finish and be answered, then aborts the
+// association and returns.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	store := newStore(t)
+	ts := startServerWith(t, store, store, nil)
+	rc := associate(t, ts, "DRAINTEST", nil)
+	defer rc.Close()
+	ds := scDataset(dicom.SecondaryCapture, cpSOPInst)
+	cmd := (&dimse.Command{Field: dimse.CStoreRQ, MessageID: 1, AffectedSOPClass: dicom.SecondaryCapture, AffectedSOPInst: cpSOPInst}).Encode()
+	if err := rc.c.WriteFragments(3, true, cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.c.WritePDU(ul.EncodePDataTF(3, 0, ds[:20])); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the server is inside the message
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- ts.srv.Shutdown(ctx)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned while a C-STORE was in flight: %v", err)
+	default:
+	}
+	// New associations are refused now.
+	if nc, err := net.DialTimeout("tcp", ts.addr.String(), time.Second); err == nil {
+		nc.Close()
+		t.Errorf("still accepting connections while draining")
+	}
+	if err := rc.c.WritePDU(ul.EncodePDataTF(3, ul.PDVLast, ds[20:])); err != nil {
+		t.Fatal(err)
+	}
+	rsp, err := rc.readResponse()
+	if err != nil || rsp.Status != 0 {
+		t.Fatalf("in-flight C-STORE: %v %v", rsp, err)
+	}
+	if _, err := rc.c.NextPDV(); !errors.Is(err, ul.ErrPeerAborted) {
+		t.Errorf("after the answer: %v, want A-ABORT", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if n := countRows(t, store, `SELECT count(*) FROM instances`); n != 1 {
+		t.Errorf("%d instances indexed, want 1", n)
 	}
 }

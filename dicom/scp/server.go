@@ -338,7 +338,13 @@ func (s *Server) failEarly(c *ul.Conn, remote string, err error) {
 func (s *Server) abort(c *ul.Conn, remote string, reason byte, why string) {
 	s.log.Warn("dicom: aborting association", "remote", remote, "reason", reason, "why", why)
 	c.WritePDU(ul.EncodeAbort(ul.AbortSourceProvider, reason)) //nolint:errcheck
-	c.AwaitClose(min(s.cfg.ARTIM, 5*time.Second))
+	wait := min(s.cfg.ARTIM, 5*time.Second)
+	s.mu.Lock()
+	if s.draining {
+		wait = min(wait, 500*time.Millisecond)
+	}
+	s.mu.Unlock()
+	c.AwaitClose(wait)
 }
 
 func trimList(s string) []string {

@@ -103,7 +103,7 @@ Impression: no acute intrathoracic abnormality.
 """
 
 REGIONS = ["right upper lobe", "right middle lobe", "right lower lobe", "left upper lobe",
-           "lingula", "left lower lobe", "right base", "left base", "both bases",
+           "lingula", "left lower lobe", "right base", "left base", "lung bases",
            "right apex", "left apex", "perihilar regions", "retrocardiac region",
            "right mid lung", "left mid lung", "right hilum", "left hilum"]
 OPACITY = ["opacity", "consolidation", "airspace disease", "atelectasis", "nodular opacity",

@@ -18,7 +18,8 @@ decoding, tokenizer) runs anywhere in seconds. ITS OUTPUT IS MEANINGLESS.
            normalisation, no whitespace collapsing, split digits).
 
 Weights: random (seed 0), then a short training (a few hundred tiny steps,
-fixed seeds, one thread; image tokens subsampled to 48 per step) of embedding +
+fixed seeds, one thread; image tokens subsampled to 48 per step, standing in
+for all 1369 through their positions and an attention-logit bias) of embedding +
 decoder on synthetic images paired with corpus sentences, so that greedy output is text-like, depends on the image and
 the prompt, and stops at EOS after a few dozen tokens. Vision tower and
 projector stay random.
@@ -159,7 +160,7 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(HIDDEN, KV_HEADS * HEAD_SIZE, bias=False)
         self.o_proj = nn.Linear(HEADS * HEAD_SIZE, HIDDEN, bias=False)
 
-    def forward(self, x, cos, sin, allowed, past_k, past_v):
+    def forward(self, x, cos, sin, allowed, past_k, past_v, key_bias=None):
         b, s, _ = x.shape
         q = self.q_proj(x).view(b, s, HEADS, HEAD_SIZE).transpose(1, 2)
         k = self.k_proj(x).view(b, s, KV_HEADS, HEAD_SIZE).transpose(1, 2)
@@ -175,6 +176,8 @@ class Attention(nn.Module):
         kk = k.unsqueeze(2).expand(-1, -1, rep, -1, -1).flatten(1, 2)
         vv = v.unsqueeze(2).expand(-1, -1, rep, -1, -1).flatten(1, 2)
         scores = (q @ kk.transpose(-1, -2)) / math.sqrt(HEAD_SIZE)
+        if key_bias is not None:  # training only (see train)
+            scores = scores + key_bias[:, None, None, :]
         scores = torch.where(allowed, scores, torch.full_like(scores, -1e9))
         o = torch.softmax(scores, dim=-1) @ vv
         o = o.transpose(1, 2).reshape(b, s, HEADS * HEAD_SIZE)
@@ -191,8 +194,8 @@ class Layer(nn.Module):
         self.up_proj = nn.Linear(HIDDEN, INTER, bias=False)
         self.down_proj = nn.Linear(INTER, HIDDEN, bias=False)
 
-    def forward(self, x, cos, sin, allowed, pk, pv):
-        a, k, v = self.self_attn(self.input_layernorm(x), cos, sin, allowed, pk, pv)
+    def forward(self, x, cos, sin, allowed, pk, pv, key_bias=None):
+        a, k, v = self.self_attn(self.input_layernorm(x), cos, sin, allowed, pk, pv, key_bias)
         x = x + a
         h = self.post_attention_layernorm(x)
         x = x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
@@ -213,17 +216,20 @@ class Decoder(nn.Module):
         inv = 1.0 / (ROPE_THETA ** (torch.arange(0, HEAD_SIZE, 2, dtype=torch.float32) / HEAD_SIZE))
         self.register_buffer("inv_freq", inv, persistent=False)
 
-    def forward(self, inputs_embeds, attention_mask, position_ids, *past):
+    def forward(self, inputs_embeds, attention_mask, position_ids, *past, key_bias=None, order=None):
+        # key_bias/order are for training only (the export never passes them):
+        # order replaces position_ids for causality when positions have gaps.
         freqs = position_ids.unsqueeze(-1).to(torch.float32) * self.inv_freq  # [B,S,hd/2]
         emb = torch.cat([freqs, freqs], dim=-1).unsqueeze(1)  # [B,1,S,hd]
         cos, sin = emb.cos(), emb.sin()
         key_pos = torch.cumsum(attention_mask, dim=1) - 1  # [B,T]
-        allowed = (key_pos.unsqueeze(1) <= position_ids.unsqueeze(2)) & (attention_mask.unsqueeze(1) > 0)
+        q_pos = position_ids if order is None else order
+        allowed = (key_pos.unsqueeze(1) <= q_pos.unsqueeze(2)) & (attention_mask.unsqueeze(1) > 0)
         allowed = allowed.unsqueeze(1)  # [B,1,S,T]
         x = inputs_embeds
         present = []
         for i, layer in enumerate(self.layers):
-            x, k, v = layer(x, cos, sin, allowed, past[2 * i], past[2 * i + 1])
+            x, k, v = layer(x, cos, sin, allowed, past[2 * i], past[2 * i + 1], key_bias)
             present += [k, v]
         return (self.lm_head(self.norm(x)),) + tuple(present)
 
@@ -329,12 +335,16 @@ def train(embed, decoder, vision_graph, sp, corpus_lines, steps, log):
         for i in range(n_img):
             pv = torch.from_numpy(rp.preprocess_pil(synthetic_image(100 + i)))[None]
             imgs.append(vision_graph(pv))
-    # each (image, indication) pair gets a fixed "report" of 1-2 corpus sentences
+    # each (image, indication) pair gets a fixed "report": a sentence chosen
+    # by the image, then (with an indication) one chosen by the indication,
+    # so that the output has to depend on both
+    r = random.Random(1000)
+    img_sent = r.sample(corpus_lines, n_img)
+    ind_sent = r.sample(corpus_lines, len(INDICATIONS))
     reports = {}
     for i in range(n_img):
         for j in range(len(INDICATIONS)):
-            r = random.Random(1000 * i + j)
-            reports[i, j] = " ".join(r.sample(corpus_lines, r.randint(1, 2)))
+            reports[i, j] = img_sent[i] + ("" if INDICATIONS[j] is None else " " + ind_sent[j])
     params = list(embed.parameters()) + list(decoder.parameters())
     opt = torch.optim.AdamW(params, lr=3e-3, weight_decay=0.0)
     eos = sp.eos_id()
@@ -346,13 +356,19 @@ def train(embed, decoder, vision_graph, sp, corpus_lines, steps, log):
         ans = ans + [eos]
         e0 = embed(torch.tensor([chunks[0]]))
         e1 = embed(torch.tensor([chunks[1] + ans[:-1]]))
-        # A random sample of the image tokens keeps a step cheap (the real
-        # prefill has all 1369); RoPE is relative, so the text still learns to
-        # read past a block of image embeddings.
+        # A random sample of the image tokens keeps a step cheap. To look like
+        # the real prefill (all 1369), the sampled tokens keep their real
+        # positions (RoPE), the text after them is placed after all 1369, and
+        # their attention logits get + log(1369/k), as if each stood for
+        # 1369/k tokens.
         idx = sorted(rng.sample(range(N_PATCH), TRAIN_IMAGE_TOKENS))
         x = torch.cat([e0, imgs[i][:, idx], e1], dim=1)
-        s = x.shape[1]
-        out = decoder(x, torch.ones(1, s, dtype=torch.int64), torch.arange(s)[None], *empty_past())
+        s, c0, k = x.shape[1], e0.shape[1], TRAIN_IMAGE_TOKENS
+        pos = torch.cat([torch.arange(c0), c0 + torch.tensor(idx), torch.arange(c0 + N_PATCH, c0 + N_PATCH + e1.shape[1])])
+        bias = torch.zeros(1, s)
+        bias[0, c0:c0 + k] = math.log(N_PATCH / k)
+        out = decoder(x, torch.ones(1, s, dtype=torch.int64), pos[None], *empty_past(), key_bias=bias,
+                      order=torch.arange(s)[None])
         logits = out[0][0, s - len(ans):]
         loss = F.cross_entropy(logits, torch.tensor(ans))
         opt.zero_grad()
@@ -445,6 +461,11 @@ def main():
     decoder.eval()
     for p in list(embed.parameters()) + list(decoder.parameters()) + list(vision_graph.parameters()):
         p.requires_grad_(False)
+    for seed in (100, 101, 7):  # two training images and an unseen one
+        pv = torch.from_numpy(rp.preprocess_pil(synthetic_image(seed)))[None]
+        for ind in (None, INDICATION):
+            ids, stopped, _ = greedy(decoder, embed, build_prefill(embed, vision_graph, sp, pv, ind)[0], sp.eos_id(), 64)
+            log(f"  synthetic image {seed}, indication {ind!r}: {len(ids)} tokens{'' if stopped else '+'}: {sp.decode(ids)!r}")
     log(f"decoder cache check: max |full - cached| = {check_decoder_cache(decoder, embed):.2e}")
 
     rb.export_vision(vision_graph, os.path.join(out, "vision.onnx"), IMAGE_SIZE, torch.float32, OPSET, N_PATCH)
@@ -471,6 +492,11 @@ def main():
         write_image_reference(a.image, refdir, sp, embed, vision_graph, decoder, log)
     else:
         log(f"NOTE: {a.image} not found: image references skipped")
+    # The export side's bundle check (deploy/export/check_bundle.py) on the result.
+    import check_bundle
+    problems = check_bundle.main(out)
+    if problems:
+        raise SystemExit("bundle check: " + "; ".join(problems))
 
 
 def write_prompt_reference(sp, refdir):

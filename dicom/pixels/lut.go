@@ -316,10 +316,17 @@ func downscale(src *image.Gray, max int) *image.Gray {
 	if dh < 1 {
 		dh = 1
 	}
-	// Column spans are the same for every row: compute them once.
+	// Column spans are the same for every row: compute them once, and the
+	// output column of every source column.
 	x0s := make([]int, dw+1)
 	for x := 0; x <= dw; x++ {
 		x0s[x] = x * sw / dw
+	}
+	col := make([]int32, sw)
+	for x := 0; x < dw; x++ {
+		for sx := x0s[x]; sx < x0s[x+1]; sx++ {
+			col[sx] = int32(x)
+		}
 	}
 	dst := image.NewGray(image.Rect(0, 0, dw, dh))
 	sums := make([]int, dw)
@@ -328,12 +335,8 @@ func downscale(src *image.Gray, max int) *image.Gray {
 		clear(sums)
 		for sy := y0; sy < y1; sy++ {
 			row := src.Pix[sy*src.Stride : sy*src.Stride+sw]
-			for x := 0; x < dw; x++ {
-				s := 0
-				for _, v := range row[x0s[x]:x0s[x+1]] {
-					s += int(v)
-				}
-				sums[x] += s
+			for sx, v := range row {
+				sums[col[sx]] += int(v)
 			}
 		}
 		rows := y1 - y0

@@ -247,15 +247,25 @@ async function main() {
   await step('AI draft appears (demo model)', async () => {
     await api.login('rad1');
     if (FAKE_DRAFT) await fakeDraft();
-    await until(
-      'the AI draft',
-      async () => {
-        const r = await api.req('GET', `/studies/${studyUID}/report`);
-        return r.status === 200 && r.data?.ai_draft?.findings;
-      },
-      240000,
-      1000,
-    );
+    let last = '';
+    try {
+      await until(
+        'the AI draft',
+        async () => {
+          const r = await api.req('GET', `/studies/${studyUID}/report`);
+          if (r.status === 200 && r.data?.ai_draft?.findings) return true;
+          const st = await api.req('GET', `/studies/${studyUID}`);
+          const now = `${st.status} ${st.data?.state ?? ''} ${st.data?.state_reason ?? ''}`;
+          if (now !== last) console.log(`      study: ${now}`);
+          last = now;
+          return false;
+        },
+        240000,
+        1000,
+      );
+    } catch (e) {
+      throw new Error(`${e.message}; study state: ${last}`);
+    }
   }, ['push the CR with storescu']);
 
   // ---- browser ----

@@ -177,7 +177,14 @@ func Open(path string) (*Source, error) {
 }
 
 // Read decodes a Part 10 stream of size bytes.
-func Read(r io.Reader, size int64) (*Source, error) {
+func Read(r io.Reader, size int64) (s *Source, err error) {
+	// A malformed file must come back as an error, not take the process
+	// (the draft worker, the HTTP server) down with a parser panic.
+	defer func() {
+		if p := recover(); p != nil {
+			s, err = nil, fmt.Errorf("pixels: malformed file: %v", p)
+		}
+	}()
 	ds, err := dicom.Parse(r, size, nil, dicom.SkipProcessingPixelDataValue())
 	if err != nil {
 		return nil, fmt.Errorf("pixels: parse: %w", err)
@@ -357,6 +364,15 @@ func (s *Source) decodeJPEG(pd *dicom.PixelDataInfo, h header) error {
 		for _, f := range pd.Frames {
 			data = append(data, f.EncapsulatedData.Data...)
 		}
+	}
+	// Check the JPEG's own size first: a lying header must not make the
+	// decoder allocate gigabytes.
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("pixels: JPEG baseline: %w", err)
+	}
+	if cfg.Width != s.Cols || cfg.Height != s.Rows {
+		return fmt.Errorf("pixels: JPEG is %dx%d, header says %dx%d", cfg.Width, cfg.Height, s.Cols, s.Rows)
 	}
 	img, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {

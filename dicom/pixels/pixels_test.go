@@ -1,6 +1,7 @@
 package pixels_test
 
 import (
+	"bytes"
 	"errors"
 	"image"
 	"image/png"
@@ -296,5 +297,51 @@ func BenchmarkRenderPreviewCR(b *testing.B) {
 	}
 	for b.Loop() {
 		s.Render(pixels.RenderOptions{WindowCenter: 600, WindowWidth: 900, MaxSize: 1024})
+	}
+}
+
+// TestOtherRealFiles: the module's other real files (PET, MR, multi-frame CT,
+// deflated) decode to a non-blank first frame. The PET files' own windows
+// (kept: the file's VOI wins) leave most of the body dark, so for them only
+// "not blank" is checked.
+func TestOtherRealFiles(t *testing.T) {
+	td := filepath.Dir(pixelstest.CR(t))
+	for _, n := range []string{"1.dcm", "2.dcm", "3.dcm", "5.dcm", "6.dcm"} {
+		img, err := pixels.Decode(filepath.Join(td, n))
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		lo, hi := uint8(255), uint8(0)
+		for _, v := range img.Pix {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if want := map[bool]uint8{true: 10, false: 100}[n == "1.dcm" || n == "2.dcm"]; hi-lo < want {
+			t.Errorf("%s: display range only %d..%d", n, lo, hi)
+		}
+	}
+}
+
+// TestMalformed: truncated or garbage files are errors, never panics.
+func TestMalformed(t *testing.T) {
+	data, err := os.ReadFile(pixelstest.CR(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	inputs := map[string][]byte{
+		"truncated_in_pixels.dcm": data[:len(data)/2],
+		"truncated_in_header.dcm": data[:400],
+		"garbage.dcm":             append(append([]byte{}, data[:132]...), bytes.Repeat([]byte{0xff}, 4000)...),
+		"empty.dcm":               nil,
+	}
+	for name, b := range inputs {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pixels.Decode(p); err == nil {
+			t.Errorf("%s decoded without error", name)
+		}
 	}
 }

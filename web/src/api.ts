@@ -16,11 +16,12 @@ export class ApiError extends Error {
   }
 }
 
-let csrf = sessionStorage.getItem('radraft.csrf') ?? '';
+const store: Storage | null = typeof sessionStorage === 'undefined' ? null : sessionStorage;
+let csrf = store?.getItem('radraft.csrf') ?? '';
 export function setCsrf(t: string): void {
   csrf = t;
-  if (t) sessionStorage.setItem('radraft.csrf', t);
-  else sessionStorage.removeItem('radraft.csrf');
+  if (t) store?.setItem('radraft.csrf', t);
+  else store?.removeItem('radraft.csrf');
 }
 
 /** Called on any 401 (session gone): the app goes to the login page. */

@@ -163,6 +163,14 @@ async function route(): Promise<void> {
     } else {
       cleanup = await renderWorklist(main, params);
     }
+    // move focus to the new page's heading for keyboard and screen-reader users
+    if (path[0] !== 'login') {
+      const h1 = main.querySelector('h1');
+      if (h1) {
+        h1.setAttribute('tabindex', '-1');
+        h1.focus({ preventScroll: true });
+      }
+    }
   } catch (e) {
     if (e instanceof api.ApiError && e.status === 401) return;
     const msg = e instanceof Error ? e.message : String(e);

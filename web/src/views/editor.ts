@@ -642,9 +642,33 @@ export class Editor {
       await this.save();
       await api.redraft(this.uid);
       announce('A new AI draft was requested.', 'toast');
+      this.waitForRedraft(this.report?.ai_draft?.version ?? this.report?.current_version ?? 0);
     } catch (e) {
       announce(`Not requested: ${(e as Error).message}`, 'error');
     }
+  }
+
+  /** Polls until the new AI draft is there, then reloads (unless the user typed meanwhile). */
+  private waitForRedraft(oldVersion: number, tries = 0): void {
+    if (this.destroyed || tries > 90) return;
+    this.pollTimer = window.setTimeout(async () => {
+      try {
+        const rep = await api.getReport(this.uid);
+        const v = rep.ai_draft?.version ?? 0;
+        if (v > oldVersion) {
+          if (this.dirty()) {
+            announce('A new AI draft arrived; save or discard your changes to see it.', 'toast');
+            return;
+          }
+          await this.load();
+          announce('The new AI draft is loaded.', 'toast');
+          return;
+        }
+      } catch {
+        /* keep polling */
+      }
+      this.waitForRedraft(oldVersion, tries + 1);
+    }, 2000);
   }
 
   // ---- second reader -------------------------------------------------------------------

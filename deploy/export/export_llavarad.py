@@ -48,6 +48,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import radraft_bundle as rb  # noqa: E402
 
@@ -131,6 +132,26 @@ def decoder_io(path):
         t = vi.type.tensor_type
         return vi.name, onnx.TensorProto.DataType.Name(t.elem_type).lower(), [x.dim_param or x.dim_value for x in t.shape.dim]
     return [d(v) for v in m.graph.input], [d(v) for v in m.graph.output]
+
+
+def write_bundle_json(out, sp, cfg, n_tokens, hidden, name, version, source, context_len, demo=False, note=None):
+    """model.json from the built graphs (layer count and float type read from
+    decoder.onnx), the LM config (heads, vocab, context) and the tokenizer."""
+    ins, _ = decoder_io(os.path.join(out, "decoder.onnx"))
+    embeds = {n: t for n, t, _ in ins}["inputs_embeds"]
+    io_dtype = {"float16": "float16", "float": "float32"}[embeds]
+    layers = sum(1 for n, _, _ in ins if n.startswith("past_key_values.") and n.endswith(".key"))
+    heads = cfg.num_attention_heads
+    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    doc = rb.model_json(
+        name=name, version=version, dtype=io_dtype, image_size=518, image_token_count=n_tokens, patch_size=14,
+        bos_id=sp.bos_id(), eos_id=sp.eos_id(), unk_id=sp.unk_id(), pad_id=sp.pad_id(),
+        vocab_size=cfg.vocab_size, num_layers=layers, hidden_size=hidden, num_heads=heads,
+        num_kv_heads=kv_heads, head_size=hidden // heads,
+        context_length=int(getattr(cfg, "max_position_embeddings", None) or context_len), max_new_tokens=256,
+        demo=demo, note=note, source=source)
+    rb.write_model_json(os.path.join(out, "model.json"), doc)
+    return doc
 
 
 def reference(model, image_processor, tokenizer, sp, image_path, out, device, dtype):
@@ -233,22 +254,11 @@ def main():
         elif f == "genai_config.json":
             shutil.copyfile(os.path.join(genai_dir, f), os.path.join(out, "genai_config.json"))
 
-    ins, outs = decoder_io(os.path.join(out, "decoder.onnx"))
-    embeds = dict((n, t) for n, t, _ in ins)["inputs_embeds"]
-    io_dtype = {"float16": "float16", "float": "float32"}[embeds]
-    layers = sum(1 for n, _, _ in ins if n.startswith("past_key_values.") and n.endswith(".key"))
-    heads = cfg.num_attention_heads
-    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
     precision = "fp16" if a.target == "cuda" else "int4"
-    doc = rb.model_json(
-        name=a.name, version=a.version or f"llava-rad-{a.target}-{precision}", dtype=io_dtype,
-        image_size=518, image_token_count=n_tokens, patch_size=14,
-        bos_id=sp.bos_id(), eos_id=sp.eos_id(), unk_id=sp.unk_id(), pad_id=sp.pad_id(),
-        vocab_size=cfg.vocab_size, num_layers=layers, hidden_size=hidden, num_heads=heads,
-        num_kv_heads=kv_heads, head_size=hidden // heads,
-        context_length=int(getattr(cfg, "max_position_embeddings", context_len)), max_new_tokens=256,
-        demo=False, source=f"deploy/export/export_llavarad.py {a.model_path} + {a.model_base}, {precision} {a.target}")
-    rb.write_model_json(os.path.join(out, "model.json"), doc)
+    write_bundle_json(out, sp, cfg, n_tokens, hidden, name=a.name,
+                      version=a.version or f"llava-rad-{a.target}-{precision}",
+                      source=f"deploy/export/export_llavarad.py {a.model_path} + {a.model_base}, {precision} {a.target}",
+                      context_len=context_len)
     subprocess.run([sys.executable, os.path.join(HERE, "check_bundle.py"), out], check=True)
 
     if a.reference_image:

@@ -83,7 +83,12 @@ async function until(what, fn, timeoutMs = 30000, everyMs = 500) {
 }
 
 function run(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts }).toString();
+  try {
+    return execFileSync(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts }).toString();
+  } catch (e) {
+    const err = (e.stderr?.toString() || e.stdout?.toString() || '').trim().split('\n').slice(-15).join('\n');
+    throw new Error(`${cmd} ${args.join(' ')} failed (${e.status ?? e.signal}):\n${err}`);
+  }
 }
 
 async function freePort() {

@@ -8,9 +8,12 @@
 // pieces invisible, byte pieces joined into UTF-8 with U+FFFD for invalid
 // bytes, the leading "▁" of the first piece dropped).
 //
-// No Go SentencePiece library was among the modules available to this
-// project (none is on the package lists of the Go proxy snapshot used here),
-// so this is a small implementation of its own. The protobuf is decoded by
+// Why not a library: the one maintained pure-Go SentencePiece module on the
+// Go proxy, github.com/eliben/go-sentencepiece (v0.6.0, written for Gemma),
+// refuses models whose normaliser adds a dummy prefix or removes extra
+// whitespace ("normalizer spec options not supported"), and Llama/Vicuna's
+// tokenizer.model has add_dummy_prefix=true; so this is a small
+// implementation of its own. The protobuf is decoded by
 // hand with google.golang.org/protobuf/encoding/protowire: only a dozen
 // fields are needed, and the generated sentencepiece_model.proto code would
 // be a larger file than the tokenizer.

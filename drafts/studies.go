@@ -68,6 +68,16 @@ type ViewDecision struct {
 	Reason string
 }
 
+// SettleError is a failure to settle one claimed study (the transaction was
+// rolled back; the study stays receiving and is due again).
+type SettleError struct {
+	StudyUID string
+	Err      error
+}
+
+func (e *SettleError) Error() string { return fmt.Sprintf("drafts: settle %s: %v", e.StudyUID, e.Err) }
+func (e *SettleError) Unwrap() error { return e.Err }
+
 // Settled reports what SettleNext did to one study.
 type Settled struct {
 	StudyUID string
@@ -85,41 +95,58 @@ type Settled struct {
 // state needs_view. The row is locked FOR UPDATE SKIP LOCKED, so several
 // nodes can run settlers side by side without settling a study twice, and
 // an instance indexed meanwhile waits for the commit and then sends the
-// study back to receiving. It returns nil, nil when no study is due.
-func (s *Store) SettleNext(ctx context.Context, quiet time.Duration,
+// study back to receiving. Studies in skip are passed over (a caller's
+// back-off for studies that just failed, so that one cannot hold up the
+// rest). It returns nil, nil when no study is due; a failure after a study
+// was claimed is a *SettleError naming it.
+func (s *Store) SettleNext(ctx context.Context, quiet time.Duration, skip []string,
 	decide func(context.Context, *SettlingStudy) (ViewDecision, error)) (*Settled, error) {
+	res, uid, err := s.settleNext(ctx, quiet, skip, decide)
+	if err != nil && uid != "" {
+		return nil, &SettleError{StudyUID: uid, Err: err}
+	}
+	return res, err
+}
+
+func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []string,
+	decide func(context.Context, *SettlingStudy) (ViewDecision, error)) (*Settled, string, error) {
+	if skip == nil {
+		skip = []string{}
+	}
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("drafts: settle: %w", err)
+		return nil, "", fmt.Errorf("drafts: settle: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
 	st := &SettlingStudy{}
 	err = tx.QueryRow(ctx, `SELECT study_uid, study_description, first_received_at, last_received_at
 		FROM studies
 		WHERE state = 'receiving' AND last_received_at <= now() - make_interval(secs => $1)
+			AND study_uid <> ALL($2)
 		ORDER BY last_received_at
 		LIMIT 1
-		FOR UPDATE SKIP LOCKED`, quiet.Seconds()).
+		FOR UPDATE SKIP LOCKED`, quiet.Seconds(), skip).
 		Scan(&st.StudyUID, &st.StudyDescription, &st.FirstReceivedAt, &st.LastReceivedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("drafts: settle: claim study: %w", err)
+		return nil, "", fmt.Errorf("drafts: settle: claim study: %w", err)
 	}
+	uid := st.StudyUID
 	if st.Instances, err = settlingInstances(ctx, tx, st.StudyUID); err != nil {
-		return nil, err
+		return nil, uid, err
 	}
 	d, err := decide(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("drafts: settle %s: %w", st.StudyUID, err)
+		return nil, uid, err
 	}
 	res := &Settled{StudyUID: st.StudyUID, ViewDecision: d}
 	if d.FrontalSOP != "" && !hasInstance(st.Instances, d.FrontalSOP) {
-		return nil, fmt.Errorf("drafts: settle %s: %w", st.StudyUID, ErrInstanceNotInStudy)
+		return nil, uid, ErrInstanceNotInStudy
 	}
 	if res.JobInserted, err = s.applyView(ctx, tx, st.StudyUID, d, "settled"); err != nil {
-		return nil, err
+		return nil, uid, err
 	}
 	res.State = StateNeedsView
 	if d.FrontalSOP != "" {
@@ -128,12 +155,12 @@ func (s *Store) SettleNext(ctx context.Context, quiet time.Duration,
 	if err := auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "study.settle", StudyUID: st.StudyUID,
 		ObjectRef: d.FrontalSOP, Detail: map[string]any{"state": res.State, "view_reason": d.Reason,
 			"instances": len(st.Instances)}}); err != nil {
-		return nil, err
+		return nil, uid, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("drafts: settle: commit: %w", err)
+		return nil, uid, fmt.Errorf("commit: %w", err)
 	}
-	return res, nil
+	return res, uid, nil
 }
 
 // applyView writes a view decision to a locked study row and, when a

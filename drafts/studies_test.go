@@ -69,21 +69,21 @@ func TestSettleNextWaitsForQuiet(t *testing.T) {
 	ctx := context.Background()
 	const quiet = time.Minute
 	indexTestInstance(t, s, "1.2.3", "1.2.3.1.1", "LL")
-	if res, err := s.SettleNext(ctx, quiet, firstFrontal); err != nil || res != nil {
+	if res, err := s.SettleNext(ctx, quiet, nil, firstFrontal); err != nil || res != nil {
 		t.Fatalf("settled a study received just now: %+v %v", res, err)
 	}
 	backdate(t, s, "1.2.3", 50*time.Second)
-	if res, err := s.SettleNext(ctx, quiet, firstFrontal); err != nil || res != nil {
+	if res, err := s.SettleNext(ctx, quiet, nil, firstFrontal); err != nil || res != nil {
 		t.Fatalf("settled before the quiet period: %+v %v", res, err)
 	}
 	// A second instance: still not due once the first would have been.
 	indexTestInstance(t, s, "1.2.3", "1.2.3.1.2", "PA")
 	backdate(t, s, "1.2.3", 30*time.Second)
-	if res, err := s.SettleNext(ctx, quiet, firstFrontal); err != nil || res != nil {
+	if res, err := s.SettleNext(ctx, quiet, nil, firstFrontal); err != nil || res != nil {
 		t.Fatalf("settled before the quiet period after a new instance: %+v %v", res, err)
 	}
 	backdate(t, s, "1.2.3", 61*time.Second)
-	res, err := s.SettleNext(ctx, quiet, firstFrontal)
+	res, err := s.SettleNext(ctx, quiet, nil, firstFrontal)
 	if err != nil || res == nil {
 		t.Fatalf("quiet study not settled: %v", err)
 	}
@@ -104,7 +104,7 @@ func TestSettleNextWaitsForQuiet(t *testing.T) {
 		t.Fatalf("job queue %q reason %q", queue, reason)
 	}
 	// Nothing more to do.
-	if res, err := s.SettleNext(ctx, quiet, firstFrontal); err != nil || res != nil {
+	if res, err := s.SettleNext(ctx, quiet, nil, firstFrontal); err != nil || res != nil {
 		t.Fatalf("settled twice: %+v %v", res, err)
 	}
 
@@ -115,7 +115,7 @@ func TestSettleNextWaitsForQuiet(t *testing.T) {
 		t.Fatalf("late instance left the study %s", st)
 	}
 	backdate(t, s, "1.2.3", 61*time.Second)
-	res, err = s.SettleNext(ctx, quiet, firstFrontal)
+	res, err = s.SettleNext(ctx, quiet, nil, firstFrontal)
 	if err != nil || res == nil || res.State != "ready" || res.JobInserted {
 		t.Fatalf("resettle: %+v %v", res, err)
 	}
@@ -134,7 +134,7 @@ func TestNeedsViewThenChooseFrontal(t *testing.T) {
 		t.Fatalf("choose while receiving: %v", err)
 	}
 	backdate(t, s, "1.2.4", time.Hour)
-	res, err := s.SettleNext(ctx, time.Second, firstFrontal)
+	res, err := s.SettleNext(ctx, time.Second, nil, firstFrontal)
 	if err != nil || res == nil || res.State != drafts.StateNeedsView || res.JobInserted {
 		t.Fatalf("settle: %+v %v", res, err)
 	}
@@ -192,7 +192,7 @@ func TestSettleConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				res, err := s.SettleNext(ctx, time.Second, func(ctx context.Context, st *drafts.SettlingStudy) (drafts.ViewDecision, error) {
+				res, err := s.SettleNext(ctx, time.Second, nil, func(ctx context.Context, st *drafts.SettlingStudy) (drafts.ViewDecision, error) {
 					time.Sleep(5 * time.Millisecond) // hold the lock a while
 					return firstFrontal(ctx, st)
 				})
@@ -233,13 +233,21 @@ func TestSettleRejectsForeignFrontal(t *testing.T) {
 	ctx := context.Background()
 	indexTestInstance(t, s, "1.2.6", "1.2.6.1.1", "PA")
 	backdate(t, s, "1.2.6", time.Hour)
-	_, err := s.SettleNext(ctx, time.Second, func(context.Context, *drafts.SettlingStudy) (drafts.ViewDecision, error) {
+	_, err := s.SettleNext(ctx, time.Second, nil, func(context.Context, *drafts.SettlingStudy) (drafts.ViewDecision, error) {
 		return drafts.ViewDecision{FrontalSOP: "7.7.7", Reason: "bogus"}, nil
 	})
-	if !errors.Is(err, drafts.ErrInstanceNotInStudy) {
+	var se *drafts.SettleError
+	if !errors.Is(err, drafts.ErrInstanceNotInStudy) || !errors.As(err, &se) || se.StudyUID != "1.2.6" {
 		t.Fatalf("err %v", err)
 	}
 	if st, _, _ := studyState(t, s, "1.2.6"); st != "receiving" {
 		t.Fatalf("state %s after a rejected decision", st)
+	}
+	// A caller skipping the failing study gets the next one.
+	indexTestInstance(t, s, "1.2.7", "1.2.7.1.1", "PA")
+	backdate(t, s, "1.2.7", time.Minute)
+	res, err := s.SettleNext(ctx, time.Second, []string{"1.2.6"}, firstFrontal)
+	if err != nil || res == nil || res.StudyUID != "1.2.7" {
+		t.Fatalf("skip: %+v %v", res, err)
 	}
 }

@@ -38,6 +38,7 @@ package study
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -58,7 +59,16 @@ type Settler struct {
 	// Interval between polls (default: 1 s, or Quiet/2 when shorter).
 	Interval time.Duration
 	Logger   *slog.Logger
+
+	mu sync.Mutex
+	// failed holds studies whose settle failed, until when they are passed
+	// over (so one bad study cannot hold up the others; in memory only:
+	// a restart simply retries them).
+	failed map[string]time.Time
 }
+
+// retryAfter is how long a study whose settle failed is passed over.
+const retryAfter = 30 * time.Second
 
 func (s *Settler) log() *slog.Logger {
 	if s.Logger != nil {
@@ -118,10 +128,32 @@ func (s *Settler) Run(ctx context.Context) {
 }
 
 // SettleDue settles every study due now and returns how many it settled.
+// A study that fails is logged and passed over for retryAfter.
 func (s *Settler) SettleDue(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed == nil {
+		s.failed = map[string]time.Time{}
+	}
+	now := time.Now()
+	skip := make([]string, 0, len(s.failed))
+	for uid, until := range s.failed {
+		if now.After(until) {
+			delete(s.failed, uid)
+		} else {
+			skip = append(skip, uid)
+		}
+	}
 	n := 0
 	for ctx.Err() == nil {
-		res, err := s.Store.SettleNext(ctx, s.Quiet, s.Decide)
+		res, err := s.Store.SettleNext(ctx, s.Quiet, skip, s.Decide)
+		var se *drafts.SettleError
+		if errors.As(err, &se) && ctx.Err() == nil {
+			s.log().Error("study: settle failed; retrying later", "study_uid", se.StudyUID, "err", se.Err, "retry_in", retryAfter)
+			s.failed[se.StudyUID] = time.Now().Add(retryAfter)
+			skip = append(skip, se.StudyUID)
+			continue
+		}
 		if err != nil || res == nil {
 			return n, err
 		}

@@ -539,12 +539,3 @@ export async function metrics(q: Record<string, unknown> = {}): Promise<{ rows: 
     }),
   };
 }
-
-export async function modelInfo(): Promise<{ name: string; version: string; demo: boolean } | null> {
-  try {
-    const d = await get<Any>('/model');
-    return { name: d.name ?? '', version: d.version ?? '', demo: !!d.demo };
-  } catch {
-    return null;
-  }
-}

@@ -81,3 +81,13 @@ export function inTextField(e: KeyboardEvent): boolean {
   const tag = t.tagName;
   return tag === 'TEXTAREA' || (tag === 'INPUT' && !['checkbox', 'radio', 'button', 'submit'].includes((t as HTMLInputElement).type)) || tag === 'SELECT' || t.isContentEditable;
 }
+
+/** Human wording of an indication source ("hl7:OBR-31", "dicom:(0040,1002)"). */
+export function sourceLabel(src: string | undefined | null): string {
+  if (!src) return 'unknown source';
+  if (src === 'hl7:OBR-31') return 'HL7 order, OBR-31 Reason for Study';
+  if (src === 'hl7:OBR-13') return 'HL7 order, OBR-13 Relevant Clinical Info';
+  if (src.startsWith('hl7:')) return `HL7 order, ${src.slice(4)}`;
+  if (src.startsWith('dicom:')) return `DICOM header ${src.slice(6)}`;
+  return src;
+}

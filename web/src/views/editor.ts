@@ -5,7 +5,7 @@
 // server has it, so a crash or a closed tab loses nothing.
 
 import * as api from '../api';
-import { announce, clear, fmtDate, h } from '../dom';
+import { announce, clear, fmtDate, h, sourceLabel } from '../dom';
 import { accept, acceptAll, aiShare, deleteSentence, markSentences, pruneAccepted, sentenceAt, type MarkedSentence } from '../marking';
 import { diffSentences, splitSentences } from '../sentences';
 import { key, setViewShortcuts, type Shortcut } from '../shortcuts';
@@ -223,7 +223,7 @@ export class Editor {
           'p',
           { class: 'muted small' },
           `AI draft by ${ai.model_name || 'model'} ${ai.model_version || ''}`,
-          ai.indication ? ` · indication used: “${ai.indication}” (${ai.indication_source || 'unknown source'})` : ' · no indication used',
+          ai.indication ? ` · indication used: “${ai.indication}” (${sourceLabel(ai.indication_source)})` : ' · no indication used',
         ),
       );
     }

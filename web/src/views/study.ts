@@ -1,5 +1,5 @@
 import * as api from '../api';
-import { fmtDate, h } from '../dom';
+import { fmtDate, h, sourceLabel } from '../dom';
 import { can } from '../main';
 import { key, type Shortcut } from '../shortcuts';
 import { PRESETS, Viewer, type ViewerState } from '../viewer';
@@ -63,14 +63,7 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
   // ---- study info ------------------------------------------------------------
   const dl = (pairs: [string, unknown][]) =>
     h('dl', { class: 'meta' }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [h('dt', null, k), h('dd', null, String(v))]));
-  const srcLabel = (src: string) => {
-    if (!src) return 'unknown';
-    if (src === 'hl7:OBR-31') return 'HL7 order, OBR-31 Reason for Study';
-    if (src === 'hl7:OBR-13') return 'HL7 order, OBR-13 Relevant Clinical Info';
-    if (src.startsWith('hl7:')) return `HL7 order, ${src.slice(4)}`;
-    if (src.startsWith('dicom:')) return `DICOM header ${src.slice(6)}`;
-    return src;
-  };
+  const srcLabel = sourceLabel;
   const info = h(
     'section',
     { class: 'pane info', 'aria-label': 'Study and order' },
@@ -89,7 +82,7 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
       'p',
       { class: 'indication', 'data-testid': 'indication' },
       st.indication ? st.indication : h('span', { class: 'muted' }, 'No indication received.'),
-      st.indication ? h('span', { class: 'source' }, ` — source: ${srcLabel(st.indication_source || 'unknown')}`) : null,
+      st.indication ? h('span', { class: 'source' }, ` — source: ${srcLabel(st.indication_source)}`) : null,
     ),
     st.order
       ? dl([

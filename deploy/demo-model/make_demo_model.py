@@ -35,7 +35,6 @@ References need the display PNG dicom/pixels/testdata/cr_display.png; without
 it they are skipped (say --image PATH to use another).
 """
 import argparse
-import io
 import json
 import math
 import os

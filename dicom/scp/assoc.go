@@ -221,9 +221,11 @@ func (a *assoc) store(cmd *dimse.Command, ctxID byte, pc ctxInfo) error {
 	}
 	if err := a.readDataset(ctxID, in); err != nil {
 		in.abort()
+		in.release()
 		return err
 	}
 	status, comment := a.persist(in, cmd, pc)
+	in.release()
 	if status != dimse.StatusSuccess {
 		return fail(status, comment)
 	}

@@ -90,9 +90,30 @@ type incoming struct {
 	dataLen int64
 	err     error // first write error; the rest of the dataset is discarded
 	synced  int64 // bytes handed to writeback so far
+	digest  string
 }
 
 const writeBuf = 256 << 10
+
+// Buffers are reused across instances: the heap stays flat however many
+// instances an association sends.
+var (
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuf) }}
+	hashPool   = sync.Pool{New: func() any { return sha256.New() }}
+)
+
+// release returns the buffers to their pools; in must not be used after.
+func (in *incoming) release() {
+	if in.w != nil {
+		in.w.Reset(nil)
+		writerPool.Put(in.w)
+		in.w = nil
+	}
+	if in.h != nil {
+		hashPool.Put(in.h)
+		in.h = nil
+	}
+}
 
 // create starts a temporary Part 10 file: preamble and group 0002 meta.
 func (s *Storage) create(sopClass, sopInst, ts, callingAE string) (*incoming, error) {
@@ -102,7 +123,11 @@ func (s *Storage) create(sopClass, sopInst, ts, callingAE string) (*incoming, er
 	if err != nil {
 		return nil, err
 	}
-	in := &incoming{f: f, w: bufio.NewWriterSize(f, writeBuf), h: sha256.New()}
+	w := writerPool.Get().(*bufio.Writer)
+	w.Reset(f)
+	h := hashPool.Get().(hash.Hash)
+	h.Reset()
+	in := &incoming{f: f, w: w, h: h}
 	meta := encodeMeta(sopClass, sopInst, ts, callingAE)
 	in.metaLen = int64(len(meta))
 	if _, err := in.w.Write(meta); err != nil {
@@ -144,7 +169,12 @@ func (in *incoming) finish() error {
 	return in.f.Sync()
 }
 
-func (in *incoming) sum() string { return hex.EncodeToString(in.h.Sum(nil)) }
+func (in *incoming) sum() string {
+	if in.digest == "" {
+		in.digest = hex.EncodeToString(in.h.Sum(nil))
+	}
+	return in.digest
+}
 
 func (in *incoming) size() int64 { return in.metaLen + in.dataLen }
 

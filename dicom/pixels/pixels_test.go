@@ -3,15 +3,18 @@ package pixels_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/dicom/pixels/pixelstest"
+	"github.com/radraft/radraft/internal/testpeers"
 )
 
 // The fixtures come from `go run ./dicom/pixels/internal/mkfixtures
@@ -86,6 +89,12 @@ func TestNative(t *testing.T) {
 		}},
 		// VOI LUT staircase wins over the (very different) window.
 		{"mono2_u16_voilut.dcm", pixels.VOILUTSequence, func(x int) uint8 { return uint8((x * 64 / 256) * 17) }},
+		// 16-bit entries, first mapped value 1024: clamped below and above.
+		{"mono2_u16_voilut16.dcm", pixels.VOILUTSequence, func(x int) uint8 {
+			i := min(max(x*64-1024, 0), 2047)
+			f := float64(i) / 2047
+			return round255(math.Round(65535*f*f) / 65535)
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -343,5 +352,46 @@ func TestMalformed(t *testing.T) {
 		if _, err := pixels.Decode(p); err == nil {
 			t.Errorf("%s decoded without error", name)
 		}
+	}
+}
+
+// TestAgreesWithPydicom compares the display images of the real CR and the
+// windowed/VOI LUT fixtures with pydicom's modality and VOI functions
+// (internal/xcheck/pydicom_check.py). Skipped where Debian's python3-pydicom
+// is not installed. mono2_u16_voilut.dcm is left out: its 8-bit LUT entries
+// are stored one per 16-bit word (told apart by the data length, as DCMTK
+// does), which pydicom 2.3 reads as packed bytes.
+func TestAgreesWithPydicom(t *testing.T) {
+	py := testpeers.DebianPython(t)
+	if out, err := exec.Command(py, "-c", "import pydicom, numpy, PIL").CombinedOutput(); err != nil {
+		t.Skipf("pydicom not available (apt-get install python3-pydicom): %s", bytes.TrimSpace(out))
+	}
+	files := []string{pixelstest.CR(t)}
+	for _, n := range []string{"mono2_u16_window.dcm", "mono1_u16_window.dcm", "mono2_u16_inverse.dcm",
+		"mono2_s16_rescale.dcm", "mono2_u16_voilut16.dcm"} {
+		files = append(files, filepath.Join("testdata", n))
+	}
+	dir := t.TempDir()
+	args := []string{filepath.Join("internal", "xcheck", "pydicom_check.py")}
+	for i, f := range files {
+		img, err := pixels.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("%d.png", i))
+		out, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(out, img); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+		args = append(args, f, p)
+	}
+	out, err := exec.Command(py, args...).CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("pydicom disagrees: %v", err)
 	}
 }

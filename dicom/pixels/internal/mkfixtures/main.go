@@ -20,6 +20,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -93,6 +94,8 @@ func fixtures() []fixture {
 			photometric: "MONOCHROME2", value: ramp12,
 			// A window that would give other values: the LUT must win.
 			extra: append(win("100", "10"), voiLUTSeq())},
+		{name: "mono2_u16_voilut16.dcm", ts: uid.ExplicitVRLittleEndian, bitsAlloc: 16, bitsStored: 12, highBit: 11,
+			photometric: "MONOCHROME2", value: ramp12, extra: []*dicom.Element{voiLUT16Seq()}},
 		{name: "mono2_u16_percentile.dcm", ts: uid.ExplicitVRLittleEndian, bitsAlloc: 16, bitsStored: 16, highBit: 15,
 			photometric: "MONOCHROME2", value: func(x, y int) int {
 				// One dark and one bright outlier pixel (0.05 % each of
@@ -121,6 +124,21 @@ func voiLUTSeq() *dicom.Element {
 	}
 	return el(tag.VOILUTSequence, [][]*dicom.Element{{
 		el(tag.LUTDescriptor, []int{4096, 0, 8}),
+		el(tag.LUTData, data),
+	}})
+}
+
+// voiLUT16Seq is a 2048-entry, 16-bit VOI LUT whose first mapped value is
+// 1024 (values below map to entry 0, above to the last): a square-law curve,
+// entry i = round(65535 * (i/2047)^2).
+func voiLUT16Seq() *dicom.Element {
+	data := make([]int, 2048)
+	for i := range data {
+		f := float64(i) / 2047
+		data[i] = int(math.Round(65535 * f * f))
+	}
+	return el(tag.VOILUTSequence, [][]*dicom.Element{{
+		el(tag.LUTDescriptor, []int{2048, 1024, 16}),
 		el(tag.LUTData, data),
 	}})
 }

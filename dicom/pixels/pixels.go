@@ -15,9 +15,12 @@
 //  3. VOI: the first item of the VOI LUT Sequence (0028,3010) when present;
 //     else the first Window Center/Width with VOI LUT Function LINEAR (PS3.3
 //     C.11.2.1.2.1), LINEAR_EXACT or SIGMOID; else a robust min-max: the
-//     0.5th and 99.5th percentiles of the stored values (Pixel Padding Value
-//     excluded) stretched linearly to 0..255, so a few hot or dead pixels and
-//     collimator edges do not flatten the contrast.
+//     0.5th and 99.5th percentiles of the stored values (nearest rank:
+//     sorted ranks floor(0.005*(N-1)) and ceil(0.995*(N-1)) of the N pixels,
+//     Pixel Padding Value excluded), mapped through the rescale and
+//     stretched linearly to 0..255 (clamped outside), so a few hot or dead
+//     pixels and collimator edges do not flatten the contrast. Output values
+//     are y*255 rounded half up.
 //  4. Polarity: the image is inverted when Photometric Interpretation is
 //     MONOCHROME1 or Presentation LUT Shape is INVERSE (DX requires INVERSE
 //     together with MONOCHROME1: both mean one inversion), so bone is bright.

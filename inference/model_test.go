@@ -129,7 +129,7 @@ func TestLoadValidation(t *testing.T) {
 		{"missing model.json", nil, "model.json", "model.json"},
 		{"layers", func(m map[string]any) { sub(m, "decoder")["num_layers"] = 3 }, "", "2 layers of past_key_values, model.json says decoder.num_layers 3"},
 		{"hidden", func(m map[string]any) { sub(m, "decoder")["hidden_size"] = 48 }, "", "image_features"},
-		{"image tokens", func(m map[string]any) { sub(m, "image")["token_count"] = 1369 }, "", "image_features has shape [1 4 32], model.json says [1 1369 32]"},
+		{"image tokens", func(m map[string]any) { sub(m, "image")["token_count"] = 1369 }, "", "expecting image_features [1 1369 32] as model.json says"},
 		{"kv heads", func(m map[string]any) { sub(m, "decoder")["num_kv_heads"] = 4 }, "", "past_key_values.0.key"},
 		{"vocab", func(m map[string]any) { sub(m, "decoder")["vocab_size"] = 32000 }, "", "logits"},
 		{"no name", func(m map[string]any) { delete(m, "name") }, "", "name is missing"},
@@ -199,5 +199,30 @@ func TestContextLength(t *testing.T) {
 		if err != nil || !equalIDs(g.Tokens, ref.Tokens[:c.want]) {
 			t.Fatalf("context %d: %v %v", c.ctxLen, g, err)
 		}
+	}
+}
+
+// A float16 bundle (tiny16: the tiny graphs behind float16 interfaces, as an
+// fp16 CUDA export looks from outside): pixels converted to float16, the
+// cache and embeddings kept in float16, argmax over float16 logits. Its
+// greedy tokens equal the float32 reference (the toy's top-1 margins are far
+// wider than float16 rounding).
+func TestGenerateFloat16Bundle(t *testing.T) {
+	initORT(t)
+	m, err := Load("testdata/tiny16", DeviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Info().KVType != "ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16" {
+		t.Fatalf("kv type %s", m.Info().KVType)
+	}
+	ref := readTinyRef(t)
+	g, err := m.Generate(context.Background(), ref.Pixels, ref.Before, ref.After, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalIDs(g.Tokens, ref.Tokens) {
+		t.Fatalf("fp16 tokens %v, fp32 reference %v", g.Tokens, ref.Tokens)
 	}
 }

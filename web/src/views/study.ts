@@ -2,7 +2,8 @@ import * as api from '../api';
 import { fmtDate, h, sourceLabel } from '../dom';
 import { can } from '../main';
 import { key, type Shortcut } from '../shortcuts';
-import { PRESETS, Viewer, type ViewerState } from '../viewer';
+import { PRESETS } from '../presets';
+import type { Viewer, ViewerState } from '../viewer';
 import { Editor } from './editor';
 
 export async function renderStudy(main: HTMLElement, uid: string): Promise<() => void> {
@@ -127,20 +128,26 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
     ),
   );
 
+  const showPreview = (why: string) => {
+    // fallback: the server's rendered preview (no window/level on the original pixels)
+    if (!frontal) return;
+    vpEl.replaceChildren(h('img', { src: api.previewURL(uid, frontal, 1024), alt: 'Chest X-ray (server-rendered preview)', class: 'preview-img' }));
+    viewerMsg.textContent = `The DICOM viewer could not show this image (${why}); showing the server's preview instead.`;
+  };
   if (frontal) {
-    viewer = new Viewer(vpEl);
-    viewer.onChange = onState;
     viewerMsg.textContent = 'Loading image…';
-    viewer
-      .load(api.instanceFileURL(uid, frontal))
-      .then(() => {
+    import('../viewer')
+      .then(async ({ Viewer }) => {
+        viewer = new Viewer(vpEl);
+        viewer.onChange = onState;
+        await viewer.load(api.instanceFileURL(uid, frontal));
         viewerMsg.textContent = '';
         vpEl.dataset.loaded = 'true';
       })
       .catch((e) => {
-        viewerMsg.textContent = `The image could not be shown: ${e?.message ?? e}`;
         vpEl.dataset.loaded = 'error';
         console.error(e);
+        showPreview(e?.message ?? String(e));
       });
   }
   await editor.load();

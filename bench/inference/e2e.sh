@@ -50,7 +50,8 @@ for r in $(seq "$rounds"); do
   ts=$(date -u +%Y%m%d%H%M%S)
   printf 'MSH|^~\\&|RIS|BENCH|RADRAFT|BENCH|%s||ORM^O01|BENCH%s%s|P|2.3\nPID|1||BENCH-%s^^^BENCH^MR||BENCH^PATIENT||19600101|M\nORC|NW|PL%s^RIS|FL%s^RAD||SC\nOBR|1|PL%s^RIS|FL%s^RAD|71045^XR CHEST 1 VIEW^CPT4|||%s%s|^Shortness of breath.\nZDS|%s^RIS^Application^DICOM\n' \
     "$ts" "$$" "$r" "$r" "$r" "$r" "$r" "$r" "$ts" "$(printf '|%.0s' $(seq 23))" "$uid" >"$tmp/order.hl7"
-  mllp_send --loose -q -p "$mport" -f "$tmp/order.hl7" 127.0.0.1
+  ack=$(mllp_send --loose -q -p "$mport" -f "$tmp/order.hl7" 127.0.0.1)
+  case "$ack" in *"MSA|AA"*) ;; *) echo "round $r: the order was not accepted: ${ack//$'\r'/ }"; exit 1 ;; esac
   storescu -aet BENCHSCU -aec RADRAFT 127.0.0.1 "$dport" "$tmp/cr.dcm"
   row=
   for _ in $(seq 1200); do
@@ -76,5 +77,7 @@ done
 printf '%s\n' "${results[@]}" | /usr/bin/python3 -c '
 import statistics, sys
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
-t, s, p = (statistics.median(c) for c in zip(*rows))
-print(f"median over {len(rows)} rounds: last C-STORE -> stored draft {t:.3f} s = settle quiet {s:.3f} s + queue {t - s - p/1000:.3f} s + pipeline {p/1000:.3f} s")'
+m = lambda xs: statistics.median(xs)
+t, s, p = m([r[0] for r in rows]), m([r[1] for r in rows]), m([r[2] / 1000 for r in rows])
+q = m([r[0] - r[1] - r[2] / 1000 for r in rows])
+print(f"medians over {len(rows)} rounds: last C-STORE -> stored draft {t:.3f} s; settle quiet {s:.3f} s, job start + storing {q:.3f} s, pipeline {p:.3f} s")'

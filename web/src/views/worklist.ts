@@ -186,7 +186,7 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
       keys: 'Enter / o',
       label: 'Open the selected study',
       group: 'Worklist',
-      match: (e) => (e.key === 'Enter' && sel >= 0 && document.activeElement === document.body) || key('o')(e),
+      match: (e) => (e.key === 'Enter' && sel >= 0 && (document.activeElement === document.body || document.activeElement?.tagName === 'H1')) || key('o')(e),
       run: () => {
         if (sel >= 0) open(rows[sel].dataset.studyUid!);
       },

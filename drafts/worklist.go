@@ -21,18 +21,16 @@ const (
 	// drafting, draft_failed: as the study.
 )
 
-// worklistStatusSQL derives the worklist status of a row of studies st
-// joined with reports r.
-const worklistStatusSQL = `(CASE WHEN r.id IS NULL THEN st.state
-	WHEN r.status = 'draft' AND r.current_version IS NOT DISTINCT FROM r.ai_version THEN 'drafted'
-	WHEN r.status = 'draft' THEN 'edited' ELSE r.status END)`
+// worklistStatusSQL is the worklist status of a study row st, kept by the
+// triggers of migration 0044 (from the report when there is one).
+const worklistStatusSQL = `st.worklist_status`
 
 // WorklistQuery filters, sorts and pages the worklist.
 type WorklistQuery struct {
 	Statuses []string  // any of; empty = all
 	From, To time.Time // study date range, inclusive; zero = open
-	// Text matches accession number, patient ID (MRN) or patient name,
-	// case-insensitively, as a substring (prefix for 1-2 characters).
+	// Text matches, case-insensitively, the start of the accession number or
+	// patient ID (MRN), or (from 3 characters) part of the patient name.
 	Text   string
 	Sort   string // "study_date" (default) or "received"
 	Asc    bool   // default newest first
@@ -137,25 +135,31 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	if len(q.Statuses) > 0 {
-		where = append(where, worklistStatusSQL+" = ANY("+arg(q.Statuses)+"::text[])")
-	}
+	// Date bounds on the indexed expression (NULL dates sort as 0001-01-01
+	// and are outside any range), so that they bound the index scan.
+	const dateExpr = "COALESCE(st.study_date, DATE '0001-01-01')"
 	if !q.From.IsZero() {
-		where = append(where, "st.study_date >= "+arg(q.From.Format("2006-01-02"))+"::date")
+		where = append(where, dateExpr+" >= "+arg(q.From.Format("2006-01-02"))+"::date")
 	}
 	if !q.To.IsZero() {
-		where = append(where, "st.study_date <= "+arg(q.To.Format("2006-01-02"))+"::date")
-	}
-	if t := strings.TrimSpace(q.Text); t != "" {
-		if len([]rune(t)) >= 3 {
-			p := arg("%" + likeEscape(t) + "%")
-			pl := arg("%" + likeEscape(strings.ToLower(t)) + "%")
-			where = append(where, fmt.Sprintf("(st.accession_number ILIKE %s OR st.patient_id ILIKE %s OR lower(st.patient_name) LIKE %s)", p, p, pl))
-		} else {
-			// Trigram indexes need 3 characters: match identifiers by prefix.
-			p := arg(likeEscape(t) + "%")
-			where = append(where, fmt.Sprintf("(st.accession_number LIKE %s OR st.patient_id LIKE %s)", p, p))
+		where = append(where, dateExpr+" <= "+arg(q.To.Format("2006-01-02"))+"::date")
+		if q.From.IsZero() {
+			where = append(where, dateExpr+" > DATE '0001-01-01'")
 		}
+	}
+	if t := strings.ToLower(strings.TrimSpace(q.Text)); t != "" {
+		// Accession and MRN by prefix; the name as a substring from 3
+		// characters on, words in order ("doe jane" finds DOE^JANE).
+		p := arg(likeEscape(t) + "%")
+		cond := fmt.Sprintf("lower(st.accession_number) LIKE %s OR lower(st.patient_id) LIKE %s", p, p)
+		if len([]rune(t)) >= 3 {
+			words := strings.Fields(t)
+			for i, w := range words {
+				words[i] = likeEscape(w)
+			}
+			cond += " OR lower(st.patient_name) LIKE " + arg("%"+strings.Join(words, "%")+"%")
+		}
+		where = append(where, "("+cond+")")
 	}
 	cmp, dir := "<", "DESC"
 	if q.Asc {
@@ -173,7 +177,31 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		}
 		where = append(where, fmt.Sprintf("(%s, st.study_uid) %s (%s%s, %s)", sortExpr, cmp, arg(c.Key), cast, arg(c.UID)))
 	}
-	sql := `SELECT st.study_uid, st.accession_number, st.patient_id, st.patient_name, st.patient_birth_date, st.patient_sex,
+	limit := arg(q.Limit + 1)
+	order := fmt.Sprintf("ORDER BY k %s, study_uid %s LIMIT %s", dir, dir, limit)
+	// The page's studies first: one index range scan per status (in
+	// worklist order, stopping after a page), merged; then the joins for
+	// only those rows.
+	branch := func(extra string) string {
+		w := append([]string(nil), where...)
+		if extra != "" {
+			w = append(w, extra)
+		}
+		sql := "SELECT st.study_uid, " + sortExpr + " AS k FROM studies st"
+		if len(w) > 0 {
+			sql += " WHERE " + strings.Join(w, " AND ")
+		}
+		return "(" + sql + " " + order + ")"
+	}
+	var branches []string
+	if len(q.Statuses) == 0 {
+		branches = append(branches, branch(""))
+	}
+	for _, st := range q.Statuses {
+		branches = append(branches, branch(worklistStatusSQL+" = "+arg(st)))
+	}
+	sql := `WITH page AS (SELECT study_uid, k FROM (` + strings.Join(branches, "\n\t\tUNION ALL ") + `) u ` + order + `)
+	SELECT st.study_uid, st.accession_number, st.patient_id, st.patient_name, st.patient_birth_date, st.patient_sex,
 		to_char(st.study_date, 'YYYY-MM-DD'), st.study_description, st.last_received_at, st.instance_count, st.state, st.state_reason,
 		` + worklistStatusSQL + `, r.status, r.current_version, COALESCE(r.signed_by, ''), r.signed_at,
 		COALESCE(NULLIF(o.indication, ''), st.dicom_indication),
@@ -182,8 +210,9 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		     ELSE '' END,
 		(SELECT CASE WHEN bool_or(f.status = 'open') THEN 'open' ELSE 'dispositioned' END
 		   FROM qa_flags f WHERE r.id IS NOT NULL AND f.report_id = r.id),
-		` + sortExpr + `::text
-	FROM studies st
+		page.k::text
+	FROM page
+	JOIN studies st ON st.study_uid = page.study_uid
 	LEFT JOIN reports r ON r.study_uid = st.study_uid
 	LEFT JOIN LATERAL (
 		SELECT x.indication, x.indication_source FROM (
@@ -192,16 +221,16 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 			UNION ALL
 			(SELECT o.indication, o.indication_source, 1, o.updated_at FROM orders o
 			 WHERE o.study_uid <> '' AND o.study_uid = st.study_uid AND NOT o.cancelled)
-		) x ORDER BY x.pri, x.updated_at DESC LIMIT 1) o ON true`
-	if len(where) > 0 {
-		sql += "\n\tWHERE " + strings.Join(where, "\n\t  AND ")
-	}
-	sql += fmt.Sprintf("\n\tORDER BY %s %s, st.study_uid %s LIMIT %s", sortExpr, dir, dir, arg(q.Limit+1))
+		) x ORDER BY x.pri, x.updated_at DESC LIMIT 1) o ON true
+	` + fmt.Sprintf("ORDER BY page.k %s, st.study_uid %s", dir, dir)
 	return q, sql, args, nil
 }
 
 func (s *Store) runWorklist(ctx context.Context, q WorklistQuery, sql string, args []any) (WorklistPage, error) {
-	rows, err := s.Pool.Query(ctx, sql, args...)
+	// QueryExecModeExec: an unnamed statement planned for these values
+	// every time. A cached generic plan cannot see the search pattern's
+	// selectivity and would walk the date index instead of the trigram one.
+	rows, err := s.Pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return WorklistPage{}, fmt.Errorf("drafts: worklist: %w", err)
 	}

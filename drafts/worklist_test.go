@@ -100,6 +100,8 @@ func TestWorklistFiltersAndKeysetPaging(t *testing.T) {
 	check(drafts.WorklistQuery{Statuses: []string{"edited", "signed"}, Sort: "received", Asc: true}, "1.2.3", "1.2.2")
 	// Text: accession substring, MRN, name (case-insensitive), short prefix.
 	check(drafts.WorklistQuery{Text: "acc00003"}, "1.2.3")
+	check(drafts.WorklistQuery{Text: "anna smi"})
+	check(drafts.WorklistQuery{Text: "smith ann", Statuses: []string{"ready"}, Limit: 1}, "1.2.55")
 	check(drafts.WorklistQuery{Text: "smith", From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}, "1.2.50", "1.2.40", "1.2.30", "1.2.20", "1.2.10")
 	check(drafts.WorklistQuery{Text: "MRN6", Sort: "received", Asc: true, Limit: 2}, "1.2.55", "1.2.48")
 	check(drafts.WorklistQuery{Text: "%"})

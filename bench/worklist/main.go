@@ -126,7 +126,7 @@ func run(adminURL string, nStudies, n int, keep, plans bool) error {
 		{"status=drafted,edited + 3-month date range, page 1", url.Values{"status": {"drafted,edited"}, "from": {"2026-06-01"}, "to": {"2026-08-31"}, "limit": {"50"}}, 1},
 		{"status=drafted,edited + 3-month date range, page 20 (keyset cursor)", url.Values{"status": {"drafted,edited"}, "from": {"2026-06-01"}, "to": {"2026-08-31"}, "limit": {"50"}}, 20},
 		{"text search q=smit (name, trigram) + status=drafted", url.Values{"q": {"smit"}, "status": {"drafted"}, "limit": {"50"}}, 1},
-		{"text search q=A0004217 (accession, trigram)", url.Values{"q": {"A0004217"}, "limit": {"50"}}, 1},
+		{"text search q=A0004217 (accession prefix)", url.Values{"q": {"A0004217"}, "limit": {"50"}}, 1},
 		{"sort=received asc, page 1", url.Values{"sort": {"received"}, "order": {"asc"}, "limit": {"50"}}, 1},
 	}
 	fmt.Printf("\n%d requests per scenario over HTTP (in-process server, bearer token, audit row per request)\n\n", n)
@@ -172,7 +172,7 @@ func run(adminURL string, nStudies, n int, keep, plans bool) error {
 			{"status=drafted,edited + date range, page 1", drafts.WorklistQuery{Statuses: []string{"drafted", "edited"},
 				From: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 8, 31, 0, 0, 0, 0, time.UTC), Limit: 50}},
 			{"text search q=smit + status=drafted", drafts.WorklistQuery{Text: "smit", Statuses: []string{"drafted"}, Limit: 50}},
-			{"text search q=A0004217", drafts.WorklistQuery{Text: "A0004217", Limit: 50}},
+			{"accession prefix q=A0004217", drafts.WorklistQuery{Text: "A0004217", Limit: 50}},
 		} {
 			plan, err := store.WorklistExplain(ctx, sc.q)
 			if err != nil {
@@ -296,9 +296,7 @@ func compareOffset(ctx context.Context, store *drafts.Store, n int) error {
 			(SELECT o.indication, o.indication_source, 1, o.updated_at FROM orders o
 			 WHERE o.study_uid <> '' AND o.study_uid = st.study_uid AND NOT o.cancelled)
 		) x ORDER BY x.pri, x.updated_at DESC LIMIT 1) o ON true
-	WHERE (CASE WHEN r.id IS NULL THEN st.state
-		WHEN r.status = 'draft' AND r.current_version IS NOT DISTINCT FROM r.ai_version THEN 'drafted'
-		WHEN r.status = 'draft' THEN 'edited' ELSE r.status END) = ANY($1::text[])
+	WHERE st.worklist_status = ANY($1::text[])
 	ORDER BY COALESCE(st.study_date, DATE '0001-01-01') DESC, st.study_uid DESC
 	LIMIT 51 OFFSET 4950`
 	var keyset, offset []time.Duration

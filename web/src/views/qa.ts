@@ -103,7 +103,7 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
           'table',
           { class: 'worklist' },
           h('caption', { class: 'sr-only' }, 'Flags'),
-          h('thead', null, h('tr', null, ['Accession', 'Signed', 'Model', 'Significant errors', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('thead', null, h('tr', null, ['Accession / flag', 'Signed', 'Model', 'Significant errors', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
           tbody,
         ),
       ),
@@ -119,7 +119,7 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
       const tr = h(
         'tr',
         { tabindex: 0, 'data-flag-id': f.id },
-        h('td', null, h('a', { href: `#/qa/flags/${encodeURIComponent(f.id)}`, tabindex: -1 }, f.accession_number || f.study_uid)),
+        h('td', null, h('a', { href: `#/qa/flags/${encodeURIComponent(f.id)}`, tabindex: -1, title: f.study_uid }, f.accession_number || `study …${f.study_uid.slice(-14)}`), h('span', { class: 'muted small' }, ` #${f.id}`)),
         h('td', null, fmtDate((f.signed_at ?? f.created_at) as string)),
         h('td', null, `${f.model_name ?? ''} ${f.model_version ?? ''}`),
         h('td', null, errorSummary(f.errors)),
@@ -227,7 +227,7 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
       'section',
       { class: 'page' },
       h('a', { href: '#/qa', class: 'back' }, '← QA flags'),
-      h('h1', null, `Flag: ${f.accession_number || f.study_uid}`),
+      h('h1', null, `QA flag #${f.id}: ${f.accession_number ? `accession ${f.accession_number}` : `study …${f.study_uid.slice(-14)}`}`),
       h(
         'p',
         { class: 'muted' },

@@ -18,6 +18,7 @@ declare -A needfile=(
   [/usr/lib/python3/dist-packages/onnx]=python3-onnx
   [/usr/lib/python3/dist-packages/sentencepiece]=python3-sentencepiece
   [/usr/lib/python3/dist-packages/PIL]=python3-pil                  # preprocessing reference
+  [/usr/lib/python3/dist-packages/pydicom]=python3-pydicom          # pixel decoding cross-check
   [/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so]=orthanc-postgresql
 )
 missing=()

@@ -1,0 +1,164 @@
+package inference_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/internal/testpeers"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// End to end with real peers: a real `radraft serve` (demo model), the
+// order sent with python-hl7's mllp_send, the testdata CR pushed with
+// DCMTK's storescu; the AI draft appears in the database with the order's
+// indication and its source, and the study is drafted.
+func TestEndToEndDraftWithOrder(t *testing.T) {
+	storescu := testpeers.Require(t, "storescu")
+	mllpSend := testpeers.Require(t, "mllp_send")
+	lib := os.Getenv("RADRAFT_ORT_LIB")
+	if lib == "" {
+		t.Fatal("RADRAFT_ORT_LIB is not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "radraft")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/radraft/radraft/cmd/radraft").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dbURL := draftstest.NewDatabase(t)
+	dicomAddr, mllpAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	root, _ := filepath.Abs("..")
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "RADRAFT_DATABASE_URL="+dbURL, "RADRAFT_STORAGE_DIR="+filepath.Join(tmp, "dicom"),
+		"RADRAFT_DICOM_ADDR="+dicomAddr, "RADRAFT_MLLP_ADDR="+mllpAddr, "RADRAFT_HTTP_ADDR="+httpAddr,
+		"RADRAFT_SETTLE_QUIET=1s", "RADRAFT_ORDER_WAIT=30s", "RADRAFT_MODEL_DIR="+filepath.Join(root, "models/demo"),
+		"RADRAFT_ORT_LIB="+lib, "RADRAFT_ROLE=all")
+	var logBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(os.Interrupt) //nolint:errcheck
+			cmd.Wait()                       //nolint:errcheck
+		}
+	}
+	defer stop()
+	for {
+		if r, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				break
+			}
+		}
+		if ctx.Err() != nil || cmd.ProcessState != nil {
+			t.Fatalf("radraft serve not ready:\n%s", logBuf.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	cr := filepath.Join(tmp, "cr.dcm")
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "testdata", "4.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cr, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dump, err := exec.Command(testpeers.Require(t, "dcmdump"), "+P", "0020,000d", "-q", cr).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`\[([0-9.]+)\]`).FindSubmatch(dump)
+	if m == nil {
+		t.Fatalf("no study UID in %q", dump)
+	}
+	studyUID := string(m[1])
+
+	const indication = "Shortness of breath."
+	ts := time.Now().UTC().Format("20060102150405")
+	obr := "OBR|1|PLE2E^RIS|FLE2E^RAD|71045^XR CHEST 1 VIEW^CPT4|||" + ts + strings.Repeat("|", 24) + "^" + indication
+	msg := strings.Join([]string{
+		"MSH|^~\\&|RIS|E2E|RADRAFT|E2E|" + ts + "||ORM^O01|E2E" + ts + "|P|2.3",
+		"PID|1||E2E-1^^^E2E^MR||TEST^PATIENT||19600101|M",
+		"ORC|NW|PLE2E^RIS|FLE2E^RAD||SC",
+		obr,
+		"ZDS|" + studyUID + "^RIS^Application^DICOM",
+	}, "\n") + "\n"
+	orderFile := filepath.Join(tmp, "order.hl7")
+	if err := os.WriteFile(orderFile, []byte(msg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(mllpAddr)
+	ack, err := exec.CommandContext(ctx, mllpSend, "--loose", "-q", "-p", port, "-f", orderFile, host).CombinedOutput()
+	if err != nil || !bytes.Contains(ack, []byte("MSA|AA")) {
+		t.Fatalf("mllp_send: %v\n%s", err, ack)
+	}
+	host, port, _ = net.SplitHostPort(dicomAddr)
+	if out, err := exec.CommandContext(ctx, storescu, "-aet", "E2ESCU", "-aec", "RADRAFT", host, port, cr).CombinedOutput(); err != nil {
+		t.Fatalf("storescu: %v\n%s", err, out)
+	}
+
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		var findings, ind, src, model, state string
+		var demo bool
+		err := conn.QueryRow(ctx, `SELECT v.findings, v.indication, v.indication_source, v.model_name,
+				(v.timings->>'demo')::bool, s.state
+			FROM reports r JOIN report_versions v ON v.report_id = r.id AND v.kind = 'ai_draft'
+			JOIN studies s ON s.study_uid = r.study_uid WHERE r.study_uid = $1`, studyUID).
+			Scan(&findings, &ind, &src, &model, &demo, &state)
+		if err == nil {
+			if ind != indication || src != "hl7:OBR-31" || findings == "" || model != "radraft-demo" || !demo || state != "drafted" {
+				t.Fatalf("draft: indication %q from %q, %d chars of findings, model %q demo %v, study %s", ind, src, len(findings), model, demo, state)
+			}
+			// No PHI in the logs: neither the indication nor the draft's text.
+			stop()
+			for _, phi := range []string{indication, findings, "TEST^PATIENT", "E2E-1"} {
+				if bytes.Contains(logBuf.Bytes(), []byte(phi)) {
+					t.Errorf("the serve log contains %q", phi)
+				}
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			var st, reason string
+			conn.QueryRow(context.Background(), `SELECT state, state_reason FROM studies WHERE study_uid=$1`, studyUID).Scan(&st, &reason) //nolint:errcheck
+			t.Fatalf("no draft: study %q %q\n%s", st, reason, logBuf.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -234,6 +234,22 @@ class Decoder(nn.Module):
         return (self.lm_head(self.norm(x)),) + tuple(present)
 
 
+class Half(nn.Module):
+    """float16 interface around a float32 module: float inputs are cast to
+    float32, float outputs to float16 (what the ONNX graph then does too)."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, *args):
+        args = [x.float() if x.is_floating_point() else x for x in args]
+        out = self.m(*args)
+        if isinstance(out, tuple):
+            return tuple(o.half() for o in out)
+        return out.half()
+
+
 def empty_past(b=1):
     z = torch.zeros(b, KV_HEADS, 0, HEAD_SIZE)
     return [z.clone() for _ in range(2 * LAYERS)]
@@ -305,7 +321,7 @@ def greedy(decoder, embed, prefill, eos, max_new):
         out = decoder(prefill, mask, pos, *empty_past())
         ids, margins, stopped = [], [], False
         while True:
-            logits, past = out[0][0, -1], list(out[1:])
+            logits, past = out[0][0, -1].float(), list(out[1:])
             top = torch.topk(logits, 2)
             nxt = int(top.indices[0])
             margins.append(float(top.values[0] - top.values[1]))
@@ -393,13 +409,13 @@ def check_decoder_cache(decoder, embed):
     return err
 
 
-def export_decoder(decoder, path):
+def export_decoder(decoder, path, dtype=torch.float32):
     ins, outs = rb.decoder_io_names(LAYERS)
     torch.manual_seed(6)
     p, s = 3, 5
-    args = [torch.randn(1, s, HIDDEN), torch.ones(1, p + s, dtype=torch.int64),
+    args = [torch.randn(1, s, HIDDEN).to(dtype), torch.ones(1, p + s, dtype=torch.int64),
             torch.arange(p, p + s)[None]]
-    args += [torch.randn(1, KV_HEADS, p, HEAD_SIZE) for _ in range(2 * LAYERS)]
+    args += [torch.randn(1, KV_HEADS, p, HEAD_SIZE).to(dtype) for _ in range(2 * LAYERS)]
     dyn = {"inputs_embeds": {0: "batch_size", 1: "sequence_length"},
            "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
            "position_ids": {0: "batch_size", 1: "sequence_length"},
@@ -430,6 +446,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "demo"))
     ap.add_argument("--image", default=os.path.join(ROOT, "dicom", "pixels", "testdata", "cr_display.png"))
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                    help="float16: the same weights (float32 inside) behind float16 inputs/outputs "
+                         "(pixel_values, image_features, inputs_embeds, logits, KV), like an fp16 bundle's "
+                         "interface; for testing a runtime's float16 paths on CPU")
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -467,17 +487,20 @@ def main():
             ids, stopped, _ = greedy(decoder, embed, build_prefill(embed, vision_graph, sp, pv, ind)[0], sp.eos_id(), 64)
             log(f"  synthetic image {seed}, indication {ind!r}: {len(ids)} tokens{'' if stopped else '+'}: {sp.decode(ids)!r}")
     log(f"decoder cache check: max |full - cached| = {check_decoder_cache(decoder, embed):.2e}")
+    dt = torch.float16 if a.dtype == "float16" else torch.float32
+    if dt == torch.float16:
+        vision_graph, embed, decoder = Half(vision_graph), Half(embed), Half(decoder)
 
-    rb.export_vision(vision_graph, os.path.join(out, "vision.onnx"), IMAGE_SIZE, torch.float32, OPSET, N_PATCH)
+    rb.export_vision(vision_graph, os.path.join(out, "vision.onnx"), IMAGE_SIZE, dt, OPSET, N_PATCH)
     rb.export_embedding(embed, os.path.join(out, "embedding.onnx"), OPSET)
-    export_decoder(decoder, os.path.join(out, "decoder.onnx"))
+    export_decoder(decoder, os.path.join(out, "decoder.onnx"), dt)
     io_desc = {}
     for f in ("vision.onnx", "embedding.onnx", "decoder.onnx"):
         io_desc[f] = check_onnx(os.path.join(out, f))
         log(f"{f}: inputs {io_desc[f][0]} outputs {io_desc[f][1]}")
 
     doc = rb.model_json(
-        name=NAME, version=VERSION, dtype="float32", image_size=IMAGE_SIZE,
+        name=NAME if dt == torch.float32 else NAME + "-fp16io", version=VERSION, dtype=a.dtype, image_size=IMAGE_SIZE,
         image_token_count=N_PATCH, patch_size=PATCH, bos_id=1, eos_id=2, unk_id=0, pad_id=-1,
         vocab_size=VOCAB, num_layers=LAYERS, hidden_size=HIDDEN, num_heads=HEADS,
         num_kv_heads=KV_HEADS, head_size=HEAD_SIZE, context_length=CONTEXT, max_new_tokens=256,
@@ -489,7 +512,7 @@ def main():
     os.makedirs(refdir, exist_ok=True)
     write_prompt_reference(sp, refdir)
     if os.path.exists(a.image):
-        write_image_reference(a.image, refdir, sp, embed, vision_graph, decoder, log)
+        write_image_reference(a.image, refdir, sp, embed, vision_graph, decoder, log, dt)
     else:
         log(f"NOTE: {a.image} not found: image references skipped")
     # The export side's bundle check (deploy/export/check_bundle.py) on the result.
@@ -512,15 +535,15 @@ def write_prompt_reference(sp, refdir):
         f.write("\n")
 
 
-def write_image_reference(image_path, refdir, sp, embed, vision_graph, decoder, log):
+def write_image_reference(image_path, refdir, sp, embed, vision_graph, decoder, log, dt=torch.float32):
     pix = rp.preprocess(image_path)  # float32 [3,518,518]
     pix.astype("<f4").tofile(os.path.join(refdir, "cr_pixel_values.f32"))
     res = {"image": os.path.relpath(image_path, ROOT), "pixel_values_file": "cr_pixel_values.f32",
            "pixel_values_shape": list(pix.shape), "pixel_values_dtype": "float32 little-endian, C order",
            "pixel_values_sha256": __import__("hashlib").sha256(pix.astype("<f4").tobytes()).hexdigest(),
-           "note": "PyTorch greedy decoding of the demo model (float32, CPU); ids exclude the final EOS",
+           "note": f"PyTorch greedy decoding of the demo model ({'float32' if dt == torch.float32 else 'float32 inside, float16 interfaces'}, CPU); ids exclude the final EOS",
            "cases": []}
-    pv = torch.from_numpy(pix)[None]
+    pv = torch.from_numpy(pix)[None].to(dt)
     with torch.no_grad():
         feats = vision_graph(pv)
     res["image_features_first8"] = [float(v) for v in feats[0, 0, :8]]
@@ -529,7 +552,7 @@ def write_image_reference(image_path, refdir, sp, embed, vision_graph, decoder, 
         prefill, chunks = build_prefill(embed, vision_graph, sp, pv, ind)
         with torch.no_grad():
             first = decoder(prefill, torch.ones(1, prefill.shape[1], dtype=torch.int64),
-                            torch.arange(prefill.shape[1])[None], *empty_past())[0][0, -1]
+                            torch.arange(prefill.shape[1])[None], *empty_past())[0][0, -1].float()
         ids, stopped, margins = greedy(decoder, embed, prefill, sp.eos_id(), 256)
         text = sp.decode(ids)
         res["cases"].append({"indication": ind, "prompt_chunks": chunks, "prefill_length": prefill.shape[1],

@@ -310,6 +310,8 @@ async function main() {
       await page.selectOption('#f-status', '');
       await page.waitForSelector(`tr[data-study-uid="${studyUID}"]`);
       await shot(page, '02-worklist');
+      const bad = await unlabeled(page);
+      assert(bad.length === 0, `controls without a label on the worklist: ${bad.join(' | ')}`);
     }, ['log in (radiologist)']);
 
     await step('open the study from the keyboard', async () => {
@@ -323,6 +325,9 @@ async function main() {
       await page.waitForSelector('[data-testid=findings]');
       await sleep(500);
       await shot(page, '03-study');
+      const bad = await unlabeled(page);
+      assert(bad.length === 0, `controls without a label on the study page: ${bad.join(' | ')}`);
+      assert(await fits(page), 'the study page scrolls sideways at 1366x768');
     }, ['worklist lists the study']);
 
     let samples = null;
@@ -480,6 +485,7 @@ async function main() {
       await page.waitForSelector('[data-testid=viewport][data-loaded=true]', { timeout: 60000 });
       await sleep(500);
       await shot(page, '10-study-1920');
+      assert(await fits(page), 'the study page scrolls sideways at 1920x1080');
       await page.keyboard.press('?');
       await page.waitForSelector('#help-dialog[open]');
       await shot(page, '11-help');
@@ -518,6 +524,8 @@ async function main() {
       await qp.click(`tr[data-flag-id="${flagId}"]`);
       await qp.waitForSelector('[data-testid=disposition]');
       await shot(qp, '13-qa-flag');
+      const bad = await unlabeled(qp);
+      assert(bad.length === 0, `controls without a label on the flag page: ${bad.join(' | ')}`);
       await qp.selectOption('[data-testid=disposition]', 'model_error_confirmed');
       await qp.fill('[data-testid=disposition-note]', 'AI draft missed the pneumothorax (e2e).');
       await qp.click('[data-testid=disposition-save]');
@@ -584,6 +592,30 @@ function mllp(port, msg) {
       clearTimeout(t);
       rej(e);
     });
+  });
+}
+
+/** No horizontal page scroll at the current size. */
+async function fits(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+}
+
+/** Form controls and buttons without an accessible name (labels, aria). */
+async function unlabeled(page) {
+  return page.evaluate(() => {
+    const bad = [];
+    for (const el of document.querySelectorAll('input, select, textarea, button')) {
+      if (el.type === 'hidden' || el.closest('[hidden]')) continue;
+      const id = el.id;
+      const named =
+        (id && document.querySelector(`label[for="${CSS.escape(id)}"]`)) ||
+        el.getAttribute('aria-label') ||
+        el.getAttribute('aria-labelledby') ||
+        el.closest('label') ||
+        (el.tagName === 'BUTTON' && el.textContent.trim());
+      if (!named) bad.push(el.outerHTML.slice(0, 80));
+    }
+    return bad;
   });
 }
 

@@ -274,7 +274,7 @@ async function main() {
   }, ['push the CR with storescu']);
 
   // ---- browser ----
-  const { ctx } = await launch();
+  const { ctx, profile } = await launch();
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -520,6 +520,10 @@ async function main() {
       await qp.fill('#password', PASSWORDS.qa1);
       await qp.press('#password', 'Enter');
       await qp.waitForSelector(`tr[data-flag-id="${flagId}"]`, { timeout: 15000 });
+      // the worklist marks flagged studies when the API fills qa_flag
+      const wl = await qa.req('GET', '/worklist');
+      const row = (wl.data?.items ?? []).find((x) => x.study_uid === studyUID);
+      console.log(`      NOTE worklist qa_flag from the API: ${JSON.stringify(row?.qa_flag ?? null)}${row?.qa_flag ? '' : ' (the UI shows a marker once the API fills it)'}`);
       await shot(qp, '12-qa-queue');
       await qp.click(`tr[data-flag-id="${flagId}"]`);
       await qp.waitForSelector('[data-testid=disposition]');
@@ -549,6 +553,7 @@ async function main() {
   } finally {
     await ctx.close().catch(() => {});
     await browser2?.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
   }
 }
 

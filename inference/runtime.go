@@ -2,6 +2,19 @@
 // Runtime: it finds and loads the runtime library, loads and validates a model
 // bundle, turns a DICOM's display image into the vision tower's tensor, runs
 // greedy generation with a KV cache, and works the draft_study jobs.
+//
+// Verified here (CPU build of ONNX Runtime 1.30.0 from onnxruntime-node):
+// float32 bundles end to end, bit-exact preprocessing and token parity with
+// PyTorch on the demo model, and the float16 plumbing (tiny16 test bundle).
+//
+// Not verified (no GPU or GPU build of the runtime was available):
+// RADRAFT_DEVICE=cuda[:N]. The session options append the CUDA execution
+// provider (see sessionOptions), and a release archive's provider libraries
+// are extracted beside libonnxruntime.so so it can find them, but no CUDA
+// run has happened. Known limit on CUDA: the KV cache lives in Go (host)
+// memory, so ONNX Runtime copies it to the device and back on every step;
+// keeping it on the device needs IoBinding of outputs to device memory,
+// which onnxruntime_go v1.27 does not expose.
 package inference
 
 import (

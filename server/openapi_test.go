@@ -19,7 +19,7 @@ func openapiPath(route string) string {
 func TestOpenAPICoversRoutes(t *testing.T) {
 	e := newEnv(t, nil)
 	var doc struct {
-		OpenAPI string                               `json:"openapi"`
+		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	c := e.login("radiologist1")

@@ -520,10 +520,12 @@ async function main() {
       await qp.fill('#password', PASSWORDS.qa1);
       await qp.press('#password', 'Enter');
       await qp.waitForSelector(`tr[data-flag-id="${flagId}"]`, { timeout: 15000 });
-      // the worklist marks flagged studies when the API fills qa_flag
-      const wl = await qa.req('GET', '/worklist');
-      const row = (wl.data?.items ?? []).find((x) => x.study_uid === studyUID);
-      console.log(`      NOTE worklist qa_flag from the API: ${JSON.stringify(row?.qa_flag ?? null)}${row?.qa_flag ? '' : ' (the UI shows a marker once the API fills it)'}`);
+      // the worklist marks the flagged study
+      await qp.goto(http + '/#/');
+      await qp.waitForSelector(`tr[data-study-uid="${studyUID}"] [data-testid=qa-flag]`, { timeout: 15000 });
+      await shot(qp, '12a-worklist-qa-flag');
+      await qp.goto(http + '/#/qa');
+      await qp.waitForSelector(`tr[data-flag-id="${flagId}"]`, { timeout: 15000 });
       await shot(qp, '12-qa-queue');
       await qp.click(`tr[data-flag-id="${flagId}"]`);
       await qp.waitForSelector('[data-testid=disposition]');

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"time"
@@ -219,12 +220,18 @@ func (a *assoc) store(cmd *dimse.Command, ctxID byte, pc ctxInfo) error {
 		}
 		return fail(dimse.StatusOutOfResources, "storage unavailable")
 	}
+	t0 := time.Now()
 	if err := a.readDataset(ctxID, in); err != nil {
 		in.abort()
 		in.release()
 		return err
 	}
+	in.timings[0] = time.Since(t0)
 	status, comment := a.persist(in, cmd, pc)
+	if a.s.log.Enabled(context.Background(), slog.LevelDebug) {
+		a.s.log.Debug("dicom: C-STORE timings", "status", statusHex(status), "bytes", in.size(),
+			"receive", in.timings[0], "parse", in.timings[1], "fsync", in.timings[2], "commit", in.timings[3], "index", in.timings[4])
+	}
 	in.release()
 	if status != dimse.StatusSuccess {
 		return fail(status, comment)
@@ -252,7 +259,10 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 		s.log.Error("dicom: writing a received file failed", "err", err)
 		return dimse.StatusOutOfResources, "storage write failed"
 	}
+	t := time.Now()
+	lap := func(i int) { in.timings[i] = time.Since(t); t = time.Now() }
 	h, err := readHeaders(io.NewSectionReader(in.f, 0, in.size()), in.size())
+	lap(1)
 	if err != nil {
 		in.abort()
 		s.log.Warn("dicom: dataset cannot be parsed", "calling_ae", a.callingAE, "err", err)
@@ -271,6 +281,7 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 		s.log.Error("dicom: fsync of a received file failed", "err", err)
 		return dimse.StatusOutOfResources, "storage write failed"
 	}
+	lap(2)
 	sum := in.sum()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.IndexTimeout)
 	defer cancel()
@@ -291,6 +302,7 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 		s.log.Error("dicom: storing a received file failed", "err", err)
 		return dimse.StatusOutOfResources, "storage write failed"
 	}
+	lap(3)
 	r := &drafts.ReceivedInstance{
 		StudyUID: h.StudyUID, AccessionNumber: h.AccessionNumber, PatientID: h.PatientID,
 		PatientName: h.PatientName, PatientBirthDate: h.PatientBirthDate, PatientSex: h.PatientSex,
@@ -308,6 +320,7 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 		s.log.Error("dicom: indexing a received instance failed", "err", err)
 		return dimse.StatusOutOfResources, "index unavailable"
 	}
+	lap(4)
 	return dimse.StatusSuccess, ""
 }
 

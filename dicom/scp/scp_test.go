@@ -42,7 +42,7 @@ func startServer(t *testing.T, mutate func(*scp.Config)) *testServer {
 	return startServerWith(t, store, store, mutate)
 }
 
-func startServerWith(t *testing.T, store *drafts.Store, index scp.Index, mutate func(*scp.Config)) *testServer {
+func startServerWith(t testing.TB, store *drafts.Store, index scp.Index, mutate func(*scp.Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	storage, err := scp.OpenStorage(dir)
@@ -52,6 +52,9 @@ func startServerWith(t *testing.T, store *drafts.Store, index scp.Index, mutate 
 	cfg := scp.Config{AETitle: "RADRAFT", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if testing.Verbose() {
 		cfg.Logger = slog.Default()
+	}
+	if os.Getenv("RADRAFT_TEST_DEBUG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -101,7 +104,7 @@ func crPath(t *testing.T) string {
 }
 
 // datasetOf returns the bytes after a Part 10 file's group 0002.
-func datasetOf(t *testing.T, b []byte) []byte {
+func datasetOf(t testing.TB, b []byte) []byte {
 	t.Helper()
 	if len(b) < 144 || string(b[128:132]) != "DICM" {
 		t.Fatalf("not a Part 10 file")
@@ -434,4 +437,8 @@ func sopUIDOf(t *testing.T, file string) string {
 	return out[i+1 : j]
 }
 
-func newStore(t *testing.T) *drafts.Store { return draftstest.New(t) }
+func newStore(t testing.TB) *drafts.Store { return draftstest.New(t) }
+
+func draftstest_MustExec(t testing.TB, s *drafts.Store, sql string, args ...any) {
+	draftstest.MustExec(t, s, sql, args...)
+}

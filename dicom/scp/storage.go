@@ -11,8 +11,8 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -32,7 +32,7 @@ type Storage struct {
 	Dir       string
 	tmp       string
 	conflicts string
-	dirs      sync.Map // directories known to exist durably
+	dirs      sync.Map // relative directories whose entries are known durable
 	locks     [256]sync.Mutex
 }
 
@@ -91,6 +91,7 @@ type incoming struct {
 	err     error // first write error; the rest of the dataset is discarded
 	synced  int64 // bytes handed to writeback so far
 	digest  string
+	timings [5]time.Duration // receive, parse, fsync, rename, index
 }
 
 const writeBuf = 256 << 10
@@ -149,9 +150,9 @@ func (in *incoming) Write(p []byte) (int, error) {
 		in.err = err
 		return len(p), nil
 	}
-	// Start writeback of what is written so far every few MB, so the fsync
+	// Start writeback of what is written so far every MB, so the fsync
 	// at the end has little left to do (the data must reach the disk anyway).
-	if pos := in.metaLen + in.dataLen - int64(in.w.Buffered()); pos-in.synced >= 4<<20 {
+	if pos := in.metaLen + in.dataLen - int64(in.w.Buffered()); pos-in.synced >= 1<<20 {
 		unix.SyncFileRange(int(in.f.Fd()), in.synced, pos-in.synced, unix.SYNC_FILE_RANGE_WRITE) //nolint:errcheck
 		in.synced = pos
 	}
@@ -184,26 +185,46 @@ func (in *incoming) abort() {
 	os.Remove(in.f.Name())
 }
 
-// ensureDir creates dir (relative to the tree) and its parents durably.
-func (s *Storage) ensureDir(rel string) error {
-	if _, ok := s.dirs.Load(rel); ok {
-		return nil
+// commit moves the complete, fsynced file to rel (relative to the tree)
+// and makes it durable: the rename, then an fsync of its directory and of
+// every parent whose entry is not yet known to be durable (directories just
+// made, or first seen since start-up). The syncs come after the rename so
+// that the first one commits the file system journal for all of them.
+func (s *Storage) commit(in *incoming, rel string) error {
+	if err := in.f.Close(); err != nil {
+		os.Remove(in.f.Name())
+		return err
 	}
-	parts := strings.Split(rel, string(filepath.Separator))
-	cur := s.Dir
-	for _, p := range parts {
-		parent := cur
-		cur = filepath.Join(cur, p)
-		err := os.Mkdir(cur, 0o750)
-		if err == nil {
-			if err := syncDir(parent); err != nil {
-				return err
-			}
-		} else if !os.IsExist(err) {
+	dir := filepath.Dir(rel)
+	// Levels of dir from the deepest up: "a/b", "a".
+	var levels []string
+	for d := dir; d != "." && d != string(filepath.Separator); d = filepath.Dir(d) {
+		levels = append(levels, d)
+	}
+	var unsynced []string // directories whose parent must be fsynced
+	for i := len(levels) - 1; i >= 0; i-- {
+		if _, ok := s.dirs.Load(levels[i]); ok {
+			continue
+		}
+		if err := os.Mkdir(filepath.Join(s.Dir, levels[i]), 0o750); err != nil && !os.IsExist(err) {
+			os.Remove(in.f.Name())
 			return err
 		}
+		unsynced = append(unsynced, levels[i])
 	}
-	s.dirs.Store(rel, true)
+	if err := os.Rename(in.f.Name(), filepath.Join(s.Dir, rel)); err != nil {
+		os.Remove(in.f.Name())
+		return err
+	}
+	if err := syncDir(filepath.Join(s.Dir, dir)); err != nil {
+		return err
+	}
+	for i := len(unsynced) - 1; i >= 0; i-- {
+		if err := syncDir(filepath.Join(s.Dir, filepath.Dir(unsynced[i]))); err != nil {
+			return err
+		}
+		s.dirs.Store(unsynced[i], true)
+	}
 	return nil
 }
 
@@ -214,25 +235,6 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// commit moves the complete, fsynced file to rel (relative to the tree)
-// and makes the rename durable.
-func (s *Storage) commit(in *incoming, rel string) error {
-	if err := in.f.Close(); err != nil {
-		os.Remove(in.f.Name())
-		return err
-	}
-	dir := filepath.Dir(rel)
-	if err := s.ensureDir(dir); err != nil {
-		os.Remove(in.f.Name())
-		return err
-	}
-	if err := os.Rename(in.f.Name(), filepath.Join(s.Dir, rel)); err != nil {
-		os.Remove(in.f.Name())
-		return err
-	}
-	return syncDir(filepath.Join(s.Dir, dir))
 }
 
 func instancePath(study, series, sop string) string {

@@ -178,7 +178,7 @@ class Attention(nn.Module):
         scores = (q @ kk.transpose(-1, -2)) / math.sqrt(HEAD_SIZE)
         if key_bias is not None:  # training only (see train)
             scores = scores + key_bias[:, None, None, :]
-        scores = torch.where(allowed, scores, torch.full_like(scores, -1e9))
+        scores = scores + allowed  # additive mask: 0 (attend) or -1e9, made once per forward
         o = torch.softmax(scores, dim=-1) @ vv
         o = o.transpose(1, 2).reshape(b, s, HEADS * HEAD_SIZE)
         return self.o_proj(o), k, v
@@ -225,7 +225,7 @@ class Decoder(nn.Module):
         key_pos = torch.cumsum(attention_mask, dim=1) - 1  # [B,T]
         q_pos = position_ids if order is None else order
         allowed = (key_pos.unsqueeze(1) <= q_pos.unsqueeze(2)) & (attention_mask.unsqueeze(1) > 0)
-        allowed = allowed.unsqueeze(1)  # [B,1,S,T]
+        allowed = (~allowed).unsqueeze(1).to(torch.float32) * -1e9  # [B,1,S,T]: 0 or -1e9
         x = inputs_embeds
         present = []
         for i, layer in enumerate(self.layers):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -36,6 +37,9 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	store := draftstest.New(t)
 	dir := t.TempDir()
 	cfg := Config{Store: store, StorageDir: dir, ResultsOut: true}
+	if !testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -34,7 +35,9 @@ func (s *Server) serveUI(c *gin.Context) {
 			c.FileFromFS(p, http.FS(assets))
 			return
 		}
-		if path.Ext(p) != "" && !strings.HasSuffix(p, ".html") {
+		// A missing asset is 404; a client route (whose last segment may be
+		// a dotted UID, e.g. /studies/1.2.840...) gets index.html.
+		if ext := path.Ext(p); ext != "" && ext != ".html" && mime.TypeByExtension(ext) != "" {
 			WriteError(c, http.StatusNotFound, "not_found", "no such file")
 			return
 		}

@@ -44,6 +44,8 @@ type DraftTarget struct {
 	ReportStatus   string
 	CurrentVersion int
 	AIVersion      int // 0: no AI draft yet
+	// AIIndication is the indication the latest AI draft was made with.
+	AIIndication string
 }
 
 // DraftTarget loads the study's drafting facts.
@@ -52,13 +54,15 @@ func (s *Store) DraftTarget(ctx context.Context, studyUID string) (*DraftTarget,
 	var settled *time.Time
 	var frontal, path, reportID, status *string
 	var cur, ai *int
+	var aiIndication *string
 	err := s.Pool.QueryRow(ctx, `
 		SELECT st.state, st.frontal_sop_instance_uid, i.path, st.settled_at,
-		       r.id::text, r.status, r.current_version, r.ai_version
+		       r.id::text, r.status, r.current_version, r.ai_version, v.indication
 		FROM studies st
 		LEFT JOIN instances i ON i.sop_instance_uid = st.frontal_sop_instance_uid
 		LEFT JOIN reports r ON r.study_uid = st.study_uid
-		WHERE st.study_uid = $1`, studyUID).Scan(&t.State, &frontal, &path, &settled, &reportID, &status, &cur, &ai)
+		LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.ai_version
+		WHERE st.study_uid = $1`, studyUID).Scan(&t.State, &frontal, &path, &settled, &reportID, &status, &cur, &ai, &aiIndication)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrStudyNotFound
 	}
@@ -75,6 +79,9 @@ func (s *Store) DraftTarget(ctx context.Context, studyUID string) (*DraftTarget,
 		t.ReportID, t.ReportStatus, t.CurrentVersion = *reportID, *status, *cur
 		if ai != nil {
 			t.AIVersion = *ai
+		}
+		if aiIndication != nil {
+			t.AIIndication = *aiIndication
 		}
 	}
 	return t, nil

@@ -145,8 +145,16 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[drafts.DraftStudyArgs]
 		return nil
 	}
 	if t.AIVersion > 0 && job.Args.Reason == "settled" {
-		log.Info("draft: study already has an AI draft")
-		return nil
+		// A settled job re-runs only when the order changed the indication
+		// while the earlier run was drafting (see the end of Work).
+		ind, err := w.Indication(ctx, uid)
+		if err != nil {
+			return fmt.Errorf("indication: %w", err)
+		}
+		if ind.Text == t.AIIndication {
+			log.Info("draft: study already has an AI draft")
+			return nil
+		}
 	}
 	if t.FrontalSOP == "" || t.FrontalPath == "" {
 		if err := w.Store.MarkDraftFailed(ctx, uid, "no frontal image in the study"); err != nil {
@@ -224,5 +232,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[drafts.DraftStudyArgs]
 	}
 	log.Info("draft stored", "report", reportID, "version", version, "tokens", d.Timings.Tokens,
 		"total_ms", d.Timings.TotalMS, "tokens_per_s", d.Timings.TokensPerSecond, "indication_source", ind.Source)
+	// An order that arrived while this job ran could not queue a re-draft (the
+	// job is unique per study while running): run this job once more.
+	if now, err := w.Indication(ctx, uid); err == nil && now.Text != ind.Text {
+		log.Info("draft: the indication changed while drafting; drafting again")
+		return river.JobSnooze(time.Second)
+	}
 	return nil
 }

@@ -155,3 +155,49 @@ func TestWorker(t *testing.T) {
 		t.Fatalf("state %s %q", st, r)
 	}
 }
+
+// An order that lands while a draft is being made changes the indication;
+// the running job cannot be re-queued (unique per study), so it snoozes
+// itself once and re-drafts with the new indication.
+func TestWorkerRedraftsWhenOrderArrivesWhileDrafting(t *testing.T) {
+	s := draftstest.New(t)
+	ctx := context.Background()
+	fd := &fakeDrafter{}
+	calls := 0
+	changing := func(ctx context.Context, uid string) (inference.Indication, error) {
+		calls++
+		if calls == 1 {
+			return inference.Indication{Text: "fever", Source: "dicom:(0040,1002)"}, nil
+		}
+		return inference.Indication{Text: "Shortness of breath", Source: "hl7:OBR-31", HasOrder: true}, nil
+	}
+	w := &inference.Worker{Store: s, Drafter: fd, Indication: changing, StorageDir: "/data"}
+	seed(t, s, "3.1", true, time.Hour)
+
+	err := w.Work(ctx, job("3.1", "settled", 1))
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) {
+		t.Fatalf("want a snooze after the indication changed mid-draft, got %v", err)
+	}
+	if fd.ind != "fever" {
+		t.Fatalf("first draft used %q", fd.ind)
+	}
+	if err := w.Work(ctx, job("3.1", "settled", 1)); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if fd.calls != 2 || fd.ind != "Shortness of breath" {
+		t.Fatalf("want a re-draft with the order's indication, got %d calls, last %q", fd.calls, fd.ind)
+	}
+	var v int
+	var ind string
+	if err := s.Pool.QueryRow(ctx, `SELECT v.version, v.indication FROM reports r JOIN report_versions v ON v.report_id=r.id AND v.version=r.ai_version WHERE r.study_uid='3.1'`).Scan(&v, &ind); err != nil {
+		t.Fatal(err)
+	}
+	if v != 2 || ind != "Shortness of breath" {
+		t.Fatalf("AI version %d with %q, want 2 with the order's indication", v, ind)
+	}
+	// A third run has nothing new to do.
+	if err := w.Work(ctx, job("3.1", "settled", 1)); err != nil || fd.calls != 2 {
+		t.Fatalf("third run drafted again (calls %d, err %v)", fd.calls, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/radraft/radraft/dicom/pixels"
@@ -84,10 +85,10 @@ func TestReadyzMetricsAndUI(t *testing.T) {
 }
 
 func TestPreviewRenderedAndCached(t *testing.T) {
-	renders := 0
+	var renders atomic.Int32
 	e := newEnv(t, func(c *Config) {
 		c.Render = func(_ context.Context, path string, o RenderOptions) (image.Image, error) {
-			renders++
+			renders.Add(1)
 			return pixels.RenderFile(path, pixels.RenderOptions{WindowCenter: o.Center, WindowWidth: o.Width, Invert: o.Invert, MaxSize: o.MaxSize})
 		}
 	})
@@ -114,12 +115,12 @@ func TestPreviewRenderedAndCached(t *testing.T) {
 		t.Fatalf("size %v", b)
 	}
 	r = c.do("GET", base+"?size=64&format=png", nil, nil, nil)
-	if r.Header.Get("X-Preview-Cache") != "hit" || renders != 1 {
-		t.Fatalf("second preview: cache %s, renders %d", r.Header.Get("X-Preview-Cache"), renders)
+	if r.Header.Get("X-Preview-Cache") != "hit" || renders.Load() != 1 {
+		t.Fatalf("second preview: cache %s, renders %d", r.Header.Get("X-Preview-Cache"), renders.Load())
 	}
 	r = c.do("GET", base+"?size=64&format=jpeg&wc=100&ww=400&invert=1", nil, nil, nil)
-	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/jpeg" || renders != 2 {
-		t.Fatalf("windowed jpeg: %d renders %d", r.StatusCode, renders)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/jpeg" || renders.Load() != 2 {
+		t.Fatalf("windowed jpeg: %d renders %d", r.StatusCode, renders.Load())
 	}
 	if r := c.do("GET", base+"?ww=-1", nil, nil, nil); r.StatusCode != 400 {
 		t.Fatalf("bad ww: %d", r.StatusCode)

@@ -14,10 +14,13 @@
 //	}
 //
 // api is /api/v1 behind authentication (a session cookie with CSRF checks on
-// writes, or a bearer API token). Every route must also be listed in
-// openapi.json and in the permission matrix of permissions_test.go (other
-// test files may add rows with addExpectations in init); the tests fail on
-// a route missing from either.
+// writes, or a bearer API token); add s.RequireRole to every route. Every
+// route must also be documented (openapi.json, or a fragment
+// <part>_openapi.json next to it whose "paths", relative to /api/v1, are
+// merged in) and have a row in the permission matrix of permissions_test.go
+// (a test file may add rows with addExpectations from init):
+// TestOpenAPICoversRoutes and TestPermissionMatrix enumerate
+// Engine().Routes() and fail on a route missing from either.
 //
 // # Helpers for handlers
 //

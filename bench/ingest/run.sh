@@ -23,7 +23,7 @@ PGPORT_=$(echo "$ADMIN" | sed -E 's#^postgres(ql)?://([^@/]*@)?[^:/]+:?([0-9]*)/
 PGUSER_=$(echo "$ADMIN" | sed -nE 's#^postgres(ql)?://([^:@/]+)(:[^@]*)?@.*#\2#p'); PGUSER_=${PGUSER_:-postgres}
 W=$(mktemp -d /tmp/radraft-bench-ingest.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"' EXIT
-psql_admin() { psql "$ADMIN" -qtAX -c "$1"; }
+psql_admin() { psql "$ADMIN" -qtAX -c "$1" 2>/dev/null; }
 
 echo "work dir $W"
 (cd "$ROOT" && go build -o "$W/radraft" ./cmd/radraft)
@@ -127,15 +127,23 @@ run_storescp() {
 median() { sort -g | awk '{a[NR]=$1} END{if(NR%2){print a[(NR+1)/2]}else{print (a[NR/2]+a[NR/2+1])/2}}'; }
 
 : >"$W/r.txt"; : >"$W/o.txt"; : >"$W/s.txt"; : >"$W/rss.txt"
+# The machine is shared: each repetition runs the three targets back to back,
+# in a rotating order, so that load from elsewhere hits them alike.
+one() {
+  case $1 in
+    radraft) read -r secs rss < <(run_radraft "$2"); echo "$N / $secs" | bc -l >>"$W/r.txt"; echo "$rss" >>"$W/rss.txt" ;;
+    orthanc) o=$(run_orthanc "$2"); echo "$N / $o" | bc -l >>"$W/o.txt" ;;
+    storescp) s=$(run_storescp "$2"); echo "$N / $s" | bc -l >>"$W/s.txt" ;;
+  esac
+}
+ORDERS=("radraft orthanc storescp" "storescp radraft orthanc" "orthanc storescp radraft")
 for r in $(seq 1 "$REPS"); do
-  read -r secs rss < <(run_radraft "$r")
-  echo "$N / $secs" | bc -l >>"$W/r.txt"; echo "$rss" >>"$W/rss.txt"
-  o=$(run_orthanc "$r"); echo "$N / $o" | bc -l >>"$W/o.txt"
-  s=$(run_storescp "$r"); echo "$N / $s" | bc -l >>"$W/s.txt"
+  for t in ${ORDERS[$(((r - 1) % 3))]}; do one "$t" "$r"; done
   printf 'rep %d: radraft %.1f/s (peak RSS %d MB)  orthanc %.1f/s  storescp %.1f/s\n' "$r" \
-    "$(tail -1 "$W/r.txt")" "$((rss / 1024))" "$(tail -1 "$W/o.txt")" "$(tail -1 "$W/s.txt")"
+    "$(tail -1 "$W/r.txt")" "$(($(tail -1 "$W/rss.txt") / 1024))" "$(tail -1 "$W/o.txt")" "$(tail -1 "$W/s.txt")"
 done
 R=$(median <"$W/r.txt"); O=$(median <"$W/o.txt"); S=$(median <"$W/s.txt"); RSS=$(sort -n "$W/rss.txt" | tail -1)
 printf '\nmedians over %d runs (instances/s): radraft %.1f  orthanc %.1f  storescp %.1f\n' "$REPS" "$R" "$O" "$S"
 printf 'radraft/orthanc %.2fx (floor 1.5)  radraft/storescp %.2fx (floor 0.8)  radraft peak RSS %d MB (limit 200)\n' \
   "$(echo "$R / $O" | bc -l)" "$(echo "$R / $S" | bc -l)" "$((RSS / 1024))"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

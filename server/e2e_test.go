@@ -175,6 +175,16 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("file: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 
+	const uid3 = "1.2.826.0.1.3680043.8.498.3"
+	e.seedStudy(uid3, "ACC003", "MRN003", "POE^E", "2026-11-22", "")
+	// The radiologist picks the frontal image of a study (here: the same one).
+	if r := a.do("POST", "/api/v1/studies/"+uid3+"/frontal", map[string]string{"sop_instance_uid": uid3 + ".1.1"}, nil, nil); r.StatusCode != 200 {
+		t.Fatalf("choose frontal: %d %s", r.StatusCode, bodyOf(r))
+	}
+	if r := a.do("POST", "/api/v1/studies/"+uid3+"/frontal", map[string]string{"sop_instance_uid": "9.9.9"}, nil, nil); r.StatusCode != 422 {
+		t.Fatalf("choose a foreign frontal: %d", r.StatusCode)
+	}
+
 	// A second study: re-draft of an unsigned report is queued.
 	const uid2 = "1.2.826.0.1.3680043.8.498.2"
 	e.seedStudy(uid2, "ACC002", "MRN002", "ROE^RICHARD", "2026-11-21", "Normal chest.")
@@ -188,7 +198,7 @@ func TestReviewEndToEnd(t *testing.T) {
 
 	// Audit rows for views and changes, with the actor and address, and no PHI.
 	for _, action := range []string{"auth.login", "worklist.view", "report.view", "report.edit", "report.sign", "report.amend",
-		"report.view_fhir", "study.view", "instance.view_file", "report.redraft", "auth.login_failed"} {
+		"report.view_fhir", "study.view", "instance.view_file", "report.redraft", "auth.login_failed", "study.choose_frontal"} {
 		if n := e.count(`SELECT count(*) FROM audit_log WHERE action=$1 AND remote_addr <> ''`, action); n == 0 {
 			t.Errorf("no audit row %s", action)
 		}

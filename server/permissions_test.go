@@ -62,6 +62,7 @@ var permissionMatrix = map[string]expectation{
 	"GET /api/v1/studies/:studyUID": allow(200, rad, qa),
 	"GET /api/v1/studies/:studyUID/instances/:sopUID/file":    allow(200, rad, qa),
 	"GET /api/v1/studies/:studyUID/instances/:sopUID/preview": allow(200, rad, qa),
+	"POST /api/v1/studies/:studyUID/frontal":                  allow(400, rad), // no body
 	"GET /api/v1/studies/:studyUID/report":                    allow(200, rad, qa),
 	"PUT /api/v1/studies/:studyUID/report":                    allow(428, rad), // no If-Match
 	"POST /api/v1/studies/:studyUID/report/sign":              allow(428, rad),

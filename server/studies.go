@@ -25,6 +25,7 @@ func init() {
 		api.GET("/studies/:studyUID", read, s.studyDetail)
 		api.GET("/studies/:studyUID/instances/:sopUID/file", read, s.instanceFile)
 		api.GET("/studies/:studyUID/instances/:sopUID/preview", read, s.instancePreview)
+		api.POST("/studies/:studyUID/frontal", s.RequireRole(drafts.RoleRadiologist), s.chooseFrontal)
 	})
 }
 
@@ -245,5 +246,32 @@ func (p *previewCache) put(key string, body []byte) {
 		p.ll.Remove(e)
 		delete(p.items, pe.key)
 		p.size -= len(pe.body)
+	}
+}
+
+type chooseFrontalRequest struct {
+	SOPInstanceUID string `json:"sop_instance_uid"`
+}
+
+// chooseFrontal: a radiologist picks the frontal image (the study becomes
+// ready and is drafted again from it; drafts.Store.ChooseFrontal).
+func (s *Server) chooseFrontal(c *gin.Context) {
+	var req chooseFrontalRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	uid := c.Param("studyUID")
+	err := s.cfg.Store.ChooseFrontal(c.Request.Context(), uid, req.SOPInstanceUID, CurrentUser(c).Username, c.ClientIP())
+	switch {
+	case errors.Is(err, drafts.ErrStudyNotFound):
+		WriteError(c, http.StatusNotFound, "not_found", "no such study")
+	case errors.Is(err, drafts.ErrInstanceNotInStudy):
+		WriteError(c, http.StatusUnprocessableEntity, "not_in_study", "that instance is not part of this study")
+	case errors.Is(err, drafts.ErrStudyState):
+		WriteError(c, http.StatusConflict, "study_state", "the study's images are still arriving or being drafted")
+	case err != nil:
+		s.internalError(c, err)
+	default:
+		c.JSON(http.StatusOK, gin.H{"study_uid": uid, "frontal_sop_instance_uid": req.SOPInstanceUID})
 	}
 }

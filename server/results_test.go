@@ -15,12 +15,15 @@ import (
 
 // mllpReceiver is a minimal RIS: it stores every message and answers AA.
 type mllpReceiver struct {
+	code hl7.AckCode // AA when empty
 	ln   net.Listener
 	mu   sync.Mutex
 	msgs []*hl7.Message
 }
 
-func startReceiver(t *testing.T, addr string) *mllpReceiver {
+func startReceiver(t *testing.T, addr string) *mllpReceiver { return startReceiverCode(t, addr, hl7.AA) }
+
+func startReceiverCode(t *testing.T, addr string, code hl7.AckCode) *mllpReceiver {
 	t.Helper()
 	var ln net.Listener
 	var err error
@@ -33,7 +36,7 @@ func startReceiver(t *testing.T, addr string) *mllpReceiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &mllpReceiver{ln: ln}
+	r := &mllpReceiver{ln: ln, code: code}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -55,7 +58,7 @@ func startReceiver(t *testing.T, addr string) *mllpReceiver {
 					r.mu.Lock()
 					r.msgs = append(r.msgs, m)
 					r.mu.Unlock()
-					if err := hl7.WriteFrame(c, hl7.BuildAck(m, raw, hl7.AckOptions{Code: hl7.AA})); err != nil {
+					if err := hl7.WriteFrame(c, hl7.BuildAck(m, raw, hl7.AckOptions{Code: r.code})); err != nil {
 						return
 					}
 				}
@@ -145,5 +148,29 @@ func TestORUDeliveredWithRetry(t *testing.T) {
 	waitFor(t, "amendment", func() bool { return len(rcv.received()) == 2 })
 	if m := rcv.received()[1]; m.Value("OBR-25") != "C" {
 		t.Fatalf("amendment OBR-25 %q", m.Value("OBR-25"))
+	}
+}
+
+// A receiver that rejects the message (AR) is not retried: the row fails.
+func TestORURejectedIsNotRetried(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	e.seedStudy("1.2.840.99.2", "ACC8", "MRN8", "DOE^JOHN", "2026-11-25", "Clear lungs.")
+	rcv := startReceiverCode(t, "127.0.0.1:0", hl7.AR)
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	loop := &ResultsLoop{Store: e.store, Send: MLLPSender(rcv.ln.Addr().String(), 2*time.Second), Poll: 20 * time.Millisecond,
+		BaseBackoff: 20 * time.Millisecond}
+	go func() { defer close(done); loop.Run(lctx) }() //nolint:errcheck
+	defer func() { cancel(); <-done }()
+	if _, err := e.store.SignReport(ctx, drafts.ReportChange{StudyUID: "1.2.840.99.2", IfVersion: 1, Actor: "radiologist1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "failed row", func() bool {
+		return e.count(`SELECT count(*) FROM outbox WHERE state='failed' AND attempts=1`) == 1
+	})
+	time.Sleep(100 * time.Millisecond)
+	if n := len(rcv.received()); n != 1 {
+		t.Fatalf("sent %d times", n)
 	}
 }

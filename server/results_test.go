@@ -21,7 +21,9 @@ type mllpReceiver struct {
 	msgs []*hl7.Message
 }
 
-func startReceiver(t *testing.T, addr string) *mllpReceiver { return startReceiverCode(t, addr, hl7.AA) }
+func startReceiver(t *testing.T, addr string) *mllpReceiver {
+	return startReceiverCode(t, addr, hl7.AA)
+}
 
 func startReceiverCode(t *testing.T, addr string, code hl7.AckCode) *mllpReceiver {
 	t.Helper()

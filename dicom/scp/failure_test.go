@@ -162,3 +162,68 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		t.Errorf("%d instances indexed, want 1", n)
 	}
 }
+
+// The A-ASSOCIATE-AC answers every context: accepted, abstract syntax not
+// supported (3: SOP class not configured), transfer syntax not supported (4).
+func TestContextResults(t *testing.T) {
+	ts := startServer(t, func(c *scp.Config) { c.SOPClasses = []string{dicom.CRImageStorage} })
+	rc := associate(t, ts, "PCTEST", []ul.PresentationContext{
+		{ID: 1, AbstractSyntax: dicom.VerificationSOPClass, TransferSyntaxes: []string{dicom.ImplicitVRLittleEndian}},
+		{ID: 3, AbstractSyntax: dicom.SecondaryCapture, TransferSyntaxes: []string{dicom.ExplicitVRLittleEndian}},
+		{ID: 5, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{"1.2.840.10008.1.2.4.100", dicom.ExplicitVRBigEndian}},
+		{ID: 7, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{"1.2.840.10008.1.2.4.100"}},
+	})
+	defer rc.Close()
+	want := map[byte]byte{1: ul.ResultAcceptance, 3: ul.ResultAbstractSyntaxNotSupported, 5: ul.ResultAcceptance, 7: ul.ResultTransferSyntaxNotSupported}
+	if len(rc.ac.Contexts) != len(want) {
+		t.Fatalf("AC answers %d contexts, want %d", len(rc.ac.Contexts), len(want))
+	}
+	for _, pc := range rc.ac.Contexts {
+		if pc.Result != want[pc.ID] {
+			t.Errorf("context %d: result %d, want %d", pc.ID, pc.Result, want[pc.ID])
+		}
+		if pc.ID == 5 && pc.TransferSyntaxes[0] != dicom.ExplicitVRBigEndian {
+			t.Errorf("context 5 accepted with %s", pc.TransferSyntaxes[0])
+		}
+	}
+	if rc.ac.ImplClassUID != dicom.ImplementationClassUID || rc.ac.MaxLength == 0 {
+		t.Errorf("AC user information: %q max %d", rc.ac.ImplClassUID, rc.ac.MaxLength)
+	}
+	if err := rc.release(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The read deadline is refreshed on every read: a slow sender that keeps
+// making progress is never cut off, however long the whole transfer takes.
+func TestSlowSenderKeepsGoing(t *testing.T) {
+	ts := startServer(t, func(c *scp.Config) { c.ReadTimeout = 300 * time.Millisecond })
+	rc := associate(t, ts, "SLOW", nil)
+	defer rc.Close()
+	ds := scDataset(dicom.SecondaryCapture, cpSOPInst)
+	cmd := (&dimse.Command{Field: dimse.CStoreRQ, MessageID: 1, AffectedSOPClass: dicom.SecondaryCapture, AffectedSOPInst: cpSOPInst}).Encode()
+	if err := rc.c.WriteFragments(3, true, cmd); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	const parts = 6
+	step := (len(ds) + parts - 1) / parts
+	for i := 0; i < len(ds); i += step {
+		time.Sleep(150 * time.Millisecond)
+		end := min(i+step, len(ds))
+		ctrl := byte(0)
+		if end == len(ds) {
+			ctrl = ul.PDVLast
+		}
+		if err := rc.c.WritePDU(ul.EncodePDataTF(3, ctrl, ds[i:end])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rsp, err := rc.readResponse()
+	if err != nil || rsp.Status != 0 {
+		t.Fatalf("slow store after %v: %v %v", time.Since(start), rsp, err)
+	}
+	if time.Since(start) < 600*time.Millisecond {
+		t.Fatalf("the transfer took only %v; the test proves nothing", time.Since(start))
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrInstanceExists: an instance with that SOP Instance UID is already
@@ -205,11 +204,4 @@ func (s *Store) RecordConflict(ctx context.Context, c InstanceConflict) error {
 		return fmt.Errorf("drafts: record conflict: %w", err)
 	}
 	return nil
-}
-
-// IsUnavailable reports whether err means the database could not be
-// reached or refused the work (as opposed to a bug in the query).
-func IsUnavailable(err error) bool {
-	var pe *pgconn.PgError
-	return err != nil && !errors.As(err, &pe)
 }

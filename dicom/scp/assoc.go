@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/radraft/radraft/dicom/dimse"
@@ -349,5 +348,3 @@ func (a *assoc) second(ctx context.Context, in *incoming, existing *drafts.Store
 	s.log.Warn("dicom: a different copy of a stored instance was kept aside", "calling_ae", a.callingAE, "path", rel)
 	return dimse.StatusSuccess, ""
 }
-
-var _ = os.Remove

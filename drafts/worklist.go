@@ -32,6 +32,9 @@ type WorklistQuery struct {
 	// Text matches, case-insensitively, the start of the accession number or
 	// patient ID (MRN), or (from 3 characters) part of the patient name.
 	Text   string
+	// Flag filters by QA flag: "open" (a flag awaits a disposition),
+	// "flagged" (any flag), "none" (never flagged); empty = all.
+	Flag   string
 	Sort   string // "study_date" (default) or "received"
 	Asc    bool   // default newest first
 	Limit  int    // default 50, at most 500
@@ -160,6 +163,18 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 			cond += " OR lower(st.patient_name) LIKE " + arg("%"+strings.Join(words, "%")+"%")
 		}
 		where = append(where, "("+cond+")")
+	}
+	switch q.Flag {
+	case "":
+	// Through the report (qa_flags is indexed by report_id).
+	case "open":
+		where = append(where, "EXISTS (SELECT 1 FROM reports fr JOIN qa_flags f ON f.report_id = fr.id WHERE fr.study_uid = st.study_uid AND f.status = 'open')")
+	case "flagged":
+		where = append(where, "EXISTS (SELECT 1 FROM reports fr JOIN qa_flags f ON f.report_id = fr.id WHERE fr.study_uid = st.study_uid)")
+	case "none":
+		where = append(where, "NOT EXISTS (SELECT 1 FROM reports fr JOIN qa_flags f ON f.report_id = fr.id WHERE fr.study_uid = st.study_uid)")
+	default:
+		return q, "", nil, fmt.Errorf("drafts: unknown worklist flag filter %q", q.Flag)
 	}
 	cmp, dir := "<", "DESC"
 	if q.Asc {

@@ -110,6 +110,19 @@ func TestWorklistFiltersAndKeysetPaging(t *testing.T) {
 	if it := p.Items[0]; it.Indication != "fever" || it.IndicationSource != "hl7:OBR-31" || it.Status != "signed" || *it.ReportStatus != "signed" {
 		t.Fatalf("item: %+v", it)
 	}
+	// QA flag filter (a flag row on 1.2.3's report).
+	draftstest.MustExec(t, s, `INSERT INTO evaluations (report_id, study_uid, candidate_version, reference_version, engine, reference_at)
+		SELECT id, study_uid, 1, 2, 'offline', now() FROM reports WHERE study_uid='1.2.3'`)
+	draftstest.MustExec(t, s, `INSERT INTO qa_flags (evaluation_id, report_id, study_uid)
+		SELECT e.id, e.report_id, '1.2.3' FROM evaluations e`)
+	check(drafts.WorklistQuery{Flag: "open"}, "1.2.3")
+	check(drafts.WorklistQuery{Flag: "flagged", Statuses: []string{"signed"}}, "1.2.3")
+	check(drafts.WorklistQuery{Flag: "none", Statuses: []string{"signed", "edited"}, Sort: "received", Asc: true}, "1.2.2")
+	p, _ = s.Worklist(ctx, drafts.WorklistQuery{Flag: "open"})
+	if f := p.Items[0].QAFlag; f == nil || *f != "open" {
+		t.Fatalf("qa_flag %v", f)
+	}
+
 	// A cursor of another sort order is refused.
 	p, _ = s.Worklist(ctx, drafts.WorklistQuery{Limit: 1})
 	if _, err := s.Worklist(ctx, drafts.WorklistQuery{Limit: 1, Sort: "received", Cursor: p.NextCursor}); err != drafts.ErrBadCursor {

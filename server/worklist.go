@@ -23,7 +23,7 @@ var worklistStatuses = map[string]bool{
 	drafts.WorklistDrafted: true, drafts.WorklistEdited: true, drafts.ReportSigned: true, drafts.ReportAmended: true,
 }
 
-// worklist: GET /api/v1/worklist?status=drafted,edited&from=2026-01-01&to=2026-01-31&q=smith&sort=study_date&order=desc&limit=50&cursor=...
+// worklist: GET /api/v1/worklist?status=drafted,edited&from=2026-01-01&to=2026-01-31&q=smith&flag=open&sort=study_date&order=desc&limit=50&cursor=...
 func (s *Server) worklist(c *gin.Context) {
 	q := drafts.WorklistQuery{Text: c.Query("q"), Sort: c.DefaultQuery("sort", "study_date"), Cursor: c.Query("cursor")}
 	if st := c.Query("status"); st != "" {
@@ -48,6 +48,12 @@ func (s *Server) worklist(c *gin.Context) {
 			}
 			*p.dst = t
 		}
+	}
+	switch q.Flag = c.Query("flag"); q.Flag {
+	case "", "open", "flagged", "none":
+	default:
+		WriteError(c, http.StatusBadRequest, "bad_request", "flag must be open, flagged or none")
+		return
 	}
 	if q.Sort != "study_date" && q.Sort != "received" {
 		WriteError(c, http.StatusBadRequest, "bad_request", "sort must be study_date or received")
@@ -80,7 +86,7 @@ func (s *Server) worklist(c *gin.Context) {
 	}
 	// The search text is PHI: the audit row says only that one was used.
 	if !s.auditOr500(c, "worklist.view", "", "", map[string]any{
-		"rows": len(page.Items), "statuses": q.Statuses, "search": q.Text != "", "page": q.Cursor != "",
+		"rows": len(page.Items), "statuses": q.Statuses, "flag": q.Flag, "search": q.Text != "", "page": q.Cursor != "",
 	}) {
 		return
 	}

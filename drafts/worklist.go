@@ -31,7 +31,7 @@ type WorklistQuery struct {
 	From, To time.Time // study date range, inclusive; zero = open
 	// Text matches, case-insensitively, the start of the accession number or
 	// patient ID (MRN), or (from 3 characters) part of the patient name.
-	Text   string
+	Text string
 	// Flag filters by QA flag: "open" (a flag awaits a disposition),
 	// "flagged" (any flag), "none" (never flagged); empty = all.
 	Flag   string

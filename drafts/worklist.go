@@ -223,7 +223,7 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		CASE WHEN COALESCE(o.indication, '') <> '' THEN o.indication_source
 		     WHEN st.dicom_indication <> '' THEN CASE WHEN st.dicom_indication_source LIKE 'dicom:%' THEN st.dicom_indication_source ELSE 'dicom:' || st.dicom_indication_source END
 		     ELSE '' END,
-		(SELECT CASE WHEN bool_or(f.status = 'open') THEN 'open' ELSE 'dispositioned' END
+		(SELECT CASE WHEN count(*) = 0 THEN NULL WHEN bool_or(f.status = 'open') THEN 'open' ELSE 'dispositioned' END
 		   FROM qa_flags f WHERE r.id IS NOT NULL AND f.report_id = r.id),
 		page.k::text
 	FROM page

@@ -122,6 +122,11 @@ func TestWorklistFiltersAndKeysetPaging(t *testing.T) {
 	if f := p.Items[0].QAFlag; f == nil || *f != "open" {
 		t.Fatalf("qa_flag %v", f)
 	}
+	// A study without any flag has none (not "dispositioned").
+	p, _ = s.Worklist(ctx, drafts.WorklistQuery{Flag: "none", Statuses: []string{"signed", "edited"}})
+	if f := p.Items[0].QAFlag; f != nil {
+		t.Fatalf("unflagged study shows qa_flag %q", *f)
+	}
 
 	// A cursor of another sort order is refused.
 	p, _ = s.Worklist(ctx, drafts.WorklistQuery{Limit: 1})

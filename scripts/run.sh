@@ -16,6 +16,18 @@ fi
 if [ -f web/package.json ] && [ ! -f web/dist/index.html ]; then
   (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
 fi
-mkdir -p bin
+mkdir -p bin data
 go build -o bin/radraft ./cmd/radraft
+# First run: three demo accounts with random passwords, kept in a file only
+# this user can read (never in the repository, never in the server's log).
+if [ -z "$(bin/radraft user list)" ]; then
+  umask 077
+  : > data/initial-passwords
+  for u in admin:admin rad:radiologist qa:qa_lead; do
+    pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    printf '%s\n' "$pw" | bin/radraft user add --username "${u%%:*}" --role "${u#*:}" >/dev/null
+    printf '%s\t%s\t%s\n' "${u%%:*}" "${u#*:}" "$pw" >> data/initial-passwords
+  done
+  echo "created users admin, rad (radiologist) and qa (qa_lead); passwords in data/initial-passwords"
+fi
 exec bin/radraft serve "$@"

@@ -283,6 +283,8 @@ func TestCrashSafety(t *testing.T) {
 
 	sr := startStorescu(t, port, "+sd", in)
 	sr.waitAcks(t, 30)
+	// storescu starts the next file at once: kill while it is on the wire.
+	time.Sleep(15 * time.Millisecond)
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

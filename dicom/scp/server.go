@@ -29,6 +29,9 @@
 // and discarded and an error status is sent. Protocol violations abort.
 // A file renamed into place whose index transaction failed (database down,
 // crash) stays on disk unindexed and unacknowledged; a re-send replaces it.
+// Copies of one SOP instance arriving at once are serialised by an
+// in-process lock: one storage tree has one writing process (nodes that
+// share a volume must use separate storage dirs, or one DICOM node).
 package scp
 
 import (

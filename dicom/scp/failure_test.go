@@ -227,3 +227,21 @@ func TestSlowSenderKeepsGoing(t *testing.T) {
 		t.Fatalf("the transfer took only %v; the test proves nothing", time.Since(start))
 	}
 }
+
+// A connection that never sends its A-ASSOCIATE-RQ does not hold up a
+// shutdown for the whole ARTIM.
+func TestShutdownDoesNotWaitForSilentConnections(t *testing.T) {
+	ts := startServer(t, func(c *scp.Config) { c.ARTIM = 20 * time.Second })
+	nc := dial(t, ts)
+	defer nc.Close()
+	time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+}

@@ -265,8 +265,10 @@ func remoteHost(c *ul.Conn) string {
 // to close, at most ARTIM.
 func (s *Server) handle(c *ul.Conn) {
 	remote := remoteHost(c)
-	c.SetReadTimeout(s.cfg.ARTIM, false)
+	// Sta2: ARTIM runs until the A-ASSOCIATE-RQ; a shutdown cuts it short.
+	c.SetReadTimeout(s.cfg.ARTIM, true)
 	_, rq, err := c.ReadAssociate()
+	c.SetReadTimeout(s.cfg.ReadTimeout, false)
 	if err != nil {
 		s.failEarly(c, remote, err)
 		return

@@ -356,8 +356,12 @@ func (c *Conn) Close() error { return c.nc.Close() }
 func (c *Conn) AwaitClose(artim time.Duration) {
 	c.dr.mu.Lock()
 	c.dr.timeout = 0
+	c.dr.idle = true // an Interrupt cuts the wait short
+	if c.dr.interrupted {
+		artim = 0
+	}
+	c.nc.SetReadDeadline(time.Now().Add(artim)) //nolint:errcheck
 	c.dr.mu.Unlock()
-	c.nc.SetReadDeadline(time.Now().Add(artim))      //nolint:errcheck
 	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20)) //nolint:errcheck
 	c.nc.Close()
 }

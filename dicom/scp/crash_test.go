@@ -32,7 +32,15 @@ var (
 	binErr  error
 )
 
-// radraftBinary builds cmd/radraft once per test run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// radraftBinary builds cmd/radraft once per test run (removed by TestMain).
 func radraftBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {

@@ -1,13 +1,8 @@
 package hl7_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,73 +13,21 @@ import (
 
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/hl7"
+	"github.com/radraft/radraft/internal/testserve"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// buildRadraft builds the radraft binary from this checkout.
-func buildRadraft(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "radraft")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/radraft/radraft/cmd/radraft").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-type serveProc struct {
-	cmd *exec.Cmd
-	log *bytes.Buffer
-}
 
 // startServe runs `radraft serve --role=api` on dbURL with the MLLP listener
 // on mllpAddr and waits until it accepts connections.
-func startServe(t *testing.T, bin, dbURL, mllpAddr string) *serveProc {
+func startServe(t *testing.T, dbURL, mllpAddr string) *testserve.Proc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(),
-		"RADRAFT_DATABASE_URL="+dbURL,
+	return testserve.Start(t, []string{
+		"RADRAFT_DATABASE_URL=" + dbURL,
 		"RADRAFT_ROLE=api",
-		"RADRAFT_MLLP_ADDR="+mllpAddr,
-		"RADRAFT_DICOM_ADDR="+freePort(t),
-		"RADRAFT_HTTP_ADDR="+freePort(t),
-		"RADRAFT_STORAGE_DIR="+t.TempDir(),
-	)
-	var logBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &serveProc{cmd: cmd, log: &logBuf}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill() //nolint:errcheck
-			cmd.Wait()         //nolint:errcheck
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", mllpAddr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return p
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	cmd.Process.Kill() //nolint:errcheck
-	cmd.Wait()         //nolint:errcheck
-	t.Fatalf("radraft serve did not listen on %s:\n%s", mllpAddr, logBuf.String())
-	return nil
+		"RADRAFT_MLLP_ADDR=" + mllpAddr,
+		"RADRAFT_DICOM_ADDR=" + testserve.FreeAddr(t),
+		"RADRAFT_HTTP_ADDR=" + testserve.FreeAddr(t),
+		"RADRAFT_STORAGE_DIR=" + t.TempDir(),
+	}, mllpAddr)
 }
 
 // TestKill9LosesNothingAcknowledged runs the real binary, streams orders to
@@ -95,10 +38,9 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildRadraft(t)
 	dbURL := draftstest.NewDatabase(t)
-	addr := freePort(t)
-	p := startServe(t, bin, dbURL, addr)
+	addr := testserve.FreeAddr(t)
+	p := startServe(t, dbURL, addr)
 
 	const senders = 4
 	var acked sync.Map // control ID -> accession
@@ -129,14 +71,11 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	for nAcked.Load() < 200 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait() //nolint:errcheck
+	p.Kill()
 	wg.Wait()
 	t.Logf("acknowledged before kill: %d; senders cut off: %d", nAcked.Load(), nFailed.Load())
 
-	p2 := startServe(t, bin, dbURL, addr)
+	p2 := startServe(t, dbURL, addr)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
@@ -169,18 +108,18 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	cl := &hl7.Client{Addr: addr}
 	defer cl.Close()
 	if ack, err := cl.Send(ctx, order("AFTER-RESTART", "ACC-AFTER")); err != nil || ack.Code != hl7.AA {
-		t.Fatalf("after restart: %+v %v\n%s", ack, err, p2.log.String())
+		t.Fatalf("after restart: %+v %v\n%s", ack, err, p2.Log())
 	}
 	// Stop it gracefully (SIGTERM) and check it exits cleanly.
-	p2.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	done := make(chan error, 1)
-	go func() { done <- p2.cmd.Wait() }()
+	p2.Cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("graceful stop: %v\n%s", err, p2.log.String())
+	case <-p2.Done:
+		if p2.Err != nil {
+			t.Errorf("graceful stop: %v\n%s", p2.Err, p2.Log())
 		}
 	case <-time.After(40 * time.Second):
 		t.Errorf("radraft serve did not stop on SIGTERM")
 	}
 }
+
+func TestMain(m *testing.M) { testserve.Main(m) }

@@ -16,18 +16,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/internal/testfiles"
 	"github.com/radraft/radraft/internal/testpeers"
+	"github.com/radraft/radraft/internal/testserve"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // End to end with real peers: a real `radraft serve` (demo model), the
 // order sent with python-hl7's mllp_send, the testdata CR pushed with
@@ -43,29 +35,19 @@ func TestEndToEndDraftWithOrder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "radraft")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/radraft/radraft/cmd/radraft").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	dbURL := draftstest.NewDatabase(t)
-	dicomAddr, mllpAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	dicomAddr, mllpAddr, httpAddr := testserve.FreeAddr(t), testserve.FreeAddr(t), testserve.FreeAddr(t)
 	root, _ := filepath.Abs("..")
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "RADRAFT_DATABASE_URL="+dbURL, "RADRAFT_STORAGE_DIR="+filepath.Join(tmp, "dicom"),
-		"RADRAFT_DICOM_ADDR="+dicomAddr, "RADRAFT_MLLP_ADDR="+mllpAddr, "RADRAFT_HTTP_ADDR="+httpAddr,
-		"RADRAFT_SETTLE_QUIET=1s", "RADRAFT_ORDER_WAIT=30s", "RADRAFT_MODEL_DIR="+filepath.Join(root, "models/demo"),
-		"RADRAFT_ORT_LIB="+lib, "RADRAFT_ROLE=all")
-	var logBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := testserve.Start(t, []string{"RADRAFT_DATABASE_URL=" + dbURL, "RADRAFT_STORAGE_DIR=" + filepath.Join(tmp, "dicom"),
+		"RADRAFT_DICOM_ADDR=" + dicomAddr, "RADRAFT_MLLP_ADDR=" + mllpAddr, "RADRAFT_HTTP_ADDR=" + httpAddr,
+		"RADRAFT_SETTLE_QUIET=1s", "RADRAFT_ORDER_WAIT=30s", "RADRAFT_MODEL_DIR=" + filepath.Join(root, "models/demo"),
+		"RADRAFT_ORT_LIB=" + lib, "RADRAFT_ROLE=all"}, httpAddr)
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			cmd.Process.Signal(os.Interrupt) //nolint:errcheck
-			cmd.Wait()                       //nolint:errcheck
+			p.Cmd.Process.Signal(os.Interrupt) //nolint:errcheck
+			<-p.Done
 		}
 	}
 	defer stop()
@@ -76,18 +58,19 @@ func TestEndToEndDraftWithOrder(t *testing.T) {
 				break
 			}
 		}
-		if ctx.Err() != nil || cmd.ProcessState != nil {
-			t.Fatalf("radraft serve not ready:\n%s", logBuf.String())
+		select {
+		case <-p.Done:
+			t.Fatalf("radraft serve exited:\n%s", p.Log())
+		default:
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("radraft serve not ready:\n%s", p.Log())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 
 	cr := filepath.Join(tmp, "cr.dcm")
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "testdata", "4.dcm"))
+	b, err := os.ReadFile(testfiles.CR(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +131,7 @@ func TestEndToEndDraftWithOrder(t *testing.T) {
 			// No PHI in the logs: neither the indication nor the draft's text.
 			stop()
 			for _, phi := range []string{indication, findings, "TEST^PATIENT", "E2E-1"} {
-				if bytes.Contains(logBuf.Bytes(), []byte(phi)) {
+				if strings.Contains(p.Log(), phi) {
 					t.Errorf("the serve log contains %q", phi)
 				}
 			}
@@ -157,8 +140,10 @@ func TestEndToEndDraftWithOrder(t *testing.T) {
 		if ctx.Err() != nil {
 			var st, reason string
 			conn.QueryRow(context.Background(), `SELECT state, state_reason FROM studies WHERE study_uid=$1`, studyUID).Scan(&st, &reason) //nolint:errcheck
-			t.Fatalf("no draft: study %q %q\n%s", st, reason, logBuf.String())
+			t.Fatalf("no draft: study %q %q\n%s", st, reason, p.Log())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+func TestMain(m *testing.M) { testserve.Main(m) }

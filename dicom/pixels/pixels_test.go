@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/radraft/radraft/dicom/pixels"
-	"github.com/radraft/radraft/dicom/pixels/pixelstest"
+	"github.com/radraft/radraft/internal/testfiles"
 	"github.com/radraft/radraft/internal/testpeers"
 )
 
@@ -195,7 +195,7 @@ func TestRender(t *testing.T) {
 
 // TestCR decodes the real chest CR: MONOCHROME1, 10 of 16 bits, window 511/1023.
 func TestCR(t *testing.T) {
-	path := pixelstest.CR(t)
+	path := testfiles.CR(t)
 	s, err := pixels.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +237,7 @@ func TestCR(t *testing.T) {
 // TestGoldenCR pins the CR's display image to the committed PNG made by
 // `go run ./dicom/pixels/internal/mkgolden`.
 func TestGoldenCR(t *testing.T) {
-	img, err := pixels.Decode(pixelstest.CR(t))
+	img, err := pixels.Decode(testfiles.CR(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func regionMean(img *image.Gray, x0, y0, x1, y1 int) float64 {
 }
 
 func BenchmarkDecodeCR(b *testing.B) {
-	path := pixelstest.CR(b)
+	path := testfiles.CR(b)
 	for b.Loop() {
 		if _, err := pixels.Decode(path); err != nil {
 			b.Fatal(err)
@@ -290,7 +290,7 @@ func BenchmarkDecodeCR(b *testing.B) {
 }
 
 func BenchmarkDisplayCR(b *testing.B) {
-	s, err := pixels.Open(pixelstest.CR(b))
+	s, err := pixels.Open(testfiles.CR(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func BenchmarkDisplayCR(b *testing.B) {
 }
 
 func BenchmarkRenderPreviewCR(b *testing.B) {
-	s, err := pixels.Open(pixelstest.CR(b))
+	s, err := pixels.Open(testfiles.CR(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func BenchmarkRenderPreviewCR(b *testing.B) {
 // (kept: the file's VOI wins) leave most of the body dark, so for them only
 // "not blank" is checked.
 func TestOtherRealFiles(t *testing.T) {
-	td := filepath.Dir(pixelstest.CR(t))
+	td := filepath.Dir(testfiles.CR(t))
 	for _, n := range []string{"1.dcm", "2.dcm", "3.dcm", "5.dcm", "6.dcm"} {
 		img, err := pixels.Decode(filepath.Join(td, n))
 		if err != nil {
@@ -333,7 +333,7 @@ func TestOtherRealFiles(t *testing.T) {
 
 // TestMalformed: truncated or garbage files are errors, never panics.
 func TestMalformed(t *testing.T) {
-	data, err := os.ReadFile(pixelstest.CR(t))
+	data, err := os.ReadFile(testfiles.CR(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,16 +357,13 @@ func TestMalformed(t *testing.T) {
 
 // TestAgreesWithPydicom compares the display images of the real CR and the
 // windowed/VOI LUT fixtures with pydicom's modality and VOI functions
-// (internal/xcheck/pydicom_check.py). Skipped where Debian's python3-pydicom
-// is not installed. mono2_u16_voilut.dcm is left out: its 8-bit LUT entries
-// are stored one per 16-bit word (told apart by the data length, as DCMTK
-// does), which pydicom 2.3 reads as packed bytes.
+// (internal/xcheck/pydicom_check.py), with Debian's python3-pydicom.
+// mono2_u16_voilut.dcm is left out: its 8-bit LUT entries are stored one per
+// 16-bit word (told apart by the data length, as DCMTK does), which pydicom
+// 2.3 reads as packed bytes.
 func TestAgreesWithPydicom(t *testing.T) {
-	py := testpeers.DebianPython(t)
-	if out, err := exec.Command(py, "-c", "import pydicom, numpy, PIL").CombinedOutput(); err != nil {
-		t.Skipf("pydicom not available (apt-get install python3-pydicom): %s", bytes.TrimSpace(out))
-	}
-	files := []string{pixelstest.CR(t)}
+	py := testpeers.RequirePython(t, "pydicom", "numpy", "PIL")
+	files := []string{testfiles.CR(t)}
 	for _, n := range []string{"mono2_u16_window.dcm", "mono1_u16_window.dcm", "mono2_u16_inverse.dcm",
 		"mono2_s16_rescale.dcm", "mono2_u16_voilut16.dcm"} {
 		files = append(files, filepath.Join("testdata", n))

@@ -5,13 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,101 +22,26 @@ import (
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/internal/testpeers"
+	"github.com/radraft/radraft/internal/testserve"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+func TestMain(m *testing.M) { testserve.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
-}
-
-// radraftBinary builds cmd/radraft once per test run (removed by TestMain).
-func radraftBinary(t *testing.T) string {
+// startProc runs `radraft serve --role=api` with the DICOM listener on
+// 127.0.0.1:port and waits until it accepts associations.
+func startProc(t *testing.T, dbURL, storage, port string) *testserve.Proc {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "radraft-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "radraft")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/radraft/radraft/cmd/radraft").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// serverProc is `radraft serve` as a child process.
-type serverProc struct {
-	cmd  *exec.Cmd
-	port string
-	log  *os.File
-	done chan struct{} // closed when the process has exited
-	err  error
-}
-
-func startProc(t *testing.T, dbURL, storage, port string) *serverProc {
-	t.Helper()
-	logf, err := os.CreateTemp(t.TempDir(), "serve-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(radraftBinary(t), "serve", "--role=api",
+	addr := "127.0.0.1:" + port
+	return testserve.Start(t, nil, addr, "--role=api",
 		"--database-url="+dbURL, "--storage-dir="+storage,
-		"--dicom-addr=127.0.0.1:"+port, "--ae-title=RADRAFT",
-		"--mllp-addr=", "--http-addr=127.0.0.1:"+freePort(t))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &serverProc{cmd: cmd, port: port, log: logf, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
-		if err == nil {
-			c.Close()
-			return p
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("radraft serve exited: %v\n%s", p.err, p.logText())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("radraft serve did not listen\n%s", p.logText())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		"--dicom-addr="+addr, "--ae-title=RADRAFT",
+		"--mllp-addr=", "--http-addr="+testserve.FreeAddr(t))
 }
 
-func (p *serverProc) logText() string {
-	b, _ := os.ReadFile(p.log.Name())
-	return string(b)
+// freePort is a free loopback TCP port number.
+func freePort(t *testing.T) string {
+	_, port, _ := net.SplitHostPort(testserve.FreeAddr(t))
+	return port
 }
 
 // storeRun is a storescu run whose -v output is followed line by line.
@@ -293,10 +216,7 @@ func TestCrashSafety(t *testing.T) {
 	sr.waitAcks(t, 30)
 	// storescu starts the next file at once: kill while it is on the wire.
 	time.Sleep(15 * time.Millisecond)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
+	p.Kill()
 	<-sr.done
 	sr.mu.Lock()
 	acked := sr.acked
@@ -315,13 +235,13 @@ func TestCrashSafety(t *testing.T) {
 	// Graceful stop: SIGTERM while storescu sends the rest.
 	sr2 := startStorescu(t, port, "+sd", in)
 	sr2.waitAcks(t, 5)
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p2.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-p2.done:
-		if p2.err != nil {
-			t.Errorf("radraft serve after SIGTERM: %v\n%s", p2.err, p2.logText())
+	case <-p2.Done:
+		if p2.Err != nil {
+			t.Errorf("radraft serve after SIGTERM: %v\n%s", p2.Err, p2.Log())
 		}
 	case <-time.After(40 * time.Second):
 		t.Fatalf("radraft serve did not stop after SIGTERM")
@@ -345,7 +265,7 @@ func TestCrashSafety(t *testing.T) {
 	if reqs-rsps > 1 || rsps < 5 {
 		t.Errorf("after SIGTERM: %d requests, %d responses\n%s", reqs, rsps, out)
 	}
-	t.Logf("SIGTERM: %d requests sent, %d answered; exit %v", reqs, rsps, p2.err)
+	t.Logf("SIGTERM: %d requests sent, %d answered; exit %v", reqs, rsps, p2.Err)
 	checkConsistent(t, dbURL, storage, copies, acked)
 }
 

@@ -13,10 +13,10 @@ import (
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
-	"github.com/radraft/radraft/dicom/pixels/pixelstest"
 	"github.com/radraft/radraft/dicom/study"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/internal/testfiles"
 )
 
 // storeCopy copies src into dir/rel and returns rel.
@@ -102,7 +102,7 @@ func TestSettlerCR(t *testing.T) {
 	s := draftstest.New(t)
 	dir := t.TempDir()
 	const uid = "1.2.826.0.1.3680043.10.1190.7.1"
-	rel := storeCopy(t, pixelstest.CR(t), dir, uid+"/cr.dcm")
+	rel := storeCopy(t, testfiles.CR(t), dir, uid+"/cr.dcm")
 	index(t, s, drafts.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", Path: rel,
 		Photometric: "MONOCHROME1", Rows: 2140, Columns: 1760})
 	draftstest.MustExec(t, s, `UPDATE studies SET last_received_at = now() - interval '1 minute'`)
@@ -238,7 +238,7 @@ func TestReadHeaders(t *testing.T) {
 		t.Fatalf("headers %+v", h)
 	}
 	// And from the real CR: only the study description speaks of the view.
-	h, err = study.ReadHeaders(pixelstest.CR(t))
+	h, err = study.ReadHeaders(testfiles.CR(t))
 	if err != nil {
 		t.Fatal(err)
 	}

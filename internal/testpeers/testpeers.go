@@ -5,8 +5,10 @@
 package testpeers
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -33,4 +35,21 @@ func DebianPython(t testing.TB) string {
 		return p
 	}
 	return Require(t, "python3")
+}
+
+// RequirePython returns Debian's interpreter once it can import every one of
+// modules, or ends the test (failing under RADRAFT_REQUIRE_PEERS=1).
+func RequirePython(t testing.TB, modules ...string) string {
+	t.Helper()
+	py := DebianPython(t)
+	out, err := exec.Command(py, "-c", "import "+strings.Join(modules, ", ")).CombinedOutput()
+	if err == nil {
+		return py
+	}
+	msg := fmt.Sprintf("python modules %v not importable (scripts/install-deps.sh installs them): %s", modules, strings.TrimSpace(string(out)))
+	if os.Getenv("RADRAFT_REQUIRE_PEERS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
 }

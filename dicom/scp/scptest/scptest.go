@@ -9,34 +9,15 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-)
 
-var (
-	modOnce sync.Once
-	modDir  string
-	modErr  error
+	"github.com/radraft/radraft/internal/testfiles"
 )
 
 // CRPath returns the path of testdata/4.dcm of github.com/suyashkumar/dicom
 // (a de-identified chest CR, 7.5 MB, Implicit VR Little Endian).
-func CRPath() (string, error) {
-	modOnce.Do(func() {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
-		if err != nil {
-			modErr = fmt.Errorf("scptest: go list: %w", err)
-			return
-		}
-		modDir = strings.TrimSpace(string(out))
-	})
-	if modErr != nil {
-		return "", modErr
-	}
-	return filepath.Join(modDir, "testdata", "4.dcm"), nil
-}
+func CRPath() (string, error) { return testfiles.CRPath() }
 
 // The UIDs of 4.dcm (each 64 characters long).
 const (

@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 
 	"github.com/radraft/radraft/dicom/pixels"
-	"github.com/radraft/radraft/dicom/pixels/pixelstest"
+	"github.com/radraft/radraft/internal/testfiles"
 )
 
 func main() {
@@ -25,7 +25,7 @@ func main() {
 	if len(os.Args) > 1 {
 		out = os.Args[1]
 	}
-	td, err := pixelstest.DicomModuleTestdata()
+	td, err := testfiles.DicomModuleTestdata()
 	if err != nil {
 		log.Fatal(err)
 	}

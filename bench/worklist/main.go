@@ -288,14 +288,7 @@ func compareOffset(ctx context.Context, store *drafts.Store, n int) error {
 		COALESCE(NULLIF(o.indication, ''), st.dicom_indication)
 	FROM studies st
 	LEFT JOIN reports r ON r.study_uid = st.study_uid
-	LEFT JOIN LATERAL (
-		SELECT x.indication, x.indication_source FROM (
-			(SELECT o.indication, o.indication_source, 0 AS pri, o.updated_at FROM orders o
-			 WHERE st.accession_number <> '' AND o.accession_number <> '' AND o.accession_number = st.accession_number AND NOT o.cancelled)
-			UNION ALL
-			(SELECT o.indication, o.indication_source, 1, o.updated_at FROM orders o
-			 WHERE o.study_uid <> '' AND o.study_uid = st.study_uid AND NOT o.cancelled)
-		) x ORDER BY x.pri, x.updated_at DESC LIMIT 1) o ON true
+	` + drafts.WorklistOrderJoin + `
 	WHERE st.worklist_status = ANY($1::text[])
 	ORDER BY COALESCE(st.study_date, DATE '0001-01-01') DESC, st.study_uid DESC
 	LIMIT 51 OFFSET 4950`

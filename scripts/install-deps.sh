@@ -11,7 +11,6 @@ declare -A need=(
   [mllp_send]=python3-hl7              # real MLLP client for tests
   [chromium]=chromium                  # browser for UI tests
   [pg_ctlcluster]=postgresql           # throwaway cluster when none runs
-  [Orthanc]=orthanc                    # ingest benchmark peer
 )
 declare -A needfile=(
   [/usr/lib/python3/dist-packages/torch]=python3-torch              # demo model generator
@@ -19,7 +18,6 @@ declare -A needfile=(
   [/usr/lib/python3/dist-packages/sentencepiece]=python3-sentencepiece
   [/usr/lib/python3/dist-packages/PIL]=python3-pil                  # preprocessing reference
   [/usr/lib/python3/dist-packages/pydicom]=python3-pydicom          # pixel decoding cross-check
-  [/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so]=orthanc-postgresql
 )
 missing=()
 for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done

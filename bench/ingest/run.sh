@@ -13,6 +13,11 @@
 # Prints instances/s per run, medians, the ratios radraft/Orthanc and
 # radraft/storescp, and radraft's peak RSS (VmHWM of the server process).
 set -euo pipefail
+for need in storescu storescp echoscu Orthanc; do
+  command -v "$need" >/dev/null || { echo "bench/ingest: $need missing: apt-get install dcmtk orthanc orthanc-postgresql" >&2; exit 1; }
+done
+[ -e /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so ] \
+  || { echo "bench/ingest: apt-get install orthanc-postgresql" >&2; exit 1; }
 REPS=${1:-3}
 N=200
 PAR=4

@@ -20,13 +20,17 @@ func (s *Server) serveUI(c *gin.Context) {
 		WriteError(c, http.StatusNotFound, "not_found", "no such route")
 		return
 	}
+	p := strings.TrimPrefix(path.Clean("/"+c.Request.URL.Path), "/")
 	if !web.Built() {
+		if isAssetPath(p) {
+			WriteError(c, http.StatusNotFound, "not_found", "no such file")
+			return
+		}
 		c.Data(http.StatusOK, "text/plain; charset=utf-8",
 			[]byte("radraft: the web UI is not built (run `npm ci && npm run build` in web/); the API is at /api/v1\n"))
 		return
 	}
 	assets := web.Assets()
-	p := strings.TrimPrefix(path.Clean("/"+c.Request.URL.Path), "/")
 	if p != "" && p != "index.html" {
 		if fi, err := fs.Stat(assets, p); err == nil && !fi.IsDir() {
 			if strings.HasPrefix(p, "assets/") {
@@ -35,9 +39,7 @@ func (s *Server) serveUI(c *gin.Context) {
 			c.FileFromFS(p, http.FS(assets))
 			return
 		}
-		// A missing asset is 404; a client route (whose last segment may be
-		// a dotted UID, e.g. /studies/1.2.840...) gets index.html.
-		if ext := path.Ext(p); ext != "" && ext != ".html" && mime.TypeByExtension(ext) != "" {
+		if isAssetPath(p) {
 			WriteError(c, http.StatusNotFound, "not_found", "no such file")
 			return
 		}
@@ -49,4 +51,12 @@ func (s *Server) serveUI(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-cache")
 	c.Data(http.StatusOK, "text/html; charset=utf-8", index)
+}
+
+// isAssetPath says whether a path names a file (a missing one is a 404)
+// rather than a client route, whose last segment may be a dotted UID such as
+// /studies/1.2.840...: only known file extensions count.
+func isAssetPath(p string) bool {
+	ext := path.Ext(p)
+	return ext != "" && ext != ".html" && mime.TypeByExtension(ext) != ""
 }

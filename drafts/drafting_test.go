@@ -97,3 +97,24 @@ func TestMarkDraftFailed(t *testing.T) {
 		t.Fatalf("missing: %v", err)
 	}
 }
+
+// A draft from a demo bundle says so on its version (the worker records the
+// bundle's demo flag in the timings), so every client can label it.
+func TestDemoDraftIsMarked(t *testing.T) {
+	s := draftstest.New(t)
+	ctx := context.Background()
+	for uid, demo := range map[string]bool{"1.2.7": true, "1.2.8": false} {
+		seedReadyStudy(t, s, uid)
+		if _, _, err := s.SaveAIDraft(ctx, drafts.AIDraft{StudyUID: uid, Findings: "Clear lungs.", ModelName: "m", ModelVersion: "1",
+			Timings: map[string]any{"demo": demo}}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.ReportForStudy(ctx, uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Versions[0].Demo; got != demo {
+			t.Errorf("%s: demo %v, want %v", uid, got, demo)
+		}
+	}
+}

@@ -62,7 +62,10 @@ type ReportVersion struct {
 	IndicationSource  string          `json:"indication_source,omitempty"`
 	AcceptedSentences []string        `json:"accepted_sentences"`
 	Timings           json.RawMessage `json:"timings,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
+	// Demo: made by a demo model bundle (model.json "demo": true), whose text
+	// is meaningless; the UI must say so.
+	Demo      bool      `json:"demo"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Report is a study's report with every version, oldest first.
@@ -129,7 +132,8 @@ func loadReport(ctx context.Context, q querier, studyUID string, lock bool) (*Re
 		return nil, fmt.Errorf("drafts: report: %w", err)
 	}
 	rows, err := q.Query(ctx, `SELECT version, kind, author, findings, reason, model_name, model_version, indication,
-		indication_source, accepted_sentences, timings, created_at FROM report_versions WHERE report_id=$1 ORDER BY version`, r.ID)
+		indication_source, accepted_sentences, timings, COALESCE((timings->>'demo')::boolean, false), created_at
+		FROM report_versions WHERE report_id=$1 ORDER BY version`, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("drafts: report versions: %w", err)
 	}
@@ -137,7 +141,7 @@ func loadReport(ctx context.Context, q querier, studyUID string, lock bool) (*Re
 		var v ReportVersion
 		var timings []byte
 		err := row.Scan(&v.Version, &v.Kind, &v.Author, &v.Findings, &v.Reason, &v.ModelName, &v.ModelVersion,
-			&v.Indication, &v.IndicationSource, &v.AcceptedSentences, &timings, &v.CreatedAt)
+			&v.Indication, &v.IndicationSource, &v.AcceptedSentences, &timings, &v.Demo, &v.CreatedAt)
 		if v.AcceptedSentences == nil {
 			v.AcceptedSentences = []string{}
 		}

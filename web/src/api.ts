@@ -190,7 +190,7 @@ export function normReport(raw: Any, etag: string | null): Report {
         findings: pick(aiRaw, 'findings', 'text') ?? '',
         model_name: pick(aiRaw, 'model_name', 'model') ?? '',
         model_version: pick(aiRaw, 'model_version') ?? '',
-        demo: !!(pick(aiRaw, 'demo', 'is_demo', 'model_demo') ?? /demo/i.test(String(pick(aiRaw, 'model_name', 'model') ?? ''))),
+        demo: !!pick(aiRaw, 'demo'),
         version: pick(aiRaw, 'version'),
         indication: pick(aiRaw, 'indication'),
         indication_source: pick(aiRaw, 'indication_source'),

@@ -13,7 +13,7 @@ const view = {
     { version: 3, kind: 'edit', author: 'rad1', findings: 'A. C.', accepted_sentences: ['A.'], created_at: '2026-11-27T07:01:00Z' },
   ],
   etag: '"v3"',
-  ai_draft: { version: 1, kind: 'ai_draft', author: 'ai', findings: 'A. B.', model_name: 'radraft-demo', model_version: '1', accepted_sentences: [] },
+  ai_draft: { version: 1, kind: 'ai_draft', author: 'ai', findings: 'A. B.', model_name: 'radraft-demo', model_version: '1', accepted_sentences: [], demo: true },
   current: { version: 3, kind: 'edit', author: 'rad1', findings: 'A. C.', accepted_sentences: ['A.'] },
   sentences: [],
   ai_sentences: 0,
@@ -26,15 +26,15 @@ describe('normReport', () => {
     expect(r.current_version).toBe(3);
     expect(r.accepted_sentences).toEqual(['A.']);
     expect(r.ai_draft?.findings).toBe('A. B.');
-    expect(r.ai_draft?.demo).toBe(true); // the demo model is labelled by its name
+    expect(r.ai_draft?.demo).toBe(true); // the server's demo flag (model.json "demo")
     expect(r.ai_draft?.version).toBe(1);
     expect(r.etag).toBe('"v3"');
   });
   it('takes the ETag from the body when the header is missing', () => {
     expect(normReport(view, null).etag).toBe('"v3"');
   });
-  it('a real model is not labelled demo', () => {
-    const r = normReport({ ...view, ai_draft: { ...view.ai_draft, model_name: 'llava-rad' } }, null);
+  it('a real model is not labelled demo, whatever its name', () => {
+    const r = normReport({ ...view, ai_draft: { ...view.ai_draft, model_name: 'my-demo-llava', demo: false } }, null);
     expect(r.ai_draft?.demo).toBe(false);
   });
   it('reads the current version out of a 412', () => {

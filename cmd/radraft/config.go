@@ -27,6 +27,7 @@ type config struct {
 
 	MLLPAddr        string
 	MLLPMaxMessage  int
+	MLLPIdleTimeout time.Duration
 	AccessionFields string
 	RISAddr         string // where signed reports go as ORU^R01; empty = off
 
@@ -97,6 +98,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 
 	s(&c.MLLPAddr, "mllp-addr", "RADRAFT_MLLP_ADDR", ":2575", "HL7 MLLP listen address")
 	i(&c.MLLPMaxMessage, "mllp-max-message", "RADRAFT_MLLP_MAX_MESSAGE", 1<<20, "largest HL7 message accepted, in bytes")
+	d(&c.MLLPIdleTimeout, "mllp-idle-timeout", "RADRAFT_MLLP_IDLE_TIMEOUT", 5*time.Minute, "close an MLLP connection silent this long")
 	s(&c.AccessionFields, "accession-fields", "RADRAFT_ACCESSION_FIELDS", "IPC-1,OBR-18,OBR-3", "where to look for the accession number, in order")
 	s(&c.RISAddr, "ris-addr", "RADRAFT_RIS_ADDR", "", "host:port of the RIS MLLP receiver for signed reports (ORU^R01); empty = off")
 

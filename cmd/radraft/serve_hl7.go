@@ -29,7 +29,8 @@ func init() {
 					Store:     d.store,
 					Extractor: hl7.Extractor{AccessionFields: fields},
 				},
-				MaxMessage: d.cfg.MLLPMaxMessage,
+				MaxMessage:  d.cfg.MLLPMaxMessage,
+				IdleTimeout: d.cfg.MLLPIdleTimeout,
 			}
 			go func() {
 				if err := srv.Serve(ln); err != nil {

@@ -31,6 +31,8 @@ func init() {
 				MaxAssociations:    d.cfg.MaxAssociations,
 				MaxPDU:             uint32(d.cfg.MaxPDULength),
 				IdleTimeout:        d.cfg.DICOMIdleTimeout,
+				ReadTimeout:        d.cfg.DICOMReadTimeout,
+				ARTIM:              d.cfg.DICOMARTIM,
 			}, storage, d.store)
 			ln, err := net.Listen("tcp", d.cfg.DICOMAddr)
 			if err != nil {

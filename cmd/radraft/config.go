@@ -96,7 +96,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	i(&c.MaxPDULength, "max-pdu-length", "RADRAFT_MAX_PDU_LENGTH", 1<<20, "largest P-DATA PDU we accept, in bytes")
 	d(&c.DICOMIdleTimeout, "dicom-idle-timeout", "RADRAFT_DICOM_IDLE_TIMEOUT", 2*time.Minute, "abort an association idle this long")
 	d(&c.DICOMReadTimeout, "dicom-read-timeout", "RADRAFT_DICOM_READ_TIMEOUT", 30*time.Second, "within a message, each read must progress within this")
-	d(&c.DICOMARTIM, "dicom-artim", "RADRAFT_DICOM_ARTIM", 30*time.Second, "ARTIM: wait this long for an A-ASSOCIATE-RQ or A-RELEASE-RP")
+	d(&c.DICOMARTIM, "dicom-artim", "RADRAFT_DICOM_ARTIM", 30*time.Second, "ARTIM: wait this long for an A-ASSOCIATE-RQ, and for the peer to close after release, reject or abort")
 	s(&c.SOPClasses, "sop-classes", "RADRAFT_SOP_CLASSES", "", "comma list of storage SOP class UIDs accepted; empty = CR, DX (both), Secondary Capture")
 	d(&c.SettleQuiet, "settle-quiet", "RADRAFT_SETTLE_QUIET", 15*time.Second, "a study is complete after this long without a new instance")
 

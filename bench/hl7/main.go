@@ -176,7 +176,10 @@ func split(total, parts, i int) int {
 	return n
 }
 
-func benchMLLP(ctx context.Context, addr string, conns, messages int, tag string) (float64, error) {
+// rate runs conns workers at once, worker c sending its share n of the
+// messages, and returns messages per second of wall time (the first error
+// any worker returns is returned instead).
+func rate(conns, messages int, worker func(c, n int) error) (float64, error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	start := time.Now()
@@ -184,13 +187,8 @@ func benchMLLP(ctx context.Context, addr string, conns, messages int, tag string
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			cl := &hl7.Client{Addr: addr}
-			defer cl.Close()
-			for j := 0; j < split(messages, conns, c); j++ {
-				if _, err := cl.Send(ctx, orderMsg(fmt.Sprintf("G%s-%d-%d", tag, c, j))); err != nil {
-					errs <- err
-					return
-				}
+			if err := worker(c, split(messages, conns, c)); err != nil {
+				errs <- err
 			}
 		}(c)
 	}
@@ -203,40 +201,38 @@ func benchMLLP(ctx context.Context, addr string, conns, messages int, tag string
 	return float64(messages) / el.Seconds(), nil
 }
 
+func benchMLLP(ctx context.Context, addr string, conns, messages int, tag string) (float64, error) {
+	return rate(conns, messages, func(c, n int) error {
+		cl := &hl7.Client{Addr: addr}
+		defer cl.Close()
+		for j := 0; j < n; j++ {
+			if _, err := cl.Send(ctx, orderMsg(fmt.Sprintf("G%s-%d-%d", tag, c, j))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func benchPG(ctx context.Context, pool *pgxpool.Pool, conns, messages int, tag string) (float64, error) {
-	var wg sync.WaitGroup
-	errs := make(chan error, conns)
-	start := time.Now()
-	for c := 0; c < conns; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			conn, err := pool.Acquire(ctx)
+	return rate(conns, messages, func(c, n int) error {
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Release()
+		for j := 0; j < n; j++ {
+			ctrl := fmt.Sprintf("P%s-%d-%d", tag, c, j)
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO bench_raw (control_id, raw) VALUES ($1, $2)`, ctrl, orderMsg(ctrl))
+				return err
+			})
 			if err != nil {
-				errs <- err
-				return
+				return err
 			}
-			defer conn.Release()
-			for j := 0; j < split(messages, conns, c); j++ {
-				ctrl := fmt.Sprintf("P%s-%d-%d", tag, c, j)
-				err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-					_, err := tx.Exec(ctx, `INSERT INTO bench_raw (control_id, raw) VALUES ($1, $2)`, ctrl, orderMsg(ctrl))
-					return err
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}(c)
-	}
-	wg.Wait()
-	el := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
-		return 0, err
-	}
-	return float64(messages) / el.Seconds(), nil
+		}
+		return nil
+	})
 }
 
 func benchMLLPSend(ctx context.Context, prog, addr string, conns, messages int, tag string) (float64, error) {
@@ -258,30 +254,18 @@ func benchMLLPSend(ctx context.Context, prog, addr string, conns, messages int, 
 		}
 		files = append(files, p)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, conns)
-	start := time.Now()
-	for _, f := range files {
-		wg.Add(1)
-		go func(f string) {
-			defer wg.Done()
-			out, err := exec.CommandContext(ctx, prog, "-p", port, "-f", f, host).Output()
-			if err != nil {
-				errs <- fmt.Errorf("%v", err)
-				return
-			}
-			if n := strings.Count(string(out), "MSA|AA|"); n != bytes.Count(mustRead(f), []byte{hl7.StartBlock}) {
-				errs <- fmt.Errorf("mllp_send got %d AA", n)
-			}
-		}(f)
-	}
-	wg.Wait()
-	el := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
-		return 0, err
-	}
-	return float64(messages) / el.Seconds(), nil
+	// The files are written off the clock; each worker only runs mllp_send.
+	return rate(conns, messages, func(c, _ int) error {
+		f := files[c]
+		out, err := exec.CommandContext(ctx, prog, "-p", port, "-f", f, host).Output()
+		if err != nil {
+			return fmt.Errorf("%v", err)
+		}
+		if n := strings.Count(string(out), "MSA|AA|"); n != bytes.Count(mustRead(f), []byte{hl7.StartBlock}) {
+			return fmt.Errorf("mllp_send got %d AA", n)
+		}
+		return nil
+	})
 }
 
 func mustRead(p string) []byte {

@@ -24,22 +24,17 @@ func (m *Model) BareDecode(ctx context.Context, promptLen, steps int) (prefill, 
 	total := promptLen + steps
 	kv := m.buffers(total)
 	emb := benchEmbeds(promptLen*H, sp.embedType)
-	stepEmb := floatBuf(H * es)
 	logits := floatBuf(promptLen * V * lsz)
 	ones := make([]int64, total)
 	for i := range ones {
 		ones[i] = 1
 	}
-	ids, err := ort.NewTensor(ort.NewShape(1, 1), []int64{5})
+	step, err := m.newBenchStep(H, es)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer ids.Destroy()
-	embOut, err := byteTensor(sp.embedType, stepEmb, 1, 1, int64(H))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer embOut.Destroy()
+	defer step.destroy()
+	stepEmb, ids, embOut := step.emb, step.ids, step.out
 	// Each run's tensors are made (and dropped) off the clock, just before
 	// (and after) it, like Generate does; only the Run calls are timed.
 	cur := 0
@@ -148,17 +143,12 @@ func (m *Model) NaiveDecode(ctx context.Context, promptLen, steps int) (prefill,
 		}
 	}()
 	emb := benchEmbeds(promptLen*H, sp.embedType)
-	stepEmb := floatBuf(H * es)
-	ids, err := ort.NewTensor(ort.NewShape(1, 1), []int64{5})
+	step, err := m.newBenchStep(H, es)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer ids.Destroy()
-	embOut, err := byteTensor(sp.embedType, stepEmb, 1, 1, int64(H))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer embOut.Destroy()
+	defer step.destroy()
+	stepEmb, ids, embOut := step.emb, step.ids, step.out
 	P := 0
 	run := func(e []byte, T int) error {
 		pos := make([]int64, T)
@@ -232,4 +222,30 @@ func benchEmbeds(n int, t ort.TensorElementDataType) []byte {
 		}
 	}
 	return b
+}
+
+// benchStep is what one decode step's embedding run needs: a fixed input id
+// and a Go buffer its embedding is written into.
+type benchStep struct {
+	emb []byte
+	ids *ort.Tensor[int64]
+	out ort.Value
+}
+
+func (m *Model) newBenchStep(hidden, elemSize int) (*benchStep, error) {
+	st := &benchStep{emb: floatBuf(hidden * elemSize)}
+	var err error
+	if st.ids, err = ort.NewTensor(ort.NewShape(1, 1), []int64{5}); err != nil {
+		return nil, err
+	}
+	if st.out, err = byteTensor(m.spec.embedType, st.emb, 1, 1, int64(hidden)); err != nil {
+		st.ids.Destroy()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *benchStep) destroy() {
+	st.ids.Destroy()
+	st.out.Destroy()
 }

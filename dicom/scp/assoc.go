@@ -226,7 +226,7 @@ func (a *assoc) store(cmd *dimse.Command, ctxID byte, pc ctxInfo) error {
 		return err
 	}
 	in.timings[0] = time.Since(t0)
-	status, comment := a.persist(in, cmd, pc)
+	status, comment := a.s.persist(in, cmd.AffectedSOPClass, cmd.AffectedSOPInst, pc.ts, Origin{CallingAE: a.callingAE, RemoteAddr: a.remote})
 	if a.s.log.Enabled(context.Background(), slog.LevelDebug) {
 		a.s.log.Debug("dicom: C-STORE timings", "status", statusHex(status), "bytes", in.size(),
 			"receive", in.timings[0], "parse", in.timings[1], "fsync", in.timings[2], "commit", in.timings[3], "index", in.timings[4])
@@ -245,9 +245,10 @@ func statusHex(s uint16) string {
 }
 
 // persist makes a received file durable and indexed; the status says how
-// that went. The temporary file is gone (moved or removed) on return.
-func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, string) {
-	s := a.s
+// that went. sopClass and sopInst are what the sender announced (the
+// C-STORE command, or a STOW-RS part's meta). The temporary file is gone
+// (moved or removed) on return.
+func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (uint16, string) {
 	if in.err != nil {
 		in.abort()
 		s.log.Error("dicom: writing a received file failed", "err", in.err)
@@ -264,10 +265,10 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 	lap(1)
 	if err != nil {
 		in.abort()
-		s.log.Warn("dicom: dataset cannot be parsed", "calling_ae", a.callingAE, "err", err)
+		s.log.Warn("dicom: dataset cannot be parsed", "calling_ae", o.CallingAE, "err", err)
 		return dimse.StatusCannotUnderstand, "dataset cannot be parsed"
 	}
-	if h.SOPClassUID != cmd.AffectedSOPClass || h.SOPInstanceUID != cmd.AffectedSOPInst {
+	if h.SOPClassUID != sopClass || h.SOPInstanceUID != sopInst {
 		in.abort()
 		return dimse.StatusDataSetMismatch, "dataset SOP class/instance differs from the command"
 	}
@@ -284,17 +285,17 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 	sum := in.sum()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.IndexTimeout)
 	defer cancel()
-	unlock := s.storage.lock(cmd.AffectedSOPInst)
+	unlock := s.storage.lock(sopInst)
 	defer unlock()
 
-	existing, err := s.index.LookupInstance(ctx, cmd.AffectedSOPInst)
+	existing, err := s.index.LookupInstance(ctx, sopInst)
 	if err != nil {
 		in.abort()
 		s.log.Error("dicom: index unavailable", "err", err)
 		return dimse.StatusOutOfResources, "index unavailable"
 	}
 	if existing != nil {
-		return a.second(ctx, in, existing, sum)
+		return s.second(ctx, in, existing, sum, o)
 	}
 	rel := instancePath(h.StudyUID, h.SeriesUID, h.SOPInstanceUID)
 	if err := s.storage.commit(in, rel); err != nil {
@@ -310,8 +311,8 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 		SeriesUID: h.SeriesUID, Modality: h.Modality, SeriesNumber: h.SeriesNumber,
 		SeriesDescription: h.SeriesDescription, BodyPart: h.BodyPart,
 		SOPInstanceUID: h.SOPInstanceUID, SOPClassUID: h.SOPClassUID, InstanceNumber: h.InstanceNumber,
-		TransferSyntaxUID: pc.ts, Path: rel, FileSize: in.size(), DatasetSize: in.dataLen, SHA256: sum,
-		CallingAE: a.callingAE, RemoteAddr: a.remote, ViewPosition: h.ViewPosition, ViewCode: h.ViewCode,
+		TransferSyntaxUID: ts, Path: rel, FileSize: in.size(), DatasetSize: in.dataLen, SHA256: sum,
+		CallingAE: o.CallingAE, RemoteAddr: o.RemoteAddr, ViewPosition: h.ViewPosition, ViewCode: h.ViewCode,
 		ImageLaterality: h.ImageLaterality, Photometric: h.Photometric, Rows: h.Rows, Columns: h.Columns,
 	}
 	if err := s.index.IndexInstance(ctx, r); err != nil {
@@ -324,8 +325,7 @@ func (a *assoc) persist(in *incoming, cmd *dimse.Command, pc ctxInfo) (uint16, s
 }
 
 // second handles a copy of an already indexed instance.
-func (a *assoc) second(ctx context.Context, in *incoming, existing *drafts.StoredInstance, sum string) (uint16, string) {
-	s := a.s
+func (s *Server) second(ctx context.Context, in *incoming, existing *drafts.StoredInstance, sum string, o Origin) (uint16, string) {
 	if existing.SHA256 == sum {
 		in.abort()
 		if err := s.index.RecordDuplicate(ctx, existing.SOPInstanceUID); err != nil {
@@ -340,11 +340,11 @@ func (a *assoc) second(ctx context.Context, in *incoming, existing *drafts.Store
 		return dimse.StatusOutOfResources, "storage write failed"
 	}
 	if err := s.index.RecordConflict(ctx, drafts.InstanceConflict{
-		SOPInstanceUID: existing.SOPInstanceUID, Path: rel, SHA256: sum, FileSize: in.size(), CallingAE: a.callingAE,
+		SOPInstanceUID: existing.SOPInstanceUID, Path: rel, SHA256: sum, FileSize: in.size(), CallingAE: o.CallingAE,
 	}); err != nil {
 		s.log.Error("dicom: recording a conflicting copy failed", "err", err)
 		return dimse.StatusOutOfResources, "index unavailable"
 	}
-	s.log.Warn("dicom: a different copy of a stored instance was kept aside", "calling_ae", a.callingAE, "path", rel)
+	s.log.Warn("dicom: a different copy of a stored instance was kept aside", "calling_ae", o.CallingAE, "path", rel)
 	return dimse.StatusSuccess, ""
 }

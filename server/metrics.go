@@ -25,7 +25,7 @@ type metrics struct {
 
 var draftLatencyBuckets = []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800}
 
-func newMetrics(store *drafts.Store) *metrics {
+func newMetrics(store *drafts.Store, extra []prometheus.Collector) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.http = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "radraft_http_request_duration_seconds",
@@ -34,6 +34,7 @@ func newMetrics(store *drafts.Store) *metrics {
 	}, []string{"method", "route", "status"})
 	m.reg.MustRegister(m.http, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &dbCollector{store: store})
+	m.reg.MustRegister(extra...)
 	return m
 }
 

@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/radraft/radraft/drafts"
 )
@@ -87,6 +88,9 @@ type Config struct {
 	TrustedProxies []string
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+	// Collectors are other components' metrics (the DICOM listener's),
+	// served on /metrics with the server's own.
+	Collectors []prometheus.Collector
 }
 
 // Server is the HTTP API.
@@ -121,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, limiter: newLoginLimiter(), preview: newPreviewCache(64 << 20)}
-	s.metrics = newMetrics(cfg.Store)
+	s.metrics = newMetrics(cfg.Store, cfg.Collectors)
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err

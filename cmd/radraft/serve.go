@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -27,6 +28,9 @@ type deps struct {
 	// serve starts one River client for them after every prepare ran.
 	workers *river.Workers
 	queues  map[string]river.QueueConfig
+	// metrics are collectors components add in start, for /metrics (the
+	// http component starts after the listeners and serves them).
+	metrics []prometheus.Collector
 }
 
 // component is one part of `serve` (a listener, a worker). Each lives in its

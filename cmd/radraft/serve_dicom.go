@@ -34,6 +34,7 @@ func init() {
 				ReadTimeout:        d.cfg.DICOMReadTimeout,
 				ARTIM:              d.cfg.DICOMARTIM,
 			}, storage, d.store)
+			d.metrics = append(d.metrics, srv.Collector())
 			ln, err := net.Listen("tcp", d.cfg.DICOMAddr)
 			if err != nil {
 				return nil, err

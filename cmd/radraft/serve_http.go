@@ -31,6 +31,7 @@ func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error
 		StorageDir: cfg.StorageDir,
 		TLS:        cfg.TLSCert != "",
 		ResultsOut: cfg.RISAddr != "",
+		Collectors: d.metrics,
 		Ready: func(context.Context) error {
 			if _, ok := inferenceReady(cfg); !ok {
 				return errors.New("model not loaded")

@@ -128,6 +128,7 @@ type Server struct {
 
 	active atomic.Int64 // established associations
 	conns  atomic.Int64 // open connections
+	panics atomic.Int64 // association handlers that panicked (recovered)
 
 	mu       sync.Mutex
 	lns      []net.Listener
@@ -213,6 +214,7 @@ func (s *Server) Serve(ln net.Listener) error {
 				s.conns.Add(-1)
 				s.wg.Done()
 			}()
+			defer s.recoverAssociation(c)
 			s.handle(c)
 		}()
 	}
@@ -267,8 +269,11 @@ func (s *Server) handle(c *ul.Conn) {
 	remote := remoteHost(c)
 	// Sta2: ARTIM runs until the A-ASSOCIATE-RQ; a shutdown cuts it short.
 	c.SetReadTimeout(s.cfg.ARTIM, true)
-	_, rq, err := c.ReadAssociate()
+	typ, rq, err := c.ReadAssociate()
 	c.SetReadTimeout(s.cfg.ReadTimeout, false)
+	if typ == ul.TypeAssociateAC || typ == ul.TypeAssociateRJ {
+		err = &ul.ProtocolError{Reason: ul.AbortUnexpectedPDU, Msg: fmt.Sprintf("PDU type %#x before association", typ)}
+	}
 	if err != nil {
 		s.failEarly(c, remote, err)
 		return

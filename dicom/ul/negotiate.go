@@ -45,7 +45,7 @@ func Negotiate(rq *AssociateRQ, p *Policy, appContext string) (*AssociateRQ, *Re
 		ImplVersionName:    p.ImplVersionName,
 	}
 	for _, pc := range rq.Contexts {
-		ans := PresentationContext{ID: pc.ID, TransferSyntaxes: pc.TransferSyntaxes[:1]}
+		ans := PresentationContext{ID: pc.ID}
 		switch {
 		case !slices.Contains(p.AbstractSyntaxes, pc.AbstractSyntax):
 			ans.Result = ResultAbstractSyntaxNotSupported

@@ -310,6 +310,11 @@ func decodeContext(t byte, v []byte) (PresentationContext, error) {
 	if t == itemPresContextRQ && (pc.AbstractSyntax == "" || len(pc.TransferSyntaxes) == 0) {
 		return pc, protoErr(AbortInvalidParam, "presentation context %d lacks abstract or transfer syntax", pc.ID)
 	}
+	// An AC context answers with exactly one transfer syntax (PS3.8 9.3.3.2),
+	// which is significant only when the context is accepted.
+	if t == itemPresContextAC && (len(pc.TransferSyntaxes) > 1 || pc.Result == ResultAcceptance && len(pc.TransferSyntaxes) != 1) {
+		return pc, protoErr(AbortInvalidParam, "accepted presentation context %d with %d transfer syntaxes", pc.ID, len(pc.TransferSyntaxes))
+	}
 	return pc, nil
 }
 

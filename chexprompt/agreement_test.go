@@ -1,6 +1,7 @@
 package chexprompt
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"strings"
@@ -53,9 +54,25 @@ func TestStripIdentifiers(t *testing.T) {
 }
 
 func TestSentences(t *testing.T) {
+	// The shared rule (package sentences): a semicolon does not end a sentence.
 	got := Sentences("ETT 4.5 cm above the carina. No effusion; small PTX.\nHeart normal")
-	want := []string{"ETT 4.5 cm above the carina.", "No effusion;", "small PTX.", "Heart normal"}
+	want := []string{"ETT 4.5 cm above the carina.", "No effusion; small PTX.", "Heart normal"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A semicolon still ends a clause: the negation before it must not reach
+// the finding after it.
+func TestSemicolonEndsNegation(t *testing.T) {
+	res, err := NewOffline().Evaluate(context.Background(), "No effusion; small right pneumothorax.", "No effusion; no pneumothorax.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) == 0 {
+		t.Fatalf("the missed pneumothorax after ';' was not found: %+v", res)
+	}
+	if e := res.Errors[0]; !strings.Contains(strings.ToLower(e.Finding+e.Reason), "pneumothorax") || !e.Significant {
+		t.Fatalf("want a significant error about the pneumothorax, got %+v", e)
 	}
 }

@@ -81,7 +81,7 @@ var (
 		}
 		return out
 	}()
-	reClauseBreak = regexp.MustCompile(`\b(?:but|however|although|though|whereas|except|apart from|aside from|which|while)\b|:|\band (?:the|there|a|an)\b|\bwith (?:the )?exception of\b`)
+	reClauseBreak = regexp.MustCompile(`\b(?:but|however|although|though|whereas|except|apart from|aside from|which|while)\b|[:;]|\band (?:the|there|a|an)\b|\bwith (?:the )?exception of\b`)
 	rePseudoNeg   = wordRE(`no (?:significant |substantial |appreciable |definite |interval |significant interval )?(?:change|increase|decrease)`, `not (?:significantly )?changed`, `without (?:interval )?change`, `not only`, `no longer`)
 	reNegPre      = wordRE(`no`, `not`, `without`, `negative for`, `free of`, `absence of`, `absent`, `rather than`, `resolution of`, `removal of`, `interval removal of`, `no longer`, `none`)
 	reNegPost     = wordRE(`(?:is|are|was|were) not (?:seen|identified|present|visualized|appreciated|evident|demonstrated)`, `not (?:seen|identified|present|visualized|appreciated|demonstrated)`, `(?:is|are) absent`, `(?:has|have) (?:since )?resolved`, `resolved`, `(?:is|are) no longer (?:seen|present|visualized|identified)`, `no longer (?:seen|present|visualized|identified)`, `(?:has|have) been removed`, `removed`, `ruled out`, `(?:is|are) excluded`)
@@ -130,8 +130,8 @@ func splitClauses(s string) []string {
 	last := 0
 	for _, loc := range reClauseBreak.FindAllStringIndex(s, -1) {
 		out = append(out, s[last:loc[0]])
-		last = loc[0] // the break word starts the next clause
-		if s[loc[0]] == ':' {
+		last = loc[0] // the break word starts the next clause; a colon or semicolon belongs to neither
+		if c := s[loc[0]]; c == ':' || c == ';' {
 			last = loc[1]
 		}
 	}

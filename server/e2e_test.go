@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/sentences"
 )
 
 type reportResp struct {
@@ -74,7 +75,7 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("get report: %d %+v", r.StatusCode, rep)
 	}
 	for _, s := range rep.Sentences {
-		if s.Owner != drafts.OwnerAI {
+		if s.Owner != sentences.OwnerAI {
 			t.Fatalf("sentence %q owner %s", s.Text, s.Owner)
 		}
 	}
@@ -95,7 +96,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	if r.StatusCode != 200 || rep.CurrentVersion != 2 || rep.ETag != `"v2"` || rep.Current.Findings != edited {
 		t.Fatalf("edit: %d %s", r.StatusCode, bodyOf(r))
 	}
-	if rep.Sentences[1].Owner != drafts.OwnerHuman || rep.Sentences[0].Owner != drafts.OwnerAI {
+	if rep.Sentences[1].Owner != sentences.OwnerHuman || rep.Sentences[0].Owner != sentences.OwnerAI {
 		t.Fatalf("marking after edit: %+v", rep.Sentences)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/sentences"
 )
 
 func init() {
@@ -27,13 +28,13 @@ func init() {
 
 // reportView is the JSON of a report: the report with its versions, the AI
 // draft and current version, and the current text's sentences marked with
-// who owns them (drafts.MarkSentences).
+// who owns them (sentences.Mark).
 type reportView struct {
 	*drafts.Report
-	ETag      string                  `json:"etag"`
-	AIDraft   *drafts.ReportVersion   `json:"ai_draft"`
-	Current   *drafts.ReportVersion   `json:"current"`
-	Sentences []drafts.MarkedSentence `json:"sentences"`
+	ETag      string                     `json:"etag"`
+	AIDraft   *drafts.ReportVersion      `json:"ai_draft"`
+	Current   *drafts.ReportVersion      `json:"current"`
+	Sentences []sentences.MarkedSentence `json:"sentences"`
 	// AISentences counts current sentences still the AI's (owner ai).
 	AISentences int `json:"ai_sentences"`
 }
@@ -41,15 +42,15 @@ type reportView struct {
 func etagOf(r *drafts.Report) string { return fmt.Sprintf(`"v%d"`, r.CurrentVersion) }
 
 func newReportView(r *drafts.Report) reportView {
-	v := reportView{Report: r, ETag: etagOf(r), AIDraft: r.AIDraft(), Current: r.Current(), Sentences: []drafts.MarkedSentence{}}
+	v := reportView{Report: r, ETag: etagOf(r), AIDraft: r.AIDraft(), Current: r.Current(), Sentences: []sentences.MarkedSentence{}}
 	if v.Current != nil {
 		ai := ""
 		if v.AIDraft != nil {
 			ai = v.AIDraft.Findings
 		}
-		v.Sentences = drafts.MarkSentences(ai, v.Current.Findings, v.Current.AcceptedSentences)
+		v.Sentences = sentences.Mark(ai, v.Current.Findings, v.Current.AcceptedSentences)
 		for _, m := range v.Sentences {
-			if m.Owner == drafts.OwnerAI {
+			if m.Owner == sentences.OwnerAI {
 				v.AISentences++
 			}
 		}

@@ -1,5 +1,5 @@
 // Sentence logic shared by the editor's AI marking and the second-reader
-// view. The splitting rule mirrors the server's (drafts package) so that the
+// view. The splitting rule mirrors the server's (package sentences) so that the
 // sentences the UI marks as the AI's are the ones the API reports:
 //
 //   A sentence ends after '.', '!' or '?' (with any closing quotes or

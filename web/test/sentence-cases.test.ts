@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { splitSentences } from '../src/sentences';
 
-// The same cases can be checked against drafts.SplitSentences in Go.
+// The same cases are checked against sentences.Split in Go (sentences/sentences_test.go).
 const { cases } = JSON.parse(readFileSync(new URL('./sentence-cases.json', import.meta.url), 'utf8')) as {
   cases: { text: string; sentences: string[] }[];
 };

@@ -1,13 +1,9 @@
-package drafts
-
-import (
-	"strings"
-	"unicode/utf16"
-)
-
-// Sentence splitting and AI marking: the one rule the API and the web UI
-// (web/src/sentences.ts, web/src/marking.ts) share, so that the sentences the
-// UI marks as the AI's are the ones the API reports.
+// Package sentences owns the one rule by which report text is cut into
+// sentences, and by which a sentence of the current text is still the AI's.
+// The API's marking, CheXprompt's sentence locations and the web UI
+// (web/src/sentences.ts, web/src/marking.ts, checked against the same cases
+// in web/test/sentence-cases.json) all use it, so the sentence the UI marks
+// or highlights is the one the server means.
 //
 //   - A sentence ends after '.', '!' or '?' (with any further terminals and
 //     closing quotes or brackets right after it) when white space or the end
@@ -22,6 +18,12 @@ import (
 //     multiset: sentences the radiologist kept word for word on purpose).
 //
 // Offsets are in UTF-16 code units, as JavaScript strings count them.
+package sentences
+
+import (
+	"strings"
+	"unicode/utf16"
+)
 
 // Span is one sentence of a text.
 type Span struct {
@@ -62,8 +64,8 @@ func isSentenceSpace(r rune) bool {
 	return false
 }
 
-// SplitSentences splits text into sentence spans by the rule above.
-func SplitSentences(text string) []Span {
+// Split splits text into sentence spans by the rule above.
+func Split(text string) []Span {
 	rs := []rune(text)
 	// u16[i] is the UTF-16 offset of rune i.
 	u16 := make([]int, len(rs)+1)
@@ -109,25 +111,25 @@ func SplitSentences(text string) []Span {
 	return out
 }
 
-// NormalizeSentence is the comparison key of a sentence: white space runs
+// Normalize is the comparison key of a sentence: white space runs
 // collapsed to one space, trimmed.
-func NormalizeSentence(s string) string { return strings.Join(strings.Fields(s), " ") }
+func Normalize(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// MarkSentences says, for each sentence of current, whether it is still the
+// Mark says, for each sentence of current, whether it is still the
 // AI's (see the rule above). accepted may be nil.
-func MarkSentences(aiDraft, current string, accepted []string) []MarkedSentence {
+func Mark(aiDraft, current string, accepted []string) []MarkedSentence {
 	ai := map[string]int{}
-	for _, s := range SplitSentences(aiDraft) {
-		ai[NormalizeSentence(s.Text)]++
+	for _, s := range Split(aiDraft) {
+		ai[Normalize(s.Text)]++
 	}
 	acc := map[string]int{}
 	for _, s := range accepted {
-		acc[NormalizeSentence(s)]++
+		acc[Normalize(s)]++
 	}
-	spans := SplitSentences(current)
+	spans := Split(current)
 	out := make([]MarkedSentence, 0, len(spans))
 	for i, s := range spans {
-		key := NormalizeSentence(s.Text)
+		key := Normalize(s.Text)
 		owner := OwnerHuman
 		if ai[key] > 0 {
 			ai[key]--

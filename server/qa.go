@@ -12,6 +12,7 @@ import (
 
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/workflow"
 )
 
 // QA routes (CheXprompt): flags of AI drafts with clinically significant
@@ -412,7 +413,7 @@ func (s *Server) secondReader(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !bindJSON(c, &body) {
 		return
 	}
-	sr, err := chexprompt.SecondRead(c.Request.Context(), s.cfg.Store, uid, body.Findings)
+	sr, err := workflow.SecondRead(c.Request.Context(), s.cfg.Store, uid, body.Findings)
 	switch {
 	case errors.Is(err, drafts.ErrNoReport), errors.Is(err, drafts.ErrStudyNotFound):
 		WriteError(c, http.StatusNotFound, "not_found", "no report for this study")

@@ -9,17 +9,18 @@ import (
 
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/workflow"
 )
 
 // signAndEvaluate signs a seeded study with text and runs the evaluation job
 // function (what the River worker does) with the offline evaluator.
-func (e *env) signAndEvaluate(uid, signed string) *chexprompt.Outcome {
+func (e *env) signAndEvaluate(uid, signed string) *workflow.Outcome {
 	e.t.Helper()
 	r, err := e.store.SignReport(context.Background(), drafts.ReportChange{StudyUID: uid, Findings: signed, Actor: "radiologist1"}, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out, err := chexprompt.EvaluateReport(context.Background(), e.store, chexprompt.NewOffline(),
+	out, err := workflow.EvaluateReport(context.Background(), e.store, chexprompt.NewOffline(),
 		drafts.EvaluateReportArgs{ReportID: r.ID, ReferenceVersion: *r.SignedVersion})
 	if err != nil {
 		e.t.Fatal(err)

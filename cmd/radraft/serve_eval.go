@@ -8,6 +8,7 @@ import (
 
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/workflow"
 )
 
 // The CheXprompt evaluation worker: works evaluate_report jobs (queued on
@@ -37,7 +38,7 @@ func prepareEvaluation(ctx context.Context, d *deps) error {
 	if err != nil {
 		return err
 	}
-	river.AddWorker(d.workers, &chexprompt.Worker{Store: d.store, Evaluator: ev})
+	river.AddWorker(d.workers, &workflow.EvaluateWorker{Store: d.store, Evaluator: ev})
 	// The judge's own concurrency limit (4) bounds requests; more workers
 	// would only wait for it.
 	d.queues[drafts.QueueEvaluation] = river.QueueConfig{MaxWorkers: 4}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/inference"
+	"github.com/radraft/radraft/workflow"
 )
 
 // The inference worker: on nodes that run the model (role all or worker) it
@@ -53,7 +54,7 @@ func prepareInference(ctx context.Context, d *deps) error {
 		return err
 	}
 	store := d.store
-	w := &inference.Worker{
+	w := &workflow.DraftWorker{
 		Store:      store,
 		Drafter:    pipe,
 		Indication: storeIndication(store),
@@ -77,12 +78,12 @@ func prepareInference(ctx context.Context, d *deps) error {
 
 // storeIndication gives the worker the study's indication from the order
 // (or the DICOM headers) and whether an order has arrived.
-func storeIndication(s *drafts.Store) inference.IndicationFunc {
-	return func(ctx context.Context, studyUID string) (inference.Indication, error) {
+func storeIndication(s *drafts.Store) workflow.IndicationFunc {
+	return func(ctx context.Context, studyUID string) (workflow.Indication, error) {
 		si, err := s.IndicationForStudy(ctx, studyUID)
 		if err != nil {
-			return inference.Indication{}, err
+			return workflow.Indication{}, err
 		}
-		return inference.Indication{Text: si.Text, Source: si.Source, HasOrder: si.OrderID != 0, OrderCancelled: si.OrderCancelled}, nil
+		return workflow.Indication{Text: si.Text, Source: si.Source, HasOrder: si.OrderID != 0, OrderCancelled: si.OrderCancelled}, nil
 	}
 }

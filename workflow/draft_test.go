@@ -1,4 +1,4 @@
-package inference_test
+package workflow_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/inference"
+	"github.com/radraft/radraft/workflow"
 )
 
 type fakeDrafter struct {
@@ -67,10 +68,10 @@ func TestWorker(t *testing.T) {
 	s := draftstest.New(t)
 	ctx := context.Background()
 	fd := &fakeDrafter{}
-	noOrder := func(ctx context.Context, uid string) (inference.Indication, error) {
-		return inference.Indication{Text: "fever", Source: "dicom:(0040,1002)"}, nil
+	noOrder := func(ctx context.Context, uid string) (workflow.Indication, error) {
+		return workflow.Indication{Text: "fever", Source: "dicom:(0040,1002)"}, nil
 	}
-	w := &inference.Worker{Store: s, Drafter: fd, Indication: noOrder, StorageDir: "/data", OrderWait: time.Minute}
+	w := &workflow.DraftWorker{Store: s, Drafter: fd, Indication: noOrder, StorageDir: "/data", OrderWait: time.Minute}
 
 	// Settled just now and no order: it waits.
 	seed(t, s, "1.1", true, 0)
@@ -106,8 +107,8 @@ func TestWorker(t *testing.T) {
 	if err := w.Work(ctx, job("1.1", "settled", 1)); err != nil || fd.calls != calls {
 		t.Fatalf("duplicate: %v, %d calls", err, fd.calls-calls)
 	}
-	w.Indication = func(ctx context.Context, uid string) (inference.Indication, error) {
-		return inference.Indication{Text: "cough", Source: "hl7:OBR-31", HasOrder: true}, nil
+	w.Indication = func(ctx context.Context, uid string) (workflow.Indication, error) {
+		return workflow.Indication{Text: "cough", Source: "hl7:OBR-31", HasOrder: true}, nil
 	}
 	w.Now = nil
 	if err := w.Work(ctx, job("1.1", "order_arrived", 1)); err != nil {
@@ -164,14 +165,14 @@ func TestWorkerRedraftsWhenOrderArrivesWhileDrafting(t *testing.T) {
 	ctx := context.Background()
 	fd := &fakeDrafter{}
 	calls := 0
-	changing := func(ctx context.Context, uid string) (inference.Indication, error) {
+	changing := func(ctx context.Context, uid string) (workflow.Indication, error) {
 		calls++
 		if calls == 1 {
-			return inference.Indication{Text: "fever", Source: "dicom:(0040,1002)"}, nil
+			return workflow.Indication{Text: "fever", Source: "dicom:(0040,1002)"}, nil
 		}
-		return inference.Indication{Text: "Shortness of breath", Source: "hl7:OBR-31", HasOrder: true}, nil
+		return workflow.Indication{Text: "Shortness of breath", Source: "hl7:OBR-31", HasOrder: true}, nil
 	}
-	w := &inference.Worker{Store: s, Drafter: fd, Indication: changing, StorageDir: "/data"}
+	w := &workflow.DraftWorker{Store: s, Drafter: fd, Indication: changing, StorageDir: "/data"}
 	seed(t, s, "3.1", true, time.Hour)
 
 	err := w.Work(ctx, job("3.1", "settled", 1))

@@ -1,25 +1,29 @@
-package chexprompt
+package workflow_test
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/workflow"
 )
 
 // startWorkers runs a real River client on the evaluation queue.
-func startWorkers(t *testing.T, s *drafts.Store, ev Evaluator) {
+func startWorkers(t *testing.T, s *drafts.Store, ev chexprompt.Evaluator) {
 	t.Helper()
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &Worker{Store: s, Evaluator: ev})
+	river.AddWorker(workers, &workflow.EvaluateWorker{Store: s, Evaluator: ev})
 	rc, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{drafts.QueueEvaluation: {MaxWorkers: 2}},
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
@@ -83,7 +87,7 @@ func waitEvaluation(t *testing.T, s *drafts.Store, reportID string) *drafts.Eval
 func TestSignedReportIsEvaluatedAndFlagged(t *testing.T) {
 	s := draftstest.New(t)
 	ctx := context.Background()
-	startWorkers(t, s, NewOffline())
+	startWorkers(t, s, chexprompt.NewOffline())
 
 	flagged := draftAndSign(t, s, "1.2.3.1", "No pneumothorax. Heart size is normal. Lungs are clear.",
 		"Large right pneumothorax. Heart size is normal. Lungs are clear.")
@@ -91,15 +95,15 @@ func TestSignedReportIsEvaluatedAndFlagged(t *testing.T) {
 		"Heart size is normal. No pneumothorax or pleural effusion.")
 
 	ev := waitEvaluation(t, s, flagged.ID)
-	if ev.Engine != EngineOffline || ev.Significant["omission_finding"] != 1 || ev.SignificantTotal != 1 ||
+	if ev.Engine != chexprompt.EngineOffline || ev.Significant["omission_finding"] != 1 || ev.SignificantTotal != 1 ||
 		ev.CandidateVersion != 1 || ev.ReferenceVersion != *flagged.SignedVersion || ev.ModelVersion != "demo-1" {
 		t.Fatalf("evaluation %+v", ev)
 	}
-	var res Result
+	var res chexprompt.Result
 	if err := json.Unmarshal(ev.Result, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Errors) != 1 || res.Errors[0].Type != OmissionFinding || res.Errors[0].ReferenceSentences[0] != 0 ||
+	if len(res.Errors) != 1 || res.Errors[0].Type != chexprompt.OmissionFinding || res.Errors[0].ReferenceSentences[0] != 0 ||
 		res.Errors[0].CandidateSentences[0] != 0 || !strings.Contains(res.Note, "approximation") {
 		t.Fatalf("result %+v", res)
 	}
@@ -138,16 +142,18 @@ func TestSignedReportIsEvaluatedAndFlagged(t *testing.T) {
 // local OpenAI-compatible server and checks what left radraft.
 func TestLLMJudgeJobStripsIdentifiers(t *testing.T) {
 	s := draftstest.New(t)
-	f := &fakeJudge{steps: []func(http.ResponseWriter, chatRequest){answer(goodAnswer)}}
-	j, _ := newTestJudge(t, f, nil)
+	j, reqs := newJudgeServer(t, goodAnswer)
 	startWorkers(t, s, j)
 	r := draftAndSign(t, s, "1.2.3.3", "No pneumothorax.",
 		"Jane Doe (MRN445566, accession A7788990, born 02/03/1950): small right pneumothorax. Findings discussed with Dr. Alvarez on 11/27/2026.")
 	ev := waitEvaluation(t, s, r.ID)
-	if ev.Engine != EngineLLM || ev.JudgeModel != "test-judge" || ev.SignificantTotal != 1 || ev.Raw != goodAnswer {
+	if ev.Engine != chexprompt.EngineLLM || ev.JudgeModel != "test-judge" || ev.SignificantTotal != 1 || ev.Raw != goodAnswer {
 		t.Fatalf("evaluation %+v", ev)
 	}
-	sent := f.reqs[0].Messages[1].Content
+	if len(*reqs) == 0 || len((*reqs)[0].Messages) < 2 {
+		t.Fatalf("the judge got no user message: %+v", *reqs)
+	}
+	sent := (*reqs)[0].Messages[1].Content
 	for _, phi := range []string{"Jane", "Doe", "MRN445566", "A7788990", "1950", "Alvarez", "11/27/2026"} {
 		if strings.Contains(sent, phi) {
 			t.Errorf("%q was sent to the judge: %q", phi, sent)
@@ -157,7 +163,7 @@ func TestLLMJudgeJobStripsIdentifiers(t *testing.T) {
 		t.Errorf("clinical text not sent: %q", sent)
 	}
 	flags, _, _ := s.ListFlags(context.Background(), drafts.FlagFilter{})
-	if len(flags) != 1 || flags[0].Engine != EngineLLM {
+	if len(flags) != 1 || flags[0].Engine != chexprompt.EngineLLM {
 		t.Fatalf("flags %+v", flags)
 	}
 }
@@ -165,7 +171,7 @@ func TestLLMJudgeJobStripsIdentifiers(t *testing.T) {
 func TestSecondRead(t *testing.T) {
 	s := draftstest.New(t)
 	draftAndSign(t, s, "1.2.3.4", "Small left pleural effusion. No pneumothorax. Heart size is normal.", "")
-	sr, err := SecondRead(context.Background(), s, "1.2.3.4", "Small right pleural effusion. No pneumothorax. Heart size is normal.")
+	sr, err := workflow.SecondRead(context.Background(), s, "1.2.3.4", "Small right pleural effusion. No pneumothorax. Heart size is normal.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,13 +181,55 @@ func TestSecondRead(t *testing.T) {
 		t.Fatalf("second reading %+v", sr)
 	}
 	// Empty text: the report's current text (the AI draft itself) — no difference.
-	sr, err = SecondRead(context.Background(), s, "1.2.3.4", "")
+	sr, err = workflow.SecondRead(context.Background(), s, "1.2.3.4", "")
 	if err != nil || sr.Result.Total() != 0 {
 		t.Fatalf("%+v %v", sr, err)
 	}
-	if _, err := SecondRead(context.Background(), s, "9.9.9", "x"); err == nil {
+	if _, err := workflow.SecondRead(context.Background(), s, "9.9.9", "x"); err == nil {
 		t.Fatal("unknown study accepted")
 	}
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+const goodAnswer = "Clinically significant errors: (A, 1); (B, 0); (C, 0); (D, 0); (E, 0); (F, 0)\nClinically insignificant errors: (A, 0); (B, 2); (C, 0); (D, 1); (E, 0); (F, 0)"
+
+type chatRequest struct {
+	Model    string `json:"model"`
+	Messages []struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	} `json:"messages"`
+}
+
+// newJudgeServer runs a local OpenAI-compatible chat-completions endpoint
+// that answers content to every request, and a judge pointed at it; the
+// requests it received are recorded.
+func newJudgeServer(t *testing.T, content string) (*chexprompt.Judge, *[]chatRequest) {
+	t.Helper()
+	var mu sync.Mutex
+	reqs := &[]chatRequest{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req chatRequest
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" || json.NewDecoder(r.Body).Decode(&req) != nil {
+			http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		*reqs = append(*reqs, req)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": "chatcmpl-test", "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model,
+			"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": content}}},
+			"usage": map[string]int{"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	j, err := chexprompt.NewJudge(chexprompt.JudgeConfig{URL: srv.URL + "/v1", Model: "test-judge", APIKey: "sk-test", RatePerMinute: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, reqs
+}

@@ -1,4 +1,4 @@
-package chexprompt
+package workflow
 
 import (
 	"context"
@@ -10,29 +10,30 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
 )
 
-// Worker runs the evaluate_report job (queued by drafts.SignReport and
+// EvaluateWorker runs the evaluate_report job (queued by drafts.SignReport and
 // AmendReport): candidate = the report's AI draft, reference = the job's
 // reference version; the result is stored and a clinically significant
 // error raises a QA flag (drafts.SaveEvaluation).
-type Worker struct {
+type EvaluateWorker struct {
 	river.WorkerDefaults[drafts.EvaluateReportArgs]
 	Store     *drafts.Store
-	Evaluator Evaluator
+	Evaluator chexprompt.Evaluator
 	// JobTimeout bounds one job (the judge's retries included); default 10m.
 	JobTimeout time.Duration
 }
 
-func (w *Worker) Timeout(*river.Job[drafts.EvaluateReportArgs]) time.Duration {
+func (w *EvaluateWorker) Timeout(*river.Job[drafts.EvaluateReportArgs]) time.Duration {
 	if w.JobTimeout > 0 {
 		return w.JobTimeout
 	}
 	return 10 * time.Minute
 }
 
-func (w *Worker) Work(ctx context.Context, job *river.Job[drafts.EvaluateReportArgs]) error {
+func (w *EvaluateWorker) Work(ctx context.Context, job *river.Job[drafts.EvaluateReportArgs]) error {
 	out, err := EvaluateReport(ctx, w.Store, w.Evaluator, job.Args)
 	if err != nil {
 		// No report or no AI draft will not appear by retrying.
@@ -54,21 +55,21 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[drafts.EvaluateReportA
 // Outcome is what EvaluateReport stored.
 type Outcome struct {
 	Saved  drafts.SavedEvaluation
-	Result *Result
+	Result *chexprompt.Result
 }
 
 // EvaluateReport scores a report's AI draft against its reference version
 // and stores the evaluation (and QA flag). Before an LLM judge sees the
 // texts, the study's patient identifiers are stripped from them.
-func EvaluateReport(ctx context.Context, st *drafts.Store, ev Evaluator, args drafts.EvaluateReportArgs) (*Outcome, error) {
+func EvaluateReport(ctx context.Context, st *drafts.Store, ev chexprompt.Evaluator, args drafts.EvaluateReportArgs) (*Outcome, error) {
 	in, err := st.LoadEvaluationInput(ctx, args.ReportID, args.ReferenceVersion)
 	if err != nil {
 		return nil, err
 	}
 	ref, cand := in.Reference, in.Candidate
-	if ev.Engine() != EngineOffline {
-		ids := Identifiers{PatientName: in.PatientName, PatientID: in.PatientID, AccessionNumber: in.AccessionNumber, PatientBirthDate: in.PatientBirthDate}
-		ref, cand = StripIdentifiers(ref, ids), StripIdentifiers(cand, ids)
+	if ev.Engine() != chexprompt.EngineOffline {
+		ids := chexprompt.Identifiers{PatientName: in.PatientName, PatientID: in.PatientID, AccessionNumber: in.AccessionNumber, PatientBirthDate: in.PatientBirthDate}
+		ref, cand = chexprompt.StripIdentifiers(ref, ids), chexprompt.StripIdentifiers(cand, ids)
 	}
 	res, err := ev.Evaluate(ctx, ref, cand)
 	if err != nil {
@@ -89,9 +90,9 @@ func EvaluateReport(ctx context.Context, st *drafts.Store, ev Evaluator, args dr
 	return &Outcome{Saved: saved, Result: res}, nil
 }
 
-func countsMap(c Counts) map[string]int {
+func countsMap(c chexprompt.Counts) map[string]int {
 	m := map[string]int{}
-	for _, t := range ErrorTypes {
+	for _, t := range chexprompt.ErrorTypes {
 		m[string(t)] = c.Get(t)
 	}
 	return m
@@ -106,9 +107,9 @@ type Sentence struct {
 // SecondReading is the on-demand check of the radiologist's current text
 // (reference) against the AI draft (candidate), before signing.
 type SecondReading struct {
-	ReportID  string  `json:"report_id"`
-	AIVersion int     `json:"ai_version"`
-	Result    *Result `json:"result"`
+	ReportID  string             `json:"report_id"`
+	AIVersion int                `json:"ai_version"`
+	Result    *chexprompt.Result `json:"result"`
 	// The sentences that at least one error concerns.
 	DifferingCurrent []Sentence `json:"differing_current"`
 	DifferingAI      []Sentence `json:"differing_ai"`
@@ -131,7 +132,7 @@ func SecondRead(ctx context.Context, st *drafts.Store, studyUID, text string) (*
 			text = cur.Findings
 		}
 	}
-	res, err := NewOffline().Evaluate(ctx, text, ai.Findings)
+	res, err := chexprompt.NewOffline().Evaluate(ctx, text, ai.Findings)
 	if err != nil {
 		return nil, err
 	}

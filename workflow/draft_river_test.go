@@ -1,4 +1,4 @@
-package inference_test
+package workflow_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/inference"
+	"github.com/radraft/radraft/workflow"
 )
 
 type fixedPrompt struct{}
@@ -32,7 +33,7 @@ func TestWorkerUnderRiver(t *testing.T) {
 	if _, err := inference.InitRuntime(lib); err != nil {
 		t.Fatal(err)
 	}
-	m, err := inference.Load("testdata/tiny", inference.DeviceOptions{})
+	m, err := inference.Load("../inference/testdata/tiny", inference.DeviceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +56,9 @@ func TestWorkerUnderRiver(t *testing.T) {
 		Detokenize: func(ids []int64) string { return fmt.Sprint(ids) },
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &inference.Worker{Store: s, Drafter: pipe, StorageDir: "/data", OrderWait: time.Minute,
-		Indication: func(ctx context.Context, uid string) (inference.Indication, error) {
-			return inference.Indication{}, nil
+	river.AddWorker(workers, &workflow.DraftWorker{Store: s, Drafter: pipe, StorageDir: "/data", OrderWait: time.Minute,
+		Indication: func(ctx context.Context, uid string) (workflow.Indication, error) {
+			return workflow.Indication{}, nil
 		}})
 	rc, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{Workers: workers,
 		Queues: map[string]river.QueueConfig{drafts.QueueInference: {MaxWorkers: 1}}, FetchPollInterval: 100 * time.Millisecond})

@@ -1,4 +1,9 @@
-package inference
+// Package workflow owns radraft's jobs: what happens when a study settles
+// (draft it, waiting for its order), when an order arrives late (draft
+// again) and when a report is signed or amended (evaluate the AI draft
+// against it). It joins the domain store (drafts) to the pure libraries
+// (inference, chexprompt), which know nothing of the database or of River.
+package workflow
 
 import (
 	"context"
@@ -12,59 +17,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/radraft/radraft/drafts"
-)
-
-// Draft is one model output with its provenance.
-type Draft struct {
-	Findings string
-	// Prompt is the full text prompt (with <image> where the features go).
-	Prompt  string
-	Tokens  []int64
-	Stop    string
-	Model   Info
-	Timings StageTimings
-}
-
-// StageTimings are a draft's stages, in milliseconds for JSON.
-type StageTimings struct {
-	PixelDecodeMS   float64 `json:"pixel_decode_ms"`
-	PreprocessMS    float64 `json:"preprocess_ms"`
-	VisionMS        float64 `json:"vision_ms"`
-	EmbedMS         float64 `json:"embed_ms"`
-	PrefillMS       float64 `json:"prefill_ms"`
-	DecodeMS        float64 `json:"decode_ms"`
-	DecodeRunsMS    float64 `json:"decode_ort_ms"`
-	TotalMS         float64 `json:"total_ms"`
-	PromptTokens    int     `json:"prompt_tokens"`
-	Tokens          int     `json:"tokens"`
-	TokensPerSecond float64 `json:"tokens_per_s"`
-	// DecodeTokensPerSecond counts only the tokens of the decode loop (all
-	// but the first, which the prefill yields) over its time.
-	DecodeTokensPerSecond float64 `json:"decode_tokens_per_s"`
-}
-
-// Map is the timings as the JSON object stored with the draft.
-func (t StageTimings) Map() map[string]any {
-	return map[string]any{
-		"pixel_decode_ms": t.PixelDecodeMS, "preprocess_ms": t.PreprocessMS, "vision_ms": t.VisionMS,
-		"embed_ms": t.EmbedMS, "prefill_ms": t.PrefillMS, "decode_ms": t.DecodeMS, "decode_ort_ms": t.DecodeRunsMS,
-		"total_ms": t.TotalMS, "prompt_tokens": t.PromptTokens, "tokens": t.Tokens, "tokens_per_s": t.TokensPerSecond,
-		"decode_tokens_per_s": t.DecodeTokensPerSecond,
-	}
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// Drafter drafts the findings of one DICOM file.
-type Drafter interface {
-	Draft(ctx context.Context, dicomPath, indication string) (*Draft, error)
-}
-
-// Permanent failure classes: the worker records them on the study and does
-// not retry.
-var (
-	ErrNotDecodable = errors.New("pixels not decodable")
-	// ErrModel (generate.go) covers graphs that fail to run.
+	"github.com/radraft/radraft/inference"
 )
 
 // Indication is what the worker drafts with.
@@ -80,11 +33,11 @@ type Indication struct {
 // IndicationFunc finds a study's indication (order, else DICOM headers).
 type IndicationFunc func(ctx context.Context, studyUID string) (Indication, error)
 
-// Worker works draft_study jobs.
-type Worker struct {
+// DraftWorker works draft_study jobs.
+type DraftWorker struct {
 	river.WorkerDefaults[drafts.DraftStudyArgs]
 	Store      *drafts.Store
-	Drafter    Drafter
+	Drafter    inference.Drafter
 	Indication IndicationFunc
 	StorageDir string
 	// OrderWait is how long after settling a study waits for its order.
@@ -96,14 +49,14 @@ type Worker struct {
 }
 
 // Timeout implements river.Worker.
-func (w *Worker) Timeout(*river.Job[drafts.DraftStudyArgs]) time.Duration {
+func (w *DraftWorker) Timeout(*river.Job[drafts.DraftStudyArgs]) time.Duration {
 	if w.JobTimeout > 0 {
 		return w.JobTimeout
 	}
 	return 30 * time.Minute
 }
 
-func (w *Worker) now() time.Time {
+func (w *DraftWorker) now() time.Time {
 	if w.Now != nil {
 		return w.Now()
 	}
@@ -129,7 +82,7 @@ func reason(prefix string, err error) string {
 // decodable, model error) on the study and cancels the job, and returns
 // other errors for River to retry with backoff; the last failed attempt is
 // recorded on the study too.
-func (w *Worker) Work(ctx context.Context, job *river.Job[drafts.DraftStudyArgs]) error {
+func (w *DraftWorker) Work(ctx context.Context, job *river.Job[drafts.DraftStudyArgs]) error {
 	uid := job.Args.StudyUID
 	log := slog.With("job", job.ID, "study", uid, "attempt", job.Attempt, "reason", job.Args.Reason)
 	t, err := w.Store.DraftTarget(ctx, uid)
@@ -187,9 +140,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[drafts.DraftStudyArgs]
 	if err != nil {
 		var why string
 		switch {
-		case errors.Is(err, ErrNotDecodable):
-			why = reason("pixels not decodable", errors.New(strings.TrimPrefix(err.Error(), ErrNotDecodable.Error()+": ")))
-		case errors.Is(err, ErrModel):
+		case errors.Is(err, inference.ErrNotDecodable):
+			why = reason("pixels not decodable", errors.New(strings.TrimPrefix(err.Error(), inference.ErrNotDecodable.Error()+": ")))
+		case errors.Is(err, inference.ErrModel):
 			why = reason("model error", err)
 		}
 		if why != "" {

@@ -8,14 +8,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/radraft/radraft/chexprompt"
 )
 
-// EvaluationErrorTypes are CheXprompt's six error types in order (A-F), as
-// chexprompt names them; each is a count column (sig_* and insig_*).
-var EvaluationErrorTypes = []string{
-	"false_positive_finding", "omission_finding", "incorrect_location",
-	"incorrect_severity", "false_positive_comparison", "omission_comparison",
-}
+// EvaluationErrorTypes are CheXprompt's six error types in order (A-F), by
+// chexprompt's names (its ErrorTypes is the one list); each is a count
+// column (sig_* and insig_*).
+var EvaluationErrorTypes = func() []string {
+	out := make([]string, len(chexprompt.ErrorTypes))
+	for i, t := range chexprompt.ErrorTypes {
+		out[i] = string(t)
+	}
+	return out
+}()
 
 // ErrNoAIDraft: the report has no AI draft to evaluate.
 var ErrNoAIDraft = errors.New("drafts: report has no AI draft")

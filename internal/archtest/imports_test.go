@@ -1,0 +1,181 @@
+// Package archtest holds the import rules of docs/ARCHITECTURE.md as a test:
+// a forbidden import fails the build's tests, so the package walls stay
+// where the document draws them.
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/radraft/radraft/"
+
+// rule: packages matching From must not import anything matching one of Not.
+// A pattern "x/..." matches x and everything below it.
+type rule struct {
+	From []string
+	Not  []string
+	Why  string
+}
+
+var rules = []rule{
+	{From: []string{"inference/...", "chexprompt/...", "sentences/...", "dicom/ul/...", "dicom/dimse/...", "dicom/pixels/..."},
+		Not: []string{"drafts/...", "workflow/...", "server/...", "hl7/...", "cmd/...", "github.com/jackc/pgx/...", "github.com/riverqueue/..."},
+		Why: "libraries know nothing of the database, jobs or transports"},
+	{From: []string{"dicom/..."}, Not: []string{"drafts/...", "workflow/...", "server/...", "hl7/..."},
+		Why: "dicom must not know about drafts"},
+	{From: []string{"hl7/..."}, Not: []string{"dicom/...", "server/...", "workflow/..."},
+		Why: "hl7 must not know about DICOM or HTTP"},
+	{From: []string{"drafts/...", "migrations/..."}, Not: []string{"server/...", "dicom/...", "hl7/...", "workflow/...", "inference/...", "cmd/..."},
+		Why: "the domain depends on nothing above it"},
+	{From: []string{"workflow/..."}, Not: []string{"server/...", "hl7/...", "dicom/ul/...", "dicom/scp/...", "cmd/..."},
+		Why: "jobs speak no transport"},
+	{From: []string{"server/..."}, Not: []string{"github.com/jackc/pgx/...", "github.com/riverqueue/...", "dicom/ul/...", "dicom/dimse/..."},
+		Why: "server must not speak SQL or DIMSE"},
+	{From: []string{"..."}, Not: []string{"github.com/jackc/pgx/..."},
+		Why: "only the store speaks SQL"},
+	{From: []string{"..."}, Not: []string{"cmd/..."}, Why: "nothing imports the binary"},
+}
+
+// exempt are where a rule is allowed not to hold: the wiring, benchmarks and
+// the store's own test helpers.
+var exempt = []string{"cmd/...", "bench/...", "drafts/...", "migrations/..."}
+
+// known are violations that exist today and are being removed (issue 15,
+// item 2: ingest emits events through a narrow interface instead of writing
+// drafts types). The test fails when one disappears, so the list only
+// shrinks.
+var known = map[string]bool{
+	"dicom/scp -> drafts":   true,
+	"dicom/study -> drafts": true,
+}
+
+func match(pattern, pkg string) bool {
+	if pattern == "..." {
+		return true
+	}
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return pkg == base || strings.HasPrefix(pkg, base+"/")
+	}
+	return pkg == pattern
+}
+
+func matchAny(patterns []string, pkg string) bool {
+	for _, p := range patterns {
+		if match(p, pkg) {
+			return true
+		}
+	}
+	return false
+}
+
+// imports maps each package of the module (path relative to the module) to
+// what its non-test files import (module-relative for the module's own).
+func imports(t *testing.T) map[string][]string {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found: %v", err)
+	}
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); path != root && (strings.HasPrefix(n, ".") || n == "node_modules" || n == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		pkg := filepath.ToSlash(rel)
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			p = strings.TrimPrefix(p, module)
+			out[pkg] = append(out[pkg], p)
+		}
+		if _, ok := out[pkg]; !ok {
+			out[pkg] = nil
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestImportRules(t *testing.T) {
+	all := imports(t)
+	if len(all) < 10 {
+		t.Fatalf("found only %d packages", len(all))
+	}
+	seen := map[string]bool{}
+	pkgs := make([]string, 0, len(all))
+	for p := range all {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+	for _, pkg := range pkgs {
+		for _, imp := range all[pkg] {
+			for _, r := range rules {
+				if !matchAny(r.From, pkg) || !matchAny(r.Not, imp) {
+					continue
+				}
+				if matchAny(exempt, pkg) && !matchAny([]string{"cmd/..."}, imp) {
+					continue
+				}
+				key := pkg + " -> " + strings.SplitN(imp, "/", 2)[0]
+				if strings.HasPrefix(imp, "github.com/") {
+					key = pkg + " -> " + imp
+				}
+				if known[key] {
+					seen[key] = true
+					continue
+				}
+				t.Errorf("%s imports %s: %s", pkg, imp, r.Why)
+			}
+		}
+	}
+	for k := range known {
+		if !seen[k] {
+			t.Errorf("known violation %q is gone: remove it from the list", k)
+		}
+	}
+}
+
+// TestRulesCatch makes sure the rules see a violation when one exists.
+func TestRulesCatch(t *testing.T) {
+	for _, c := range []struct{ from, imp string }{
+		{"inference", "drafts"}, {"chexprompt", "github.com/jackc/pgx/v5"}, {"server", "github.com/riverqueue/river"},
+		{"hl7", "dicom/scp"}, {"drafts", "server"},
+	} {
+		hit := false
+		for _, r := range rules {
+			if matchAny(r.From, c.from) && matchAny(r.Not, c.imp) {
+				hit = true
+			}
+		}
+		if !hit {
+			t.Errorf("%s -> %s is not forbidden", c.from, c.imp)
+		}
+	}
+}

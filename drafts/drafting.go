@@ -200,6 +200,11 @@ func (s *Store) SaveAIDraft(ctx context.Context, d AIDraft) (reportID string, ve
 			reportID, version, d.Findings, d.ModelName, d.ModelVersion, d.Prompt, d.Indication, d.IndicationSource, timings); err != nil {
 			return err
 		}
+		if s.SR.Drafts {
+			if err := s.enqueueSR(ctx, tx, OutboxSRDraft, reportID, version, d.StudyUID); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, `UPDATE studies SET state=$2, state_reason='', drafted_at=now(), updated_at=now() WHERE study_uid=$1`,
 			d.StudyUID, stateDrafted)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,19 +13,22 @@ import (
 
 // Outbox kinds.
 const (
-	OutboxORU = "oru" // ORU^R01 of a signed or amended report to the RIS
+	OutboxORU     = "oru"      // ORU^R01 of a signed or amended report to the RIS
+	OutboxSR      = "sr"       // DICOM SR of a signed or amended report, to one destination
+	OutboxSRDraft = "sr_draft" // DICOM SR of the unsigned AI draft (preliminary), to one destination
 )
 
 // OutboxItem is one result to deliver, with what the message needs. It
 // carries PHI: never log it (log ID, Kind and Attempts only).
 type OutboxItem struct {
-	ID        int64
-	Kind      string
-	ReportID  string
-	Version   int
-	StudyUID  string
-	Attempts  int // attempts before this one
-	CreatedAt time.Time
+	ID          int64
+	Kind        string
+	Destination string // SR rows: the Storage SCP (AET@host:port)
+	ReportID    string
+	Version     int
+	StudyUID    string
+	Attempts    int // attempts before this one
+	CreatedAt   time.Time
 
 	// Report version being sent.
 	Findings string
@@ -42,6 +47,8 @@ type OutboxItem struct {
 	FillerOrderNumber string
 	ProcedureCode     string
 	ProcedureText     string
+
+	SR *SRContent // SR rows only
 }
 
 func enqueueOutbox(ctx context.Context, tx pgx.Tx, kind, reportID string, version int, studyUID string) error {
@@ -59,6 +66,63 @@ type OutboxPolicy struct {
 	// Permanent (optional) says a failure will not go away by retrying
 	// (e.g. the receiver rejected the message): the row fails at once.
 	Permanent func(error) bool
+	// Kinds are the row kinds this sender delivers; empty = OutboxORU.
+	Kinds []string
+}
+
+// ExponentialBackoff waits base after the first failed attempt, doubling
+// per attempt up to max (defaults 2 s and 5 min), with ±10 % jitter so that
+// nodes do not retry in lockstep.
+func ExponentialBackoff(base, max time.Duration) func(int) time.Duration {
+	if base <= 0 {
+		base = 2 * time.Second
+	}
+	if max <= 0 {
+		max = 5 * time.Minute
+	}
+	return func(n int) time.Duration {
+		d := base
+		for i := 1; i < n && d < max; i++ {
+			d *= 2
+		}
+		d = min(d, max)
+		return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+	}
+}
+
+// RunOutbox delivers the rows p selects with send until ctx ends: one row
+// after another while rows are due, waiting poll (default 2 s) when none is
+// or after a failure. Each delivery, failed or not, is logged by reference
+// only (row id, destination, attempt): never the payload, which is PHI.
+func (s *Store) RunOutbox(ctx context.Context, p OutboxPolicy, poll time.Duration, log *slog.Logger,
+	send func(context.Context, *OutboxItem) error) {
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	for ctx.Err() == nil {
+		it, err := s.DeliverNextOutbox(ctx, p, send)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, ErrOutboxEmpty):
+		case err != nil && it != nil:
+			permanent := p.Permanent != nil && p.Permanent(err)
+			log.Warn("outbox: delivery failed", "kind", it.Kind, "outbox_id", it.ID, "destination", it.Destination,
+				"attempt", it.Attempts+1, "permanent", permanent, "err", err)
+		case err != nil:
+			log.Error("outbox", "err", err)
+		default:
+			log.Info("outbox: delivered", "kind", it.Kind, "outbox_id", it.ID, "destination", it.Destination, "attempt", it.Attempts+1)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(poll):
+		}
+	}
 }
 
 // ErrOutboxEmpty says no outbox row is due.
@@ -76,12 +140,19 @@ func (s *Store) DeliverNextOutbox(ctx context.Context, p OutboxPolicy, send func
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		it := &OutboxItem{}
 		var studyDate *time.Time
-		err := tx.QueryRow(ctx, `SELECT o.id, o.kind, o.report_id::text, o.version, o.study_uid, o.attempts, o.created_at
+		kinds := p.Kinds
+		if len(kinds) == 0 {
+			kinds = []string{OutboxORU}
+		}
+		// Per report and destination, rows go in order (kind families do
+		// not wait for each other).
+		err := tx.QueryRow(ctx, `SELECT o.id, o.kind, o.destination, o.report_id::text, o.version, o.study_uid, o.attempts, o.created_at
 			FROM outbox o
-			WHERE o.state='pending' AND o.next_attempt_at <= now()
-			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.report_id=o.report_id AND p.state='pending' AND p.id < o.id)
-			ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED`).
-			Scan(&it.ID, &it.Kind, &it.ReportID, &it.Version, &it.StudyUID, &it.Attempts, &it.CreatedAt)
+			WHERE o.state='pending' AND o.next_attempt_at <= now() AND o.kind = ANY($1)
+			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.report_id=o.report_id AND p.state='pending' AND p.id < o.id
+			                  AND p.kind = ANY($1) AND p.destination=o.destination)
+			ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED`, kinds).
+			Scan(&it.ID, &it.Kind, &it.Destination, &it.ReportID, &it.Version, &it.StudyUID, &it.Attempts, &it.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrOutboxEmpty
 		}
@@ -108,6 +179,11 @@ func (s *Store) DeliverNextOutbox(ctx context.Context, p OutboxPolicy, send func
 			it.ProcedureCode, it.ProcedureText = o.code, o.text
 			if it.PatientID == "" {
 				it.PatientID, it.PatientName = o.patientID, o.patientName
+			}
+		}
+		if it.Kind == OutboxSR || it.Kind == OutboxSRDraft {
+			if it.SR, err = srContentTx(ctx, tx, it); err != nil {
+				return fmt.Errorf("drafts: outbox SR content: %w", err)
 			}
 		}
 		item = it

@@ -322,6 +322,9 @@ func (s *Store) afterFinal(ctx context.Context, tx pgx.Tx, r *Report, v int, act
 			return err
 		}
 	}
+	if err := s.enqueueSR(ctx, tx, OutboxSR, r.ID, v, r.StudyUID); err != nil {
+		return err
+	}
 	detail := map[string]any{"version": v, "outbox": withOutbox}
 	if c.Reason != "" {
 		detail["reason_chars"] = len([]rune(c.Reason))

@@ -21,6 +21,8 @@ type Store struct {
 	// River enqueues jobs (insert only); InsertTx puts a job in the same
 	// transaction as the state change that calls for it.
 	River *river.Client[pgx.Tx]
+	// SR says which DICOM SR results to queue (see outbox_sr.go); zero = none.
+	SR SROutbox
 }
 
 // Open connects to Postgres and, when migrate is true, brings the schema up

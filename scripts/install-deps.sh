@@ -11,6 +11,7 @@ declare -A need=(
   [mllp_send]=python3-hl7              # real MLLP client for tests
   [chromium]=chromium                  # browser for UI tests
   [pg_ctlcluster]=postgresql           # throwaway cluster when none runs
+  [dciodvfy]=dicom3tools               # validates the DICOM SRs radraft writes
 )
 declare -A needfile=(
   [/usr/lib/python3/dist-packages/torch]=python3-torch              # demo model generator

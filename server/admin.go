@@ -182,5 +182,10 @@ func (s *Server) adminOutbox(c *gin.Context) {
 		s.internalError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"states": st})
+	dests, err := s.cfg.Store.OutboxDestinations(c.Request.Context())
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"states": st, "destinations": dests})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -42,73 +41,19 @@ func MLLPSender(addr string, timeout time.Duration) func(context.Context, []byte
 	}
 }
 
-func (l *ResultsLoop) backoff(n int) time.Duration {
-	base, max := l.BaseBackoff, l.MaxBackoff
-	if base <= 0 {
-		base = 2 * time.Second
-	}
-	if max <= 0 {
-		max = 5 * time.Minute
-	}
-	d := base
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	// ±10 % jitter so that nodes do not retry in lockstep.
-	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
-}
-
 // Run delivers until ctx is done.
 func (l *ResultsLoop) Run(ctx context.Context) error {
-	log := l.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	poll := l.Poll
-	if poll <= 0 {
-		poll = 2 * time.Second
-	}
-	policy := drafts.OutboxPolicy{MaxAttempts: l.MaxAttempts, Backoff: l.backoff, Permanent: func(err error) bool {
-		var nak *hl7.NakError
-		return errors.As(err, &nak) && nak.Permanent()
-	}}
-	for {
-		it, err := l.Store.DeliverNextOutbox(ctx, policy, func(ctx context.Context, it *drafts.OutboxItem) error {
-			sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-			defer cancel()
-			return l.Send(sctx, l.BuildORU(it, time.Now()))
-		})
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, drafts.ErrOutboxEmpty):
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(poll):
-			}
-		case err != nil && it != nil:
-			// Transport errors only: the message (PHI) is not logged.
-			log.Warn("result delivery failed; will retry", "outbox_id", it.ID, "attempt", it.Attempts+1, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(poll):
-			}
-		case err != nil:
-			log.Error("outbox", "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(poll):
-			}
-		default:
-			log.Info("result delivered", "outbox_id", it.ID, "attempt", it.Attempts+1)
-		}
-	}
+	policy := drafts.OutboxPolicy{Kinds: []string{drafts.OutboxORU}, MaxAttempts: l.MaxAttempts,
+		Backoff: drafts.ExponentialBackoff(l.BaseBackoff, l.MaxBackoff), Permanent: func(err error) bool {
+			var nak *hl7.NakError
+			return errors.As(err, &nak) && nak.Permanent()
+		}}
+	l.Store.RunOutbox(ctx, policy, l.Poll, l.Logger, func(ctx context.Context, it *drafts.OutboxItem) error {
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		return l.Send(sctx, l.BuildORU(it, time.Now()))
+	})
+	return nil
 }
 
 // BuildORU makes the ORU^R01 of an outbox row. MSH-10 is stable per row

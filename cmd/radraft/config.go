@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/radraft/radraft/dicom/scu"
 )
 
 // config is every setting of `radraft serve`. Each is an environment
@@ -32,6 +34,8 @@ type config struct {
 	MLLPIdleTimeout time.Duration
 	AccessionFields string
 	RISAddr         string // where signed reports go as ORU^R01; empty = off
+	SRDestinations  string // AET@host:port list where signed reports go as DICOM SR; empty = off
+	SRDrafts        string // "true": also send the unsigned AI draft as a preliminary SR
 
 	HTTPAddr string
 	TLSCert  string
@@ -104,6 +108,8 @@ func (c *config) bind(fs *flag.FlagSet) {
 	i(&c.MLLPMaxMessage, "mllp-max-message", "RADRAFT_MLLP_MAX_MESSAGE", 1<<20, "largest HL7 message accepted, in bytes")
 	d(&c.MLLPIdleTimeout, "mllp-idle-timeout", "RADRAFT_MLLP_IDLE_TIMEOUT", 5*time.Minute, "close an MLLP connection silent this long")
 	s(&c.AccessionFields, "accession-fields", "RADRAFT_ACCESSION_FIELDS", "IPC-1,OBR-18,OBR-3", "where to look for the accession number, in order")
+	s(&c.SRDestinations, "sr-destinations", "RADRAFT_SR_DESTINATIONS", "", "comma list of AET@host:port Storage SCPs that receive signed and amended reports as DICOM Basic Text SR; empty = off")
+	s(&c.SRDrafts, "sr-drafts", "RADRAFT_SR_DRAFTS", "false", "true: also send each unsigned AI draft as a preliminary, unverified SR (IHE AI Results)")
 	s(&c.RISAddr, "ris-addr", "RADRAFT_RIS_ADDR", "", "host:port of the RIS MLLP receiver for signed reports (ORU^R01); empty = off")
 
 	s(&c.HTTPAddr, "http-addr", "RADRAFT_HTTP_ADDR", ":8080", "REST API and UI listen address")
@@ -128,6 +134,12 @@ func (c *config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if _, err := scu.ParseDestinations(c.SRDestinations); err != nil {
+		return fmt.Errorf("--sr-destinations: %w", err)
+	}
+	if _, err := strconv.ParseBool(c.SRDrafts); err != nil {
+		return fmt.Errorf("--sr-drafts must be true or false, not %q", c.SRDrafts)
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
 		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)

@@ -198,5 +198,5 @@ func release(conn *ul.Conn) {
 		return
 	}
 	conn.NetConn().SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
-	conn.NextPDV()                                                   //nolint:errcheck // A-RELEASE-RP or anything: we close
+	conn.NextPDV()                                                  //nolint:errcheck // A-RELEASE-RP or anything: we close
 }

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -18,34 +15,9 @@ import (
 	"github.com/radraft/radraft/internal/testpeers"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startStorescp runs DCMTK's storescp on a free port, writing into dir.
+// startStorescp runs DCMTK's storescp (AE title PACS) writing into dir.
 func startStorescp(t *testing.T, dir string, args ...string) scu.Destination {
-	t.Helper()
-	bin := testpeers.Require(t, "storescp")
-	port := freePort(t)
-	cmd := exec.Command(bin, append(append([]string{"-od", dir, "-aet", "PACS"}, args...), strconv.Itoa(port))...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return scu.Destination{AETitle: "PACS", Host: "127.0.0.1", Port: port}
+	return scu.Destination{AETitle: "PACS", Host: "127.0.0.1", Port: testpeers.Storescp(t, dir, args...)}
 }
 
 func testSR(t *testing.T) (file []byte, uid string) {
@@ -94,7 +66,7 @@ func TestStoreFailures(t *testing.T) {
 	if !errors.As(err, &rj) {
 		t.Fatalf("refused association: %v", err)
 	}
-	closed := scu.Destination{AETitle: "NOBODY", Host: "127.0.0.1", Port: freePort(t)}
+	closed := scu.Destination{AETitle: "NOBODY", Host: "127.0.0.1", Port: testpeers.FreePort(t)}
 	if _, err := c.Store(context.Background(), closed, sr.BasicTextSR, uid, file[off:]); err == nil || scu.Permanent(err) {
 		t.Fatalf("nothing listening: %v (permanent %v)", err, scu.Permanent(err))
 	}

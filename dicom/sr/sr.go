@@ -113,6 +113,11 @@ func InstanceUID(reportID string, version int) string {
 	return uuidUID("radraft/sr/" + reportID + "/" + strconv.Itoa(version))
 }
 
+// DeviceUID is the Device Observer UID of a model (name and version).
+func DeviceUID(model, version string) string {
+	return uuidUID("radraft/model/" + model + "/" + version)
+}
+
 // uuidUID is a name-based (SHA-1, version 5 layout) UUID written as a
 // 2.25 UID (PS3.5 B.2): at most 44 characters.
 func uuidUID(name string) string {

@@ -148,90 +148,107 @@ func findCues(re *regexp.Regexp, s, kind string) []cue {
 
 func overlaps(a0, a1, b0, b1 int) bool { return a0 < b1 && b0 < a1 }
 
+// findingSpan is one finding's words in a clause.
+type findingSpan struct {
+	f          *finding
+	start, end int
+}
+
+// clauseCues are the negation and uncertainty cues of a clause that count:
+// not masked by a pseudo-negation or uncertainty phrase, not inside a
+// finding's own words.
+type clauseCues struct {
+	negPre, negPost, unc []cue
+}
+
+// analyseClause finds the mentions of findings in one clause (lower case) of
+// sentence si. When the clause names no finding it returns the clause's
+// comparison direction instead (a general comparison).
 func analyseClause(c string, si int) ([]mention, compDir) {
-	// Findings: longest match wins where two overlap.
-	type span struct {
-		f          *finding
-		start, end int
+	spans := findingSpans(c)
+	cues := findClauseCues(c, spans)
+	dir := clauseComparison(c, spans)
+	if len(spans) == 0 {
+		return nil, dir
 	}
-	var cands []span
+	out := make([]mention, 0, len(spans))
+	for i := range spans {
+		out = append(out, mentionAt(c, spans, i, cues, dir, si))
+	}
+	return out, dirNone
+}
+
+// findingSpans matches every finding; the longest match wins where two
+// overlap. The result is in text order.
+func findingSpans(c string) []findingSpan {
+	var cands []findingSpan
 	for i, re := range findingREs {
 		for _, loc := range re.FindAllStringIndex(c, -1) {
-			cands = append(cands, span{&findings[i], loc[0], loc[1]})
+			cands = append(cands, findingSpan{&findings[i], loc[0], loc[1]})
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		return cands[i].end-cands[i].start > cands[j].end-cands[j].start
 	})
-	var spans []span
+	var spans []findingSpan
 	for _, cd := range cands {
-		ok := true
-		for _, s := range spans {
-			if overlaps(cd.start, cd.end, s.start, s.end) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if !inSpans(cd.start, cd.end, spans) {
 			spans = append(spans, cd)
 		}
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	return spans
+}
 
-	// Cues. Uncertainty and pseudo-negation phrases mask the negation words
-	// inside them ("cannot be excluded", "no change").
+func inSpans(start, end int, spans []findingSpan) bool {
+	for _, s := range spans {
+		if overlaps(start, end, s.start, s.end) {
+			return true
+		}
+	}
+	return false
+}
+
+// findClauseCues: uncertainty and pseudo-negation phrases mask the negation
+// words inside them ("cannot be excluded", "no change"); cues must not be
+// part of a finding's words (e.g. "free of" vs "free air").
+func findClauseCues(c string, spans []findingSpan) clauseCues {
 	unc := append(findCues(reUncPre, c, "uncpre"), findCues(reUncPost, c, "uncpost")...)
-	pseudo := findCues(rePseudoNeg, c, "pseudo")
+	masks := append(append([]cue{}, unc...), findCues(rePseudoNeg, c, "pseudo")...)
 	masked := func(x cue) bool {
-		for _, m := range append(unc, pseudo...) {
-			if m.val == "no longer" {
-				continue
-			}
-			if overlaps(x.start, x.end, m.start, m.end) {
+		for _, m := range masks {
+			if m.val != "no longer" && overlaps(x.start, x.end, m.start, m.end) {
 				return true
 			}
 		}
 		return false
 	}
-	var negPre, negPost []cue
-	for _, x := range findCues(reNegPre, c, "negpre") {
-		if !masked(x) || x.val == "no longer" {
-			negPre = append(negPre, x)
-		}
-	}
-	for _, x := range findCues(reNegPost, c, "negpost") {
-		if !masked(x) {
-			negPost = append(negPost, x)
-		}
-	}
-	// Cues must not be part of a finding's words (e.g. "free of" vs "free air").
-	inFinding := func(x cue) bool {
-		for _, s := range spans {
-			if overlaps(x.start, x.end, s.start, s.end) {
-				return true
-			}
-		}
-		return false
-	}
-	filter := func(cs []cue) []cue {
+	keep := func(cs []cue, ok func(cue) bool) []cue {
 		var out []cue
 		for _, x := range cs {
-			if !inFinding(x) {
+			if ok(x) && !inSpans(x.start, x.end, spans) {
 				out = append(out, x)
 			}
 		}
 		return out
 	}
-	negPre, negPost, unc = filter(negPre), filter(negPost), filter(unc)
+	return clauseCues{
+		negPre:  keep(findCues(reNegPre, c, "negpre"), func(x cue) bool { return !masked(x) || x.val == "no longer" }),
+		negPost: keep(findCues(reNegPost, c, "negpost"), func(x cue) bool { return !masked(x) }),
+		unc:     keep(unc, func(cue) bool { return true }),
+	}
+}
 
-	// Comparison direction of the clause.
+// clauseComparison is the strongest comparison direction the clause states;
+// words inside a finding count only for worse/better ("increased opacity").
+func clauseComparison(c string, spans []findingSpan) compDir {
 	dir := dirNone
 	for _, d := range []struct {
 		re *regexp.Regexp
 		d  compDir
 	}{{reCompGeneric, dirGeneric}, {reCompSame, dirSame}, {reCompBetter, dirBetter}, {reCompWorse, dirWorse}} {
 		for _, x := range findCues(d.re, c, "") {
-			if inFinding(x) && d.d != dirWorse && d.d != dirBetter {
+			if inSpans(x.start, x.end, spans) && d.d != dirWorse && d.d != dirBetter {
 				continue
 			}
 			if d.d > dir {
@@ -239,81 +256,85 @@ func analyseClause(c string, si int) ([]mention, compDir) {
 			}
 		}
 	}
+	return dir
+}
 
-	var out []mention
-	for i, sp := range spans {
-		m := mention{finding: sp.f, start: sp.start, end: sp.end, sentence: si}
-		// Negation: a pre-cue before the mention within the clause, or a
-		// post-cue after it with no comma in between.
-		for _, x := range negPre {
-			if x.end <= sp.start {
-				m.negated = true
-			}
+// mentionAt builds the mention of spans[i]: negation, uncertainty,
+// attributes, device position and comparison.
+func mentionAt(c string, spans []findingSpan, i int, cues clauseCues, dir compDir, si int) mention {
+	sp := spans[i]
+	m := mention{finding: sp.f, start: sp.start, end: sp.end, sentence: si}
+	// Negation: a pre-cue before the mention within the clause, or a
+	// post-cue after it with no comma in between.
+	after := func(x cue) bool { return x.start >= sp.end && !strings.Contains(c[sp.end:x.start], ",") }
+	for _, x := range cues.negPre {
+		if x.end <= sp.start {
+			m.negated = true
 		}
-		for _, x := range negPost {
-			if x.start >= sp.end && !strings.Contains(c[sp.end:x.start], ",") {
-				m.negated = true
-			}
-		}
-		for _, x := range unc {
-			if (x.kind == "uncpre" && x.end <= sp.start) || (x.kind == "uncpost" && x.start >= sp.end && !strings.Contains(c[sp.end:x.start], ",")) {
-				m.uncertain = true
-			}
-		}
-		if m.uncertain && m.negated {
-			// "no definite X" stays negated; "not excluded" was masked above.
-			m.uncertain = false
-		}
-		// Attributes: look in the words since the previous finding, the
-		// mention itself, then (when nothing was found) up to the next finding.
-		prevEnd, nextStart := 0, len(c)
-		if i > 0 {
-			prevEnd = spans[i-1].end
-		}
-		if i+1 < len(spans) {
-			nextStart = spans[i+1].start
-		}
-		before, self, after := c[prevEnd:sp.start], c[sp.start:sp.end], c[sp.end:nextStart]
-		m.lats = lateralities(before + " " + self)
-		if m.lats == "" {
-			m.lats = lateralities(after)
-		}
-		m.zones = zones(before + " " + self)
-		if m.zones == "" {
-			m.zones = zones(after)
-		}
-		m.sevMin, m.sevMax = severity(before + " " + self)
-		if m.sevMin == 0 {
-			m.sevMin, m.sevMax = severity(after)
-		}
-		if sp.f.Device {
-			seg := c[sp.start:nextStart]
-			malpos := reMalpos.FindAllString(seg, -1)
-			if sp.f.ID == "pacemaker" { // leads belong in the atrium and ventricle
-				var keep []string
-				for _, x := range malpos {
-					if !reAtrium.MatchString(x) {
-						keep = append(keep, x)
-					}
-				}
-				malpos = keep
-			}
-			if len(malpos) > 0 {
-				m.position = "malpositioned"
-			} else if reOKpos.MatchString(seg) {
-				m.position = "ok"
-			}
-		}
-		m.comparison = dir
-		if m.negated && dir == dirWorse {
-			m.comparison = dirSame // "no new consolidation"
-		}
-		out = append(out, m)
 	}
-	if len(spans) == 0 {
-		return nil, dir
+	for _, x := range cues.negPost {
+		if after(x) {
+			m.negated = true
+		}
 	}
-	return out, dirNone
+	for _, x := range cues.unc {
+		if (x.kind == "uncpre" && x.end <= sp.start) || (x.kind == "uncpost" && after(x)) {
+			m.uncertain = true
+		}
+	}
+	if m.uncertain && m.negated {
+		// "no definite X" stays negated; "not excluded" was masked above.
+		m.uncertain = false
+	}
+	// Attributes: look in the words since the previous finding, the
+	// mention itself, then (when nothing was found) up to the next finding.
+	prevEnd, nextStart := 0, len(c)
+	if i > 0 {
+		prevEnd = spans[i-1].end
+	}
+	if i+1 < len(spans) {
+		nextStart = spans[i+1].start
+	}
+	near, rest := c[prevEnd:sp.start]+" "+c[sp.start:sp.end], c[sp.end:nextStart]
+	if m.lats = lateralities(near); m.lats == "" {
+		m.lats = lateralities(rest)
+	}
+	if m.zones = zones(near); m.zones == "" {
+		m.zones = zones(rest)
+	}
+	if m.sevMin, m.sevMax = severity(near); m.sevMin == 0 {
+		m.sevMin, m.sevMax = severity(rest)
+	}
+	if sp.f.Device {
+		m.position = devicePosition(sp.f, c[sp.start:nextStart])
+	}
+	m.comparison = dir
+	if m.negated && dir == dirWorse {
+		m.comparison = dirSame // "no new consolidation"
+	}
+	return m
+}
+
+// devicePosition says "malpositioned", "ok" or "" for a device from the
+// words from its mention up to the next finding.
+func devicePosition(f *finding, seg string) string {
+	malpos := reMalpos.FindAllString(seg, -1)
+	if f.ID == "pacemaker" { // leads belong in the atrium and ventricle
+		var keep []string
+		for _, x := range malpos {
+			if !reAtrium.MatchString(x) {
+				keep = append(keep, x)
+			}
+		}
+		malpos = keep
+	}
+	switch {
+	case len(malpos) > 0:
+		return "malpositioned"
+	case reOKpos.MatchString(seg):
+		return "ok"
+	}
+	return ""
 }
 
 func lateralities(s string) string {
@@ -469,151 +490,185 @@ func disjoint(a, b string) bool {
 
 // ---- comparison of the two texts ----
 
+// comparison is one reference/candidate pair being compared: both texts'
+// analyses and aggregated findings, and the errors found so far.
+type comparison struct {
+	rt, ct     *textAnalysis
+	ra, ca     map[string]*agg
+	errs       []Error
+	findingErr map[string]bool // findings with an A or B error
+	groupErr   map[string]int  // "type/group" → index into errs
+}
+
+// compareTexts finds CheXprompt's six error types between two reports:
+// A/B (findings present in one only), C (location), D (severity), E/F
+// (comparisons with a prior the other text does not make).
 func compareTexts(reference, candidate string) *Result {
 	rt, ct := analyse(reference), analyse(candidate)
-	ra, ca := aggregate(rt.mentions), aggregate(ct.mentions)
-	var errs []Error
-	findingErr := map[string]bool{} // findings with an A or B error
+	cmp := &comparison{rt: rt, ct: ct, ra: aggregate(rt.mentions), ca: aggregate(ct.mentions),
+		findingErr: map[string]bool{}, groupErr: map[string]int{}}
+	cmp.findingErrors()
+	cmp.falseComparisons()
+	cmp.omittedComparisons()
+	res := &Result{Errors: nonNilErrs(cmp.errs), ReferenceSentences: nonNilS(rt.sentences), CandidateSentences: nonNilS(ct.sentences)}
+	res.ClinicallySignificant, res.ClinicallyInsignificant = countsFromErrors(cmp.errs)
+	res.Raw = "reference: " + render(cmp.ra, rt) + "\ncandidate: " + render(cmp.ca, ct)
+	return res
+}
 
-	ids := func(m map[string]*agg) []string {
-		var out []string
-		for id := range m {
-			out = append(out, id)
-		}
-		// Lexicon order keeps the output deterministic and readable.
-		sort.Slice(out, func(i, j int) bool { return lexIndex(out[i]) < lexIndex(out[j]) })
-		return out
+// sortedIDs lists the findings of m in lexicon order, which keeps the output
+// deterministic and readable.
+func sortedIDs(m map[string]*agg) []string {
+	out := make([]string, 0, len(m))
+	for id := range m {
+		out = append(out, id)
 	}
-	// match finds the other text's present mention of the same finding, else
-	// of the same group.
-	match := func(other map[string]*agg, f *finding) *agg {
-		if o := other[f.ID]; o != nil && o.present {
-			return o
-		}
-		if f.Group != "" {
-			for _, id := range ids(other) {
-				o := other[id]
-				if o.present && o.f.Group == f.Group {
-					return o
-				}
+	sort.Slice(out, func(i, j int) bool { return lexIndex(out[i]) < lexIndex(out[j]) })
+	return out
+}
+
+// matchIn finds other's aggregate of the same finding, else of the same
+// group, that satisfies ok.
+func matchIn(other map[string]*agg, f *finding, ok func(*agg) bool) *agg {
+	if o := other[f.ID]; o != nil && ok(o) {
+		return o
+	}
+	if f.Group != "" {
+		for _, id := range sortedIDs(other) {
+			if o := other[id]; o.f.Group == f.Group && ok(o) {
+				return o
 			}
 		}
-		return nil
 	}
-	negSents := func(other map[string]*agg, f *finding) []int {
-		if o := other[f.ID]; o != nil {
-			return o.negSents
-		}
-		return nil
-	}
+	return nil
+}
 
-	// groupErr: one A (or B) per group of related findings in a text
-	// ("consolidation concerning for pneumonia" is one finding).
-	groupErr := map[string]int{} // index into errs
-	addPresence := func(e Error, a *agg) {
-		if g := a.f.Group; g != "" {
-			key := string(e.Type) + "/" + g
-			if at, ok := groupErr[key]; ok {
-				prev := &errs[at]
-				prev.Significant = prev.Significant || e.Significant
-				for _, i := range e.CandidateSentences {
-					prev.CandidateSentences = appendUniq(prev.CandidateSentences, i)
-				}
-				for _, i := range e.ReferenceSentences {
-					prev.ReferenceSentences = appendUniq(prev.ReferenceSentences, i)
-				}
-				return
-			}
-			errs = append(errs, e)
-			groupErr[key] = len(errs) - 1
-			return
-		}
-		errs = append(errs, e)
+func isPresent(a *agg) bool   { return a.present }
+func isCompared(a *agg) bool  { return a.comparison != dirNone }
+func isChange(d compDir) bool { return d == dirWorse || d == dirBetter }
+
+func negSents(other map[string]*agg, f *finding) []int {
+	if o := other[f.ID]; o != nil {
+		return o.negSents
 	}
-	for _, id := range ids(ca) {
-		c := ca[id]
+	return nil
+}
+
+// addPresence records an A or B error: one per group of related findings in
+// a text ("consolidation concerning for pneumonia" is one finding).
+func (cmp *comparison) addPresence(e Error, a *agg) {
+	cmp.findingErr[e.Finding] = true
+	g := a.f.Group
+	if g == "" {
+		cmp.errs = append(cmp.errs, e)
+		return
+	}
+	key := string(e.Type) + "/" + g
+	at, ok := cmp.groupErr[key]
+	if !ok {
+		cmp.errs = append(cmp.errs, e)
+		cmp.groupErr[key] = len(cmp.errs) - 1
+		return
+	}
+	prev := &cmp.errs[at]
+	prev.Significant = prev.Significant || e.Significant
+	for _, i := range e.CandidateSentences {
+		prev.CandidateSentences = appendUniq(prev.CandidateSentences, i)
+	}
+	for _, i := range e.ReferenceSentences {
+		prev.ReferenceSentences = appendUniq(prev.ReferenceSentences, i)
+	}
+}
+
+// findingErrors: A for the candidate's findings the reference lacks, C and D
+// for those both report, B for the reference's the candidate lacks.
+func (cmp *comparison) findingErrors() {
+	for _, id := range sortedIDs(cmp.ca) {
+		c := cmp.ca[id]
 		if !c.present {
 			continue
 		}
-		r := match(ra, c.f)
+		r := matchIn(cmp.ra, c.f, isPresent)
 		if r == nil {
-			findingErr[id] = true
-			addPresence(Error{Type: FalsePositiveFinding, Finding: id, Significant: presenceSignificant(c),
+			cmp.addPresence(Error{Type: FalsePositiveFinding, Finding: id, Significant: presenceSignificant(c),
 				Reason:             "candidate reports " + describe(c) + "; the reference does not",
-				CandidateSentences: c.sentences, ReferenceSentences: nonNil(negSents(ra, c.f))}, c)
+				CandidateSentences: c.sentences, ReferenceSentences: nonNil(negSents(cmp.ra, c.f))}, c)
 			continue
 		}
-		// C: location / position.
-		switch {
-		case c.f.Device && r.f.Device && c.position != "" && r.position != "" && c.position != r.position:
-			errs = append(errs, Error{Type: IncorrectLocation, Finding: id, Significant: true,
-				Reason:             fmt.Sprintf("%s: candidate says %s, reference says %s", id, c.position, r.position),
-				CandidateSentences: c.sentences, ReferenceSentences: r.sentences})
-		case c.lats != "" && r.lats != "" && c.lats != r.lats:
-			sig := disjoint(c.lats, r.lats) && c.f.Major && r.f.Major && !c.hedged && !r.hedged
-			errs = append(errs, Error{Type: IncorrectLocation, Finding: id, Significant: sig,
-				Reason:             fmt.Sprintf("%s: candidate side %s, reference side %s", id, sideName(c.lats), sideName(r.lats)),
-				CandidateSentences: c.sentences, ReferenceSentences: r.sentences})
-		case c.zones != "" && r.zones != "" && disjoint(c.zones, r.zones) && !c.f.Device:
-			errs = append(errs, Error{Type: IncorrectLocation, Finding: id, Significant: false,
-				Reason:             fmt.Sprintf("%s: candidate zone %s, reference zone %s", id, c.zones, r.zones),
-				CandidateSentences: c.sentences, ReferenceSentences: r.sentences})
+		if e, ok := locationError(id, c, r); ok {
+			cmp.errs = append(cmp.errs, e)
 		}
-		// D: severity, when both grade it and the ranges do not overlap.
-		if c.sevMin > 0 && r.sevMin > 0 && (c.sevMax < r.sevMin || r.sevMax < c.sevMin) {
-			gap := r.sevMin - c.sevMax
-			if c.sevMin > r.sevMax {
-				gap = c.sevMin - r.sevMax
-			}
-			sig := gap >= 2 || id == "pneumothorax"
-			errs = append(errs, Error{Type: IncorrectSeverity, Finding: id, Significant: sig,
-				Reason:             fmt.Sprintf("%s: candidate grade %s, reference grade %s", id, gradeName(c.sevMin, c.sevMax), gradeName(r.sevMin, r.sevMax)),
-				CandidateSentences: c.sentences, ReferenceSentences: r.sentences})
+		if e, ok := severityError(id, c, r); ok {
+			cmp.errs = append(cmp.errs, e)
 		}
 	}
-	for _, id := range ids(ra) {
-		r := ra[id]
-		if !r.present || match(ca, r.f) != nil {
+	for _, id := range sortedIDs(cmp.ra) {
+		r := cmp.ra[id]
+		if !r.present || matchIn(cmp.ca, r.f, isPresent) != nil {
 			continue
 		}
-		findingErr[id] = true
-		addPresence(Error{Type: OmissionFinding, Finding: id, Significant: presenceSignificant(r),
+		cmp.addPresence(Error{Type: OmissionFinding, Finding: id, Significant: presenceSignificant(r),
 			Reason:             "reference reports " + describe(r) + "; the candidate does not",
-			ReferenceSentences: r.sentences, CandidateSentences: nonNil(negSents(ca, r.f))}, r)
+			ReferenceSentences: r.sentences, CandidateSentences: nonNil(negSents(cmp.ca, r.f))}, r)
 	}
+}
 
-	// E / F: comparisons.
-	refCompares := rt.generalOf != dirNone
-	for _, a := range ra {
+// locationError is C: a device's position, a side or a zone that differ.
+func locationError(id string, c, r *agg) (Error, bool) {
+	e := Error{Type: IncorrectLocation, Finding: id, CandidateSentences: c.sentences, ReferenceSentences: r.sentences}
+	switch {
+	case c.f.Device && r.f.Device && c.position != "" && r.position != "" && c.position != r.position:
+		e.Significant = true
+		e.Reason = fmt.Sprintf("%s: candidate says %s, reference says %s", id, c.position, r.position)
+	case c.lats != "" && r.lats != "" && c.lats != r.lats:
+		e.Significant = disjoint(c.lats, r.lats) && c.f.Major && r.f.Major && !c.hedged && !r.hedged
+		e.Reason = fmt.Sprintf("%s: candidate side %s, reference side %s", id, sideName(c.lats), sideName(r.lats))
+	case c.zones != "" && r.zones != "" && disjoint(c.zones, r.zones) && !c.f.Device:
+		e.Reason = fmt.Sprintf("%s: candidate zone %s, reference zone %s", id, c.zones, r.zones)
+	default:
+		return e, false
+	}
+	return e, true
+}
+
+// severityError is D: both grade the finding and the ranges do not overlap.
+func severityError(id string, c, r *agg) (Error, bool) {
+	if c.sevMin == 0 || r.sevMin == 0 || (c.sevMax >= r.sevMin && r.sevMax >= c.sevMin) {
+		return Error{}, false
+	}
+	gap := r.sevMin - c.sevMax
+	if c.sevMin > r.sevMax {
+		gap = c.sevMin - r.sevMax
+	}
+	return Error{Type: IncorrectSeverity, Finding: id, Significant: gap >= 2 || id == "pneumothorax",
+		Reason:             fmt.Sprintf("%s: candidate grade %s, reference grade %s", id, gradeName(c.sevMin, c.sevMax), gradeName(r.sevMin, r.sevMax)),
+		CandidateSentences: c.sentences, ReferenceSentences: r.sentences}, true
+}
+
+// compares says whether a text makes any comparison with a prior.
+func compares(t *textAnalysis, m map[string]*agg) bool {
+	if t.generalOf != dirNone {
+		return true
+	}
+	for _, a := range m {
 		if a.comparison != dirNone {
-			refCompares = true
+			return true
 		}
 	}
-	candCompares := ct.generalOf != dirNone
-	for _, a := range ca {
-		if a.comparison != dirNone {
-			candCompares = true
-		}
-	}
-	compOf := func(m map[string]*agg, f *finding) *agg {
-		if o := m[f.ID]; o != nil && o.comparison != dirNone {
-			return o
-		}
-		if f.Group != "" {
-			for _, id := range ids(m) {
-				if o := m[id]; o.f.Group == f.Group && o.comparison != dirNone {
-					return o
-				}
-			}
-		}
-		return nil
-	}
-	for _, id := range ids(ca) {
-		c := ca[id]
-		if c.comparison == dirNone || findingErr[id] {
+	return false
+}
+
+// falseComparisons is E: the candidate states a change (or a comparison)
+// the reference does not, or the opposite change.
+func (cmp *comparison) falseComparisons() {
+	refCompares := compares(cmp.rt, cmp.ra)
+	for _, id := range sortedIDs(cmp.ca) {
+		c := cmp.ca[id]
+		if c.comparison == dirNone || cmp.findingErr[id] {
 			continue
 		}
-		r := compOf(ra, c.f)
+		r := matchIn(cmp.ra, c.f, isCompared)
+		worse := c.f.Major && c.comparison == dirWorse && c.present
 		var reason string
 		sig := false
 		switch {
@@ -624,10 +679,10 @@ func compareTexts(reference, candidate string) *Result {
 			continue
 		case !refCompares:
 			reason = fmt.Sprintf("%s: candidate compares with a prior study (%s); the reference makes no comparison", id, c.comparison)
-			sig = c.f.Major && c.comparison == dirWorse && c.present
-		case c.comparison == dirWorse || c.comparison == dirBetter:
+			sig = worse
+		case isChange(c.comparison):
 			reason = fmt.Sprintf("%s: candidate describes a change (%s) the reference does not", id, c.comparison)
-			sig = c.f.Major && c.comparison == dirWorse && c.present
+			sig = worse
 		default:
 			continue
 		}
@@ -635,40 +690,40 @@ func compareTexts(reference, candidate string) *Result {
 		if r != nil {
 			refS = r.compSents
 		}
-		errs = append(errs, Error{Type: FalsePositiveComparison, Finding: id, Significant: sig, Reason: reason,
+		cmp.errs = append(cmp.errs, Error{Type: FalsePositiveComparison, Finding: id, Significant: sig, Reason: reason,
 			CandidateSentences: c.compSents, ReferenceSentences: refS})
 	}
-	if len(ct.general) > 0 && !refCompares {
-		errs = append(errs, Error{Type: FalsePositiveComparison, Significant: false,
+	if len(cmp.ct.general) > 0 && !refCompares {
+		cmp.errs = append(cmp.errs, Error{Type: FalsePositiveComparison, Significant: false,
 			Reason:             "candidate compares with a prior study; the reference makes no comparison",
-			CandidateSentences: ct.general, ReferenceSentences: []int{}})
+			CandidateSentences: cmp.ct.general, ReferenceSentences: []int{}})
 	}
-	for _, id := range ids(ra) {
-		r := ra[id]
-		if (r.comparison != dirWorse && r.comparison != dirBetter) || findingErr[id] {
+}
+
+// omittedComparisons is F: the reference states a change the candidate
+// does not mention.
+func (cmp *comparison) omittedComparisons() {
+	for _, id := range sortedIDs(cmp.ra) {
+		r := cmp.ra[id]
+		if !isChange(r.comparison) || cmp.findingErr[id] {
 			continue
 		}
-		if compOf(ca, r.f) != nil {
+		if matchIn(cmp.ca, r.f, isCompared) != nil {
 			continue // same or opposite direction: opposite was counted as E
 		}
 		candS := []int{}
-		if c := match(ca, r.f); c != nil {
+		if c := matchIn(cmp.ca, r.f, isPresent); c != nil {
 			candS = c.sentences
 		}
-		errs = append(errs, Error{Type: OmissionComparison, Finding: id, Significant: r.f.Major && r.comparison == dirWorse && r.present,
+		cmp.errs = append(cmp.errs, Error{Type: OmissionComparison, Finding: id, Significant: r.f.Major && r.comparison == dirWorse && r.present,
 			Reason:             fmt.Sprintf("%s: reference describes a change since the prior (%s); the candidate does not", id, r.comparison),
 			ReferenceSentences: r.compSents, CandidateSentences: candS})
 	}
-	if len(rt.general) > 0 && (rt.generalOf == dirWorse || rt.generalOf == dirBetter) && !candCompares {
-		errs = append(errs, Error{Type: OmissionComparison, Significant: false,
+	if len(cmp.rt.general) > 0 && isChange(cmp.rt.generalOf) && !compares(cmp.ct, cmp.ca) {
+		cmp.errs = append(cmp.errs, Error{Type: OmissionComparison, Significant: false,
 			Reason:             "reference describes a change since the prior study; the candidate makes no comparison",
-			ReferenceSentences: rt.general, CandidateSentences: []int{}})
+			ReferenceSentences: cmp.rt.general, CandidateSentences: []int{}})
 	}
-
-	res := &Result{Errors: nonNilErrs(errs), ReferenceSentences: nonNilS(rt.sentences), CandidateSentences: nonNilS(ct.sentences)}
-	res.ClinicallySignificant, res.ClinicallyInsignificant = countsFromErrors(errs)
-	res.Raw = "reference: " + render(ra, rt) + "\ncandidate: " + render(ca, ct)
-	return res
 }
 
 func presenceSignificant(a *agg) bool {

@@ -93,21 +93,8 @@ func (w *DraftWorker) Work(ctx context.Context, job *river.Job[drafts.DraftStudy
 	if err != nil {
 		return err
 	}
-	if err := t.Redraftable(); err != nil {
-		log.Info("draft: not drafted", "why", err)
-		return nil
-	}
-	if t.AIVersion > 0 && job.Args.Reason == "settled" {
-		// A settled job re-runs only when the order changed the indication
-		// while the earlier run was drafting (see the end of Work).
-		ind, err := w.Indication(ctx, uid)
-		if err != nil {
-			return fmt.Errorf("indication: %w", err)
-		}
-		if ind.Text == t.AIIndication {
-			log.Info("draft: study already has an AI draft")
-			return nil
-		}
+	if done, err := w.alreadyDrafted(ctx, log, t, job.Args.Reason); done || err != nil {
+		return err
 	}
 	if t.FrontalSOP == "" || t.FrontalPath == "" {
 		if err := w.Store.MarkDraftFailed(ctx, uid, "no frontal image in the study"); err != nil {
@@ -120,53 +107,106 @@ func (w *DraftWorker) Work(ctx context.Context, job *river.Job[drafts.DraftStudy
 	if err != nil {
 		return fmt.Errorf("indication: %w", err)
 	}
-	if !ind.HasOrder && !ind.OrderCancelled && w.OrderWait > 0 {
-		since := t.SettledAt
-		if since.IsZero() {
-			since = job.CreatedAt
+	if wait, err := w.waitForOrder(ctx, log, t, ind, job.CreatedAt); err != nil || wait > 0 {
+		if err != nil {
+			return err
 		}
-		if remaining := since.Add(w.OrderWait).Sub(w.now()); remaining > 0 {
-			if err := w.Store.SetStudyReason(ctx, uid, fmt.Sprintf("waiting for the HL7 order until %s", since.Add(w.OrderWait).UTC().Format(time.RFC3339))); err != nil {
-				return err
-			}
-			log.Info("draft: waiting for the order", "for", remaining.Round(time.Second))
-			return river.JobSnooze(remaining)
-		}
+		return river.JobSnooze(wait)
 	}
 	if err := w.Store.MarkDrafting(ctx, uid); err != nil {
 		return err
 	}
 	d, err := w.Drafter.Draft(ctx, filepath.Join(w.StorageDir, t.FrontalPath), ind.Text)
 	if err != nil {
-		var why string
-		switch {
-		case errors.Is(err, inference.ErrNotDecodable):
-			why = reason("pixels not decodable", errors.New(strings.TrimPrefix(err.Error(), inference.ErrNotDecodable.Error()+": ")))
-		case errors.Is(err, inference.ErrModel):
-			why = reason("model error", err)
-		}
-		if why != "" {
-			if err := w.Store.MarkDraftFailed(ctx, uid, why); err != nil {
-				return err
-			}
-			log.Warn("draft failed", "why", why)
-			return river.JobCancel(err)
-		}
-		if job.Attempt >= job.MaxAttempts {
-			if err2 := w.Store.MarkDraftFailed(context.WithoutCancel(ctx), uid,
-				reason(fmt.Sprintf("drafting failed after %d attempts", job.Attempt), err)); err2 != nil {
-				log.Error("draft: record failure", "err", err2)
-			}
-		} else {
-			// Back to ready while River waits to retry.
-			if err2 := w.Store.MarkDraftRetrying(context.WithoutCancel(ctx), uid,
-				reason(fmt.Sprintf("attempt %d failed, will retry", job.Attempt), err)); err2 != nil {
-				log.Error("draft: record retry", "err", err2)
-			}
-		}
-		log.Warn("draft attempt failed", "err", err)
-		return err
+		return w.draftFailed(ctx, log, uid, job, err)
 	}
+	return w.store(ctx, log, uid, ind, d)
+}
+
+// alreadyDrafted says whether the study needs no draft now: it is not
+// redraftable (signed, edited), or a settled job finds the AI draft made
+// with the indication the study has now.
+func (w *DraftWorker) alreadyDrafted(ctx context.Context, log *slog.Logger, t *drafts.DraftTarget, reason string) (bool, error) {
+	if err := t.Redraftable(); err != nil {
+		log.Info("draft: not drafted", "why", err)
+		return true, nil
+	}
+	if t.AIVersion == 0 || reason != "settled" {
+		return false, nil
+	}
+	// A settled job re-runs only when the order changed the indication
+	// while the earlier run was drafting (see the end of store).
+	ind, err := w.Indication(ctx, t.StudyUID)
+	if err != nil {
+		return true, fmt.Errorf("indication: %w", err)
+	}
+	if ind.Text == t.AIIndication {
+		log.Info("draft: study already has an AI draft")
+		return true, nil
+	}
+	return false, nil
+}
+
+// waitForOrder says how long to wait for the study's order: until OrderWait
+// after it settled (or the job was created), 0 when drafting should go
+// ahead. A wait is recorded on the study.
+func (w *DraftWorker) waitForOrder(ctx context.Context, log *slog.Logger, t *drafts.DraftTarget, ind Indication, jobCreated time.Time) (time.Duration, error) {
+	if ind.HasOrder || ind.OrderCancelled || w.OrderWait <= 0 {
+		return 0, nil
+	}
+	since := t.SettledAt
+	if since.IsZero() {
+		since = jobCreated
+	}
+	remaining := since.Add(w.OrderWait).Sub(w.now())
+	if remaining <= 0 {
+		return 0, nil
+	}
+	if err := w.Store.SetStudyReason(ctx, t.StudyUID, fmt.Sprintf("waiting for the HL7 order until %s", since.Add(w.OrderWait).UTC().Format(time.RFC3339))); err != nil {
+		return 0, err
+	}
+	log.Info("draft: waiting for the order", "for", remaining.Round(time.Second))
+	return remaining, nil
+}
+
+// draftFailed records a failed draft: permanent failures (pixels not
+// decodable, model error) on the study with the job cancelled; others as a
+// retry, or as the failure on the last attempt, returned for River to retry.
+func (w *DraftWorker) draftFailed(ctx context.Context, log *slog.Logger, uid string, job *river.Job[drafts.DraftStudyArgs], err error) error {
+	var why string
+	switch {
+	case errors.Is(err, inference.ErrNotDecodable):
+		why = reason("pixels not decodable", errors.New(strings.TrimPrefix(err.Error(), inference.ErrNotDecodable.Error()+": ")))
+	case errors.Is(err, inference.ErrModel):
+		why = reason("model error", err)
+	}
+	if why != "" {
+		if err := w.Store.MarkDraftFailed(ctx, uid, why); err != nil {
+			return err
+		}
+		log.Warn("draft failed", "why", why)
+		return river.JobCancel(err)
+	}
+	if job.Attempt >= job.MaxAttempts {
+		if err2 := w.Store.MarkDraftFailed(context.WithoutCancel(ctx), uid,
+			reason(fmt.Sprintf("drafting failed after %d attempts", job.Attempt), err)); err2 != nil {
+			log.Error("draft: record failure", "err", err2)
+		}
+	} else {
+		// Back to ready while River waits to retry.
+		if err2 := w.Store.MarkDraftRetrying(context.WithoutCancel(ctx), uid,
+			reason(fmt.Sprintf("attempt %d failed, will retry", job.Attempt), err)); err2 != nil {
+			log.Error("draft: record retry", "err", err2)
+		}
+	}
+	log.Warn("draft attempt failed", "err", err)
+	return err
+}
+
+// store saves the draft as the report's AI version, unless the report was
+// signed or edited meanwhile, and drafts once more when the indication
+// changed while this job ran.
+func (w *DraftWorker) store(ctx context.Context, log *slog.Logger, uid string, ind Indication, d *inference.Draft) error {
 	timings := d.Timings.Map()
 	timings["stop"] = d.Stop
 	timings["device"] = d.Model.Device

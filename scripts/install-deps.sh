@@ -5,6 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Usage: scripts/install-deps.sh [--build-only]
+# --build-only installs only what building the binary needs (the C/C++
+# toolchain and the pixel codec libraries that dicom/pixels uses by cgo);
+# scripts/run.sh calls it so when they are missing.
+
+# What the build needs: the pixel codecs' headers and the C++ compiler.
+declare -A buildfile=(
+  [/usr/include/gdcm-3.0/gdcmImage.h]=libgdcm-dev                   # JPEG (baseline, extended, lossless)
+  [/usr/include/openjpeg-2.5/openjpeg.h]=libopenjp2-7-dev           # JPEG 2000 and HTJ2K
+  [/usr/include/charls/charls.h]=libcharls-dev                      # JPEG-LS
+  [/usr/bin/g++]=g++
+  [/usr/bin/pkg-config]=pkg-config
+)
+build_only=false
+[ "${1:-}" = --build-only ] && build_only=true
+
 # Debian packages, by the command or file that shows each is installed.
 declare -A need=(
   [storescu]=dcmtk                     # real DICOM peers for tests
@@ -12,6 +28,9 @@ declare -A need=(
   [chromium]=chromium                  # browser for UI tests
   [pg_ctlcluster]=postgresql           # throwaway cluster when none runs
   [dciodvfy]=dicom3tools               # validates the DICOM SRs radraft writes
+  [gdcmconv]=libgdcm-tools             # JPEG 2000 encoder/reference decoder (pixels corpus)
+  [ojph_compress]=openjph-tools        # HTJ2K encoder/reference decoder (pixels corpus)
+  [opj_decompress]=libopenjp2-tools    # OpenJPEG's own decoder (pixels corpus, lossy HTJ2K)
 )
 declare -A needfile=(
   [/usr/lib/python3/dist-packages/torch]=python3-torch              # demo model generator
@@ -21,14 +40,19 @@ declare -A needfile=(
   [/usr/lib/python3/dist-packages/pydicom]=python3-pydicom          # pixel decoding cross-check
 )
 missing=()
-for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
-for f in "${!needfile[@]}"; do [ -e "$f" ] || missing+=("${needfile[$f]}"); done
+for f in "${!buildfile[@]}"; do [ -e "$f" ] || missing+=("${buildfile[$f]}"); done
+if ! $build_only; then
+  for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
+  for f in "${!needfile[@]}"; do [ -e "$f" ] || missing+=("${needfile[$f]}"); done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "install-deps: apt-get install ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+$build_only && exit 0
 
 # ONNX Runtime (CPU, linux x64) from the onnxruntime-node npm tarball.
 scripts/fetch-onnxruntime.sh >/dev/null

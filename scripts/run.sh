@@ -17,6 +17,8 @@ if [ -f web/package.json ] && [ ! -f web/dist/index.html ]; then
   (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
 fi
 mkdir -p bin data
+# The pixel codecs are C/C++ libraries linked by cgo (dicom/pixels).
+scripts/install-deps.sh --build-only
 go build -o bin/radraft ./cmd/radraft
 # First run: three demo accounts with random passwords, kept in a file only
 # this user can read (never in the repository, never in the server's log).

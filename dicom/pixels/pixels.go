@@ -7,9 +7,9 @@
 //
 //  1. Stored values: native pixel data of 8 or 16 bits allocated, masked to
 //     Bits Stored below High Bit, sign-extended when Pixel Representation is 1;
-//     JPEG baseline (1.2.840.10008.1.2.4.50) is decoded with Go's image/jpeg
-//     and its luma used as 8-bit stored values. Only the first frame is used.
-//     RGB native data (Secondary Capture) becomes luma (Rec. 601 weights).
+//     encapsulated pixel data is first decoded by its codec (below) into the
+//     same native layout. Only the first frame is used. RGB data (Secondary
+//     Capture, colour JPEG) becomes luma (Rec. 601 weights).
 //  2. Modality LUT: Rescale Slope/Intercept (default 1/0). A Modality LUT
 //     Sequence is not applied (rare in CR/DX; the rescale is used instead).
 //  3. VOI: the first item of the VOI LUT Sequence (0028,3010) when present;
@@ -35,10 +35,33 @@
 // is waiting for a core); a 1024-pixel preview with a custom window takes
 // 12-20 ms after that (BenchmarkRenderPreviewCR).
 //
-// Every encapsulated transfer syntax other than JPEG baseline (JPEG lossless,
-// JPEG-LS, JPEG 2000, RLE, ...) is stored by the SCP but returns a
-// *NotDecodableError naming it; so do layouts this package does not handle
-// (32 bits allocated, palette colour, YBR native data).
+// # Codecs (codecs.go)
+//
+// Every transfer syntax radiology archives send is decoded, through
+// libraries made for the field, by cgo:
+//
+//   - JPEG baseline/extended 8/12-bit (4.50, 4.51) and lossless process 14,
+//     any predictor (4.57, 4.70): GDCM (libgdcm-dev), through a small C++
+//     shim (gdcm_jpeg.cc). Debian's libjpeg-turbo 2.1.5 has neither 12-bit
+//     nor lossless in one library; GDCM carries IJG builds for 8, 12 and
+//     16 bits with the lossless process, the ones DICOM toolkits rely on.
+//     Go's image/jpeg is not used: its IDCT is not bit-exact with IJG's.
+//   - JPEG-LS lossless and near-lossless (4.80, 4.81): CharLS
+//     (libcharls-dev) directly, through its C API.
+//   - JPEG 2000 (4.90, 4.91) and HTJ2K (4.201-4.203): OpenJPEG
+//     (libopenjp2-7-dev) directly; 2.5 decodes Part 15 (HTJ2K). GDCM would
+//     call the same OpenJPEG and CharLS, but GDCM 3.0.21 knows no HTJ2K,
+//     and a direct call skips a copy.
+//   - RLE Lossless (1.2.5): pure Go (rle.go), a page of PS3.5 Annex G.
+//   - Deflated explicit VR little endian: the parser inflates the dataset.
+//
+// Each is checked pixel-exact against an outside reference decoder (DCMTK's
+// dcmdjpeg/dcmdjpls/dcmdrle, gdcmconv --raw, OpenJPH, opj_decompress) on a
+// corpus that testdata/mkcorpus.sh builds at test time (corpus_test.go).
+// Syntaxes without a codec here (video, JPEG XL, ...) return a
+// *NotDecodableError naming them; so do layouts this package does not
+// handle (32 bits allocated, palette colour, YBR native data). The
+// library's parser lacks HTJ2K's UIDs: Parse (syntax.go) aliases them.
 //
 // Resizing for previews (Render's MaxSize) is a hand-written area average:
 // the module has no image-scaling dependency and downscaling 8-bit gray by an
@@ -46,12 +69,10 @@
 package pixels
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 	"math"
 	"os"
@@ -63,19 +84,18 @@ import (
 	"github.com/suyashkumar/dicom/pkg/uid"
 )
 
-// JPEGBaseline is the one encapsulated transfer syntax decoded here.
-const JPEGBaseline = "1.2.840.10008.1.2.4.50"
-
 // Decodable reports whether pixel data in transfer syntax ts can become a
-// display image here (native syntaxes and JPEG baseline). It says nothing
-// of the layout inside (bits, photometric), which Open checks.
+// display image here: the native syntaxes and every encapsulated one in
+// codecs (see codecs.go). It says nothing of the layout inside (bits,
+// photometric), which Open checks.
 func Decodable(ts string) bool {
 	switch ts {
 	case uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian, uid.DeflatedExplicitVRLittleEndian,
-		uid.ExplicitVRBigEndian, JPEGBaseline:
+		uid.ExplicitVRBigEndian:
 		return true
 	}
-	return false
+	_, ok := codecs[ts]
+	return ok
 }
 
 // ErrNotDecodable matches (errors.Is) every *NotDecodableError.
@@ -188,7 +208,7 @@ func Read(r io.Reader, size int64) (s *Source, err error) {
 			s, err = nil, fmt.Errorf("pixels: malformed file: %v", p)
 		}
 	}()
-	ds, err := dicom.Parse(r, size, nil, dicom.SkipProcessingPixelDataValue())
+	ds, err := Parse(r, size, dicom.SkipProcessingPixelDataValue())
 	if err != nil {
 		return nil, fmt.Errorf("pixels: parse: %w", err)
 	}
@@ -231,10 +251,7 @@ func FromDataset(ds *dicom.Dataset) (*Source, error) {
 	}
 	switch {
 	case pd.IsEncapsulated:
-		if ts != JPEGBaseline {
-			return nil, notDecodable(ts, "")
-		}
-		if err := s.decodeJPEG(&pd, h); err != nil {
+		if err := s.decodeEncapsulated(&pd, h, ts); err != nil {
 			return nil, err
 		}
 	case pd.IntentionallyUnprocessed:
@@ -274,14 +291,33 @@ func (s *Source) apply(lut []uint8) *image.Gray {
 	return img
 }
 
+// layout is how stored values sit in a native pixel buffer (PS3.5 8.1.1,
+// PS3.3 C.7.6.3.1).
+type layout struct {
+	bitsAlloc, bitsStored, highBit int
+	samples                        int
+	planar                         bool
+	signed                         bool
+}
+
+// headerLayout reads the Image Pixel module's layout attributes.
+func headerLayout(h header) layout {
+	l := layout{bitsAlloc: h.int(tag.BitsAllocated, 0), samples: h.int(tag.SamplesPerPixel, 1),
+		signed: h.int(tag.PixelRepresentation, 0) == 1, planar: h.int(tag.PlanarConfiguration, 0) == 1}
+	l.bitsStored = h.int(tag.BitsStored, l.bitsAlloc)
+	l.highBit = h.int(tag.HighBit, l.bitsStored-1)
+	return l
+}
+
 // decodeNative unpacks raw pixel bytes into keys.
 func (s *Source) decodeNative(raw []byte, h header, ts string) error {
-	bitsAlloc := h.int(tag.BitsAllocated, 0)
-	bitsStored := h.int(tag.BitsStored, bitsAlloc)
-	highBit := h.int(tag.HighBit, bitsStored-1)
-	spp := h.int(tag.SamplesPerPixel, 1)
-	signed := h.int(tag.PixelRepresentation, 0) == 1
-	planar := h.int(tag.PlanarConfiguration, 0)
+	return s.unpack(raw, headerLayout(h), ts == uid.ExplicitVRBigEndian, ts)
+}
+
+// unpack turns a native buffer of layout l into keys (ts names the
+// transfer syntax in errors).
+func (s *Source) unpack(raw []byte, l layout, bigEndian bool, ts string) error {
+	bitsAlloc, bitsStored, highBit, spp, signed := l.bitsAlloc, l.bitsStored, l.highBit, l.samples, l.signed
 	if bitsAlloc != 8 && bitsAlloc != 16 {
 		return notDecodable(ts, fmt.Sprintf("%d bits allocated", bitsAlloc))
 	}
@@ -295,7 +331,7 @@ func (s *Source) decodeNative(raw []byte, h header, ts string) error {
 		if len(raw) < 3*n {
 			return fmt.Errorf("pixels: pixel data has %d bytes, %dx%d RGB needs %d", len(raw), s.Cols, s.Rows, 3*n)
 		}
-		s.keys = rgbLuma(raw, n, planar == 1)
+		s.keys = rgbLuma(raw, n, l.planar)
 		s.bitsStored, s.nkeys, s.Photometric = 8, 256, "MONOCHROME2"
 		return nil
 	default:
@@ -320,7 +356,7 @@ func (s *Source) decodeNative(raw []byte, h header, ts string) error {
 		}
 	} else {
 		raw = raw[:2*n]
-		if ts == uid.ExplicitVRBigEndian {
+		if bigEndian {
 			for i := range keys {
 				keys[i] = (binary.BigEndian.Uint16(raw[2*i:])>>shift)&mask ^ flip
 			}
@@ -350,68 +386,6 @@ func rgbLuma(raw []byte, n int, planar bool) []uint16 {
 		keys[i] = uint16((299*r + 587*g + 114*b + 500) / 1000)
 	}
 	return keys
-}
-
-// decodeJPEG decodes the first frame of JPEG baseline pixel data.
-func (s *Source) decodeJPEG(pd *dicom.PixelDataInfo, h header) error {
-	if len(pd.Frames) == 0 {
-		return fmt.Errorf("pixels: JPEG pixel data has no fragments")
-	}
-	// The parser gives one "frame" per fragment. A single-frame image may
-	// span several fragments: join them. For multi-frame data, take the
-	// first fragment (one fragment per frame is what senders do for 4.50).
-	var data []byte
-	if h.int(tag.NumberOfFrames, 1) > 1 {
-		data = pd.Frames[0].EncapsulatedData.Data
-	} else {
-		for _, f := range pd.Frames {
-			data = append(data, f.EncapsulatedData.Data...)
-		}
-	}
-	// Check the JPEG's own size first: a lying header must not make the
-	// decoder allocate gigabytes.
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("pixels: JPEG baseline: %w", err)
-	}
-	if cfg.Width != s.Cols || cfg.Height != s.Rows {
-		return fmt.Errorf("pixels: JPEG is %dx%d, header says %dx%d", cfg.Width, cfg.Height, s.Cols, s.Rows)
-	}
-	img, err := jpeg.Decode(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("pixels: JPEG baseline: %w", err)
-	}
-	b := img.Bounds()
-	if b.Dx() != s.Cols || b.Dy() != s.Rows {
-		return fmt.Errorf("pixels: JPEG is %dx%d, header says %dx%d", b.Dx(), b.Dy(), s.Cols, s.Rows)
-	}
-	keys := make([]uint16, s.Rows*s.Cols)
-	switch m := img.(type) {
-	case *image.Gray:
-		for y := 0; y < s.Rows; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+s.Cols]
-			for x, v := range row {
-				keys[y*s.Cols+x] = uint16(v)
-			}
-		}
-	case *image.YCbCr:
-		for y := 0; y < s.Rows; y++ {
-			row := m.Y[y*m.YStride : y*m.YStride+s.Cols]
-			for x, v := range row {
-				keys[y*s.Cols+x] = uint16(v)
-			}
-		}
-	default:
-		return fmt.Errorf("pixels: JPEG baseline decoded to unsupported %T", img)
-	}
-	s.keys, s.bitsStored, s.nkeys = keys, 8, 256
-	// Colour JPEGs (YBR_*) are shown by their luma: a grayscale picture.
-	if s.Photometric != "MONOCHROME1" {
-		s.Photometric = "MONOCHROME2"
-	}
-	// A JPEG's samples are already the 8-bit data; the header's pixel
-	// representation describes them as unsigned.
-	return nil
 }
 
 // header reads first values from a dataset, tolerating absent elements.

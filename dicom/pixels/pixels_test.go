@@ -145,17 +145,23 @@ func TestJPEGBaseline(t *testing.T) {
 }
 
 func TestNotDecodable(t *testing.T) {
-	_, err := pixels.Open(filepath.Join("testdata", "jpeg2000.dcm"))
+	_, err := pixels.Open(filepath.Join("testdata", "mpeg2.dcm"))
 	if !errors.Is(err, pixels.ErrNotDecodable) {
 		t.Fatalf("err = %v, want ErrNotDecodable", err)
 	}
 	var nd *pixels.NotDecodableError
-	if !errors.As(err, &nd) || nd.TransferSyntaxUID != "1.2.840.10008.1.2.4.90" {
+	if !errors.As(err, &nd) || nd.TransferSyntaxUID != "1.2.840.10008.1.2.4.100" {
 		t.Fatalf("err = %#v", err)
 	}
-	const want = "not decodable for drafting: JPEG 2000 Image Compression (Lossless Only) (1.2.840.10008.1.2.4.90)"
+	const want = "not decodable for drafting: MPEG2 Main Profile / Main Level (1.2.840.10008.1.2.4.100)"
 	if err.Error() != want {
 		t.Errorf("message %q, want %q", err.Error(), want)
+	}
+	// A decodable syntax with a broken codestream is an error, but not
+	// "not decodable": the file is damaged, not of an unknown kind.
+	_, err = pixels.Open(filepath.Join("testdata", "jpeg2000.dcm"))
+	if err == nil || errors.Is(err, pixels.ErrNotDecodable) {
+		t.Fatalf("broken JPEG 2000: err = %v", err)
 	}
 }
 

@@ -46,7 +46,8 @@ func TestClassify(t *testing.T) {
 }
 
 func TestDecide(t *testing.T) {
-	const native, j2k = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.90"
+	// MPEG2 video: a syntax no codec here decodes.
+	const native, mpeg2 = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.100"
 	cases := []struct {
 		name    string
 		images  []Image
@@ -61,7 +62,7 @@ func TestDecide(t *testing.T) {
 			{SOPInstanceUID: "3", ViewPosition: "LL", TransferSyntaxUID: native}},
 			"2", "View Position PA; chosen among 2 frontal images (PA over AP)"},
 		{"decodable first", []Image{
-			{SOPInstanceUID: "1", ViewPosition: "PA", TransferSyntaxUID: j2k},
+			{SOPInstanceUID: "1", ViewPosition: "PA", TransferSyntaxUID: mpeg2},
 			{SOPInstanceUID: "2", ViewPosition: "AP", TransferSyntaxUID: native}},
 			"2", "View Position AP; chosen among 2 frontal images (decodable pixels)"},
 		{"largest", []Image{

@@ -8,6 +8,17 @@
 //
 //	go run ./dicom/pixels/internal/mkfixtures dicom/pixels/testdata
 //
+// Two more modes serve the codec corpus (dicom/pixels/testdata/mkcorpus.sh,
+// not committed: the tests build it in a temporary directory):
+//
+//	mkfixtures -corpus DIR          synthetic sources to compress (corpus.go)
+//	mkfixtures -wrap SRC CODESTREAM TS OUT
+//	                                SRC's dataset with CODESTREAM as its one
+//	                                encapsulated frame, in transfer syntax TS
+//	mkfixtures -raw SRC OUT         SRC's native little-endian pixels as raw
+//	                                samples (8 bits, or 16 bits sign-extended)
+//	                                for codecs that read raw input
+//
 // Output is deterministic (fixed UIDs, fixed JPEG quality), so a rerun leaves
 // the committed files unchanged.
 package main
@@ -53,11 +64,34 @@ type fixture struct {
 	extra   []*dicom.Element
 	// encapsulated, when set, replaces native pixel data by these fragments.
 	encapsulated [][]byte
+	// cols, rows: the image size (0: Cols x Rows).
+	cols, rows int
+}
+
+func (f fixture) size() (cols, rows int) {
+	if f.cols == 0 {
+		return Cols, Rows
+	}
+	return f.cols, f.rows
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		log.Fatal("usage: mkfixtures OUTDIR")
+	switch {
+	case len(os.Args) == 3 && os.Args[1] == "-corpus":
+		writeCorpus(os.Args[2])
+		return
+	case len(os.Args) == 6 && os.Args[1] == "-wrap":
+		if err := wrap(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	case len(os.Args) == 4 && os.Args[1] == "-raw":
+		if err := rawPixels(os.Args[2], os.Args[3]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	case len(os.Args) != 2:
+		log.Fatal("usage: mkfixtures OUTDIR | -corpus DIR | -wrap SRC CODESTREAM TS OUT | -raw SRC OUT")
 	}
 	out := os.Args[1]
 	for i, f := range fixtures() {
@@ -112,6 +146,9 @@ func fixtures() []fixture {
 			photometric: "MONOCHROME2", encapsulated: jpegRamp()},
 		{name: "jpeg2000.dcm", ts: "1.2.840.10008.1.2.4.90", bitsAlloc: 16, bitsStored: 12, highBit: 11,
 			photometric: "MONOCHROME2", encapsulated: [][]byte{{0xff, 0x4f, 0xff, 0x51, 0, 0}}},
+		// A syntax no codec here decodes (MPEG2 video).
+		{name: "mpeg2.dcm", ts: "1.2.840.10008.1.2.4.100", bitsAlloc: 8, bitsStored: 8, highBit: 7,
+			photometric: "MONOCHROME2", encapsulated: [][]byte{{0, 0, 1, 0xb3}}},
 	}
 }
 
@@ -182,6 +219,7 @@ func write(path string, f fixture, n int) error {
 	if f.signed {
 		pixelRep = 1
 	}
+	cols, rows := f.size()
 	elems := []*dicom.Element{
 		el(tag.MediaStorageSOPClassUID, []string{crSOPClass}),
 		el(tag.MediaStorageSOPInstanceUID, []string{sop}),
@@ -193,8 +231,8 @@ func write(path string, f fixture, n int) error {
 		el(tag.SeriesInstanceUID, []string{"1.2.826.0.1.3680043.10.1190.9.101"}),
 		el(tag.SamplesPerPixel, []int{1}),
 		el(tag.PhotometricInterpretation, []string{f.photometric}),
-		el(tag.Rows, []int{Rows}),
-		el(tag.Columns, []int{Cols}),
+		el(tag.Rows, []int{rows}),
+		el(tag.Columns, []int{cols}),
 		el(tag.BitsAllocated, []int{f.bitsAlloc}),
 		el(tag.BitsStored, []int{f.bitsStored}),
 		el(tag.HighBit, []int{f.highBit}),
@@ -234,8 +272,9 @@ func native(f fixture, bo binary.AppendByteOrder) []byte {
 	mask := 1<<f.bitsStored - 1
 	shift := f.highBit + 1 - f.bitsStored
 	var raw []byte
-	for y := 0; y < Rows; y++ {
-		for x := 0; x < Cols; x++ {
+	cols, rows := f.size()
+	for y := 0; y < rows; y++ {
+		for x := 0; x < cols; x++ {
 			v := (f.value(x, y)&mask)<<shift | f.garbage
 			if f.bitsAlloc == 8 {
 				raw = append(raw, byte(v))

@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,8 +14,8 @@ import (
 )
 
 // metrics: HTTP latency observed in-process; the domain figures (instances,
-// orders, queue depth, draft latency, outbox) read from Postgres at scrape
-// time, so they are the same on every node and survive restarts.
+// orders, queue depth, draft latency, outbox) come from the store at scrape
+// time (drafts.Monitoring), so they are the same on every node.
 type metrics struct {
 	reg  *prometheus.Registry
 	http *prometheus.HistogramVec
@@ -72,75 +70,36 @@ func (d *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 func (d *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	pool := d.store.Pool
-	fail := func(name string, err error) {
-		if err != nil {
-			ch <- prometheus.MustNewConstMetric(descScrape, prometheus.GaugeValue, 1, name)
+	m := d.store.Monitoring(ctx, draftLatencyBuckets)
+	failed := map[string]bool{}
+	for _, name := range m.Failed {
+		failed[name] = true
+		ch <- prometheus.MustNewConstMetric(descScrape, prometheus.GaugeValue, 1, name)
+	}
+	counter := func(name string, desc *prometheus.Desc, v float64) {
+		if !failed[name] {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v)
 		}
 	}
-	var n float64
-	err := pool.QueryRow(ctx, `SELECT count(*) + COALESCE(sum(duplicate_count), 0) FROM instances`).Scan(&n)
-	if fail("instances", err); err == nil {
-		ch <- prometheus.MustNewConstMetric(descInstances, prometheus.CounterValue, n)
-	}
-	err = pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&n)
-	if fail("orders", err); err == nil {
-		ch <- prometheus.MustNewConstMetric(descOrders, prometheus.CounterValue, n)
-	}
-	err = pool.QueryRow(ctx, `SELECT count(*) FROM hl7_messages`).Scan(&n)
-	if fail("hl7_messages", err); err == nil {
-		ch <- prometheus.MustNewConstMetric(descHL7, prometheus.CounterValue, n)
-	}
-	grouped := func(name string, desc *prometheus.Desc, sql string) {
-		rows, err := pool.Query(ctx, sql)
-		if err != nil {
-			fail(name, err)
-			return
+	counter("instances", descInstances, m.InstancesReceived)
+	counter("orders", descOrders, m.Orders)
+	counter("hl7_messages", descHL7, m.HL7Messages)
+	for _, g := range []struct {
+		desc *prometheus.Desc
+		by   map[string]float64
+	}{{descStudies, m.Studies}, {descReports, m.Reports}, {descOutbox, m.Outbox}} {
+		for k, v := range g.by {
+			ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v, k)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var labels [3]string
-			var v float64
-			dest := []any{}
-			cols := len(rows.FieldDescriptions()) - 1
-			for i := 0; i < cols; i++ {
-				dest = append(dest, &labels[i])
-			}
-			dest = append(dest, &v)
-			if err := rows.Scan(dest...); err != nil {
-				fail(name, err)
-				return
-			}
-			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels[:cols]...)
-		}
-		fail(name, rows.Err())
 	}
-	grouped("studies", descStudies, `SELECT state, count(*)::float8 FROM studies GROUP BY state`)
-	grouped("reports", descReports, `SELECT status, count(*)::float8 FROM reports GROUP BY status`)
-	grouped("outbox", descOutbox, `SELECT state, count(*)::float8 FROM outbox GROUP BY state`)
-	grouped("queue", descQueue, `SELECT queue, kind, state::text, count(*)::float8 FROM river_job
-		WHERE state IN ('available','scheduled','retryable','running','pending') GROUP BY 1,2,3`)
-
-	var sel []string
-	for _, b := range draftLatencyBuckets {
-		sel = append(sel, fmt.Sprintf("count(*) FILTER (WHERE l <= %g)", b))
+	for _, q := range m.Queue {
+		ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, q.Jobs, q.Queue, q.Kind, q.State)
 	}
-	var count uint64
-	var sum float64
-	vals := make([]uint64, len(draftLatencyBuckets))
-	dest := []any{&count, &sum}
-	for i := range vals {
-		dest = append(dest, &vals[i])
-	}
-	err = pool.QueryRow(ctx, `SELECT count(*), COALESCE(sum(l), 0), `+strings.Join(sel, ", ")+` FROM (
-		SELECT extract(epoch FROM min(v.created_at) - st.settled_at)::float8 AS l
-		FROM report_versions v JOIN reports r ON r.id = v.report_id JOIN studies st ON st.study_uid = r.study_uid
-		WHERE v.kind = 'ai_draft' AND st.settled_at IS NOT NULL GROUP BY r.id, st.settled_at) x`).Scan(dest...)
-	if fail("draft_latency", err); err == nil {
+	if !failed["draft_latency"] {
 		buckets := map[float64]uint64{}
-		for i, b := range draftLatencyBuckets {
-			buckets[b] = vals[i]
+		for i, b := range m.DraftLatency.Bounds {
+			buckets[b] = m.DraftLatency.Buckets[i]
 		}
-		ch <- prometheus.MustNewConstHistogram(descDraft, count, sum, buckets)
+		ch <- prometheus.MustNewConstHistogram(descDraft, m.DraftLatency.Count, m.DraftLatency.Sum, buckets)
 	}
 }

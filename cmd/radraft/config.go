@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -49,6 +50,10 @@ type config struct {
 	JudgeURL    string
 	JudgeModel  string
 	JudgeAPIKey string
+
+	// envErrs are environment values that did not parse; validate refuses
+	// to start with any (a typo must not become a silent default).
+	envErrs []error
 }
 
 func env(name, def string) string {
@@ -58,22 +63,29 @@ func env(name, def string) string {
 	return def
 }
 
-func envInt(name string, def int) int {
+// envInt is the environment's value of name, or def when unset; a value
+// that is not a number is recorded in errs and def returned.
+func envInt(name string, def int, errs *[]error) int {
 	if v, ok := os.LookupEnv(name); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("%s=%q is not a whole number", name, v))
+			return def
 		}
-		fmt.Fprintf(os.Stderr, "radraft: %s=%q is not a number; using %d\n", name, v, def)
+		return n
 	}
 	return def
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
+// envDuration is envInt for durations ("90s", "5m").
+func envDuration(name string, def time.Duration, errs *[]error) time.Duration {
 	if v, ok := os.LookupEnv(name); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("%s=%q is not a duration (write e.g. 90s or 5m)", name, v))
+			return def
 		}
-		fmt.Fprintf(os.Stderr, "radraft: %s=%q is not a duration; using %s\n", name, v, def)
+		return d
 	}
 	return def
 }
@@ -84,10 +96,10 @@ func (c *config) bind(fs *flag.FlagSet) {
 		fs.StringVar(p, flagName, env(envName, def), usage+" ("+envName+")")
 	}
 	i := func(p *int, flagName, envName string, def int, usage string) {
-		fs.IntVar(p, flagName, envInt(envName, def), usage+" ("+envName+")")
+		fs.IntVar(p, flagName, envInt(envName, def, &c.envErrs), usage+" ("+envName+")")
 	}
 	d := func(p *time.Duration, flagName, envName string, def time.Duration, usage string) {
-		fs.DurationVar(p, flagName, envDuration(envName, def), usage+" ("+envName+")")
+		fs.DurationVar(p, flagName, envDuration(envName, def, &c.envErrs), usage+" ("+envName+")")
 	}
 	s(&c.DatabaseURL, "database-url", "RADRAFT_DATABASE_URL", "postgres://localhost:5432/radraft", "Postgres URL")
 	s(&c.StorageDir, "storage-dir", "RADRAFT_STORAGE_DIR", "./data/dicom", "where received Part 10 files live")
@@ -127,6 +139,9 @@ func (c *config) bind(fs *flag.FlagSet) {
 }
 
 func (c *config) validate() error {
+	if len(c.envErrs) > 0 {
+		return errors.Join(c.envErrs...)
+	}
 	switch c.Role {
 	case "all", "api", "worker":
 	default:
@@ -143,6 +158,37 @@ func (c *config) validate() error {
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
 		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)
+	}
+	return c.validateRanges()
+}
+
+// validateRanges refuses counts and durations a listener cannot work with.
+func (c *config) validateRanges() error {
+	for _, v := range []struct {
+		flag     string
+		val, min int
+	}{
+		{"--max-associations", c.MaxAssociations, 1},
+		{"--max-pdu-length", c.MaxPDULength, 4096},
+		{"--mllp-max-message", c.MLLPMaxMessage, 1024},
+	} {
+		if v.val < v.min {
+			return fmt.Errorf("%s must be at least %d, not %d", v.flag, v.min, v.val)
+		}
+	}
+	for _, v := range []struct {
+		flag string
+		val  time.Duration
+	}{
+		{"--dicom-idle-timeout", c.DICOMIdleTimeout}, {"--dicom-read-timeout", c.DICOMReadTimeout},
+		{"--dicom-artim", c.DICOMARTIM}, {"--settle-quiet", c.SettleQuiet}, {"--mllp-idle-timeout", c.MLLPIdleTimeout},
+	} {
+		if v.val <= 0 {
+			return fmt.Errorf("%s must be positive, not %s", v.flag, v.val)
+		}
+	}
+	if c.OrderWait < 0 {
+		return fmt.Errorf("--order-wait must not be negative, not %s", c.OrderWait)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"os"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,43 @@ func TestSRConfigValidated(t *testing.T) {
 		err := cfg.validate()
 		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v", c.args, err)
+		}
+	}
+}
+
+// A setting that does not parse, or is out of range, stops the start with a
+// message naming it; it never becomes a silent default.
+func TestBadSettingsRefused(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"RADRAFT_MAX_ASSOCIATIONS": "thirty"}, nil, "RADRAFT_MAX_ASSOCIATIONS"},
+		{map[string]string{"RADRAFT_SETTLE_QUIET": "15"}, nil, "RADRAFT_SETTLE_QUIET"},
+		{map[string]string{"RADRAFT_ORDER_WAIT": "2 minutes"}, nil, "RADRAFT_ORDER_WAIT"},
+		{nil, []string{"--max-associations", "0"}, "--max-associations"},
+		{nil, []string{"--dicom-artim", "0s"}, "--dicom-artim"},
+		{nil, []string{"--max-pdu-length", "10"}, "--max-pdu-length"},
+		{nil, []string{"--order-wait", "-1s"}, "--order-wait"},
+		{map[string]string{"RADRAFT_MAX_ASSOCIATIONS": " 8 "}, nil, ""},
+	} {
+		for k, v := range c.env {
+			t.Setenv(k, v)
+		}
+		cfg := &config{}
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		cfg.bind(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		err := cfg.validate()
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: %v", c.env, c.args, err)
+		}
+		for k := range c.env {
+			t.Setenv(k, "") // restored by t.Setenv's cleanup; blank for the next case
+			os.Unsetenv(k)
 		}
 	}
 }

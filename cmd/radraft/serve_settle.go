@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/radraft/radraft/dicom/study"
@@ -16,9 +15,6 @@ func init() {
 		name:    "settle",
 		enabled: func(c *config) bool { return c.runsListeners() },
 		start: func(ctx context.Context, d *deps) (func(context.Context) error, error) {
-			if d.cfg.SettleQuiet <= 0 {
-				return nil, fmt.Errorf("--settle-quiet must be positive")
-			}
 			s := &study.Settler{Store: d.store, StorageDir: d.cfg.StorageDir, Quiet: d.cfg.SettleQuiet}
 			slog.Info("settle: studies complete after a quiet period", "quiet", d.cfg.SettleQuiet)
 			return s.Start(ctx), nil

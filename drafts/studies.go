@@ -26,6 +26,9 @@ var (
 	// ErrInstanceNotInStudy: ChooseFrontal was given an instance of another
 	// study, or none.
 	ErrInstanceNotInStudy = errors.New("drafts: instance is not part of the study")
+	// ErrNotAnImage: ChooseFrontal was given an object without pixels (SR,
+	// KOS, presentation state).
+	ErrNotAnImage = errors.New("drafts: instance is not an image")
 	// ErrStudyState: the study's state does not allow the change (e.g. a
 	// view decision while its images are still arriving or being drafted).
 	ErrStudyState = errors.New("drafts: study state does not allow this")
@@ -46,6 +49,7 @@ type SettlingInstance struct {
 	SOPClassUID       string
 	SeriesUID         string
 	SeriesDescription string
+	Modality          string // the series' Modality (0008,0060)
 	InstanceNumber    string
 	TransferSyntaxUID string
 	Path              string // relative to the storage dir
@@ -196,7 +200,7 @@ func (s *Store) applyView(ctx context.Context, tx pgx.Tx, studyUID string, d Vie
 
 func settlingInstances(ctx context.Context, tx pgx.Tx, studyUID string) ([]SettlingInstance, error) {
 	rows, err := tx.Query(ctx, `SELECT i.sop_instance_uid, i.sop_class_uid, i.series_uid, COALESCE(se.series_description, ''),
-			i.instance_number, i.transfer_syntax_uid, i.path, i.view_position, i.view_code, i.image_laterality,
+			COALESCE(se.modality, ''), i.instance_number, i.transfer_syntax_uid, i.path, i.view_position, i.view_code, i.image_laterality,
 			i.photometric, i.rows_, i.columns_, i.received_at
 		FROM instances i LEFT JOIN series se ON se.series_uid = i.series_uid
 		WHERE i.study_uid = $1
@@ -206,7 +210,7 @@ func settlingInstances(ctx context.Context, tx pgx.Tx, studyUID string) ([]Settl
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SettlingInstance, error) {
 		var i SettlingInstance
-		err := r.Scan(&i.SOPInstanceUID, &i.SOPClassUID, &i.SeriesUID, &i.SeriesDescription, &i.InstanceNumber,
+		err := r.Scan(&i.SOPInstanceUID, &i.SOPClassUID, &i.SeriesUID, &i.SeriesDescription, &i.Modality, &i.InstanceNumber,
 			&i.TransferSyntaxUID, &i.Path, &i.ViewPosition, &i.ViewCode, &i.ImageLaterality, &i.Photometric,
 			&i.Rows, &i.Columns, &i.ReceivedAt)
 		return i, err
@@ -226,8 +230,9 @@ func hasInstance(is []SettlingInstance, sop string) bool {
 	return false
 }
 
-// ChooseFrontal records a person's view decision: sopInstanceUID (an
-// instance of the study) becomes the frontal image, the study becomes ready
+// ChooseFrontal records a person's view decision: sopInstanceUID (any
+// image of the study, whatever the classifier made of it; ErrNotAnImage for
+// an SR, KOS, presentation state or other object without pixels) becomes the frontal image, the study becomes ready
 // and a draft_study job is queued, all in one transaction. It is allowed
 // once the study has settled (needs_view, ready) and after drafting
 // (drafted, draft_failed: the worker then re-drafts if the report is still
@@ -252,13 +257,17 @@ func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, act
 	default:
 		return fmt.Errorf("%w: study is %s", ErrStudyState, state)
 	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM instances WHERE study_uid = $1 AND sop_instance_uid = $2`,
-		studyUID, sopInstanceUID).Scan(&n); err != nil {
+	var rows int
+	err = tx.QueryRow(ctx, `SELECT rows_ FROM instances WHERE study_uid = $1 AND sop_instance_uid = $2`,
+		studyUID, sopInstanceUID).Scan(&rows)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrInstanceNotInStudy
+	}
+	if err != nil {
 		return fmt.Errorf("drafts: choose frontal: %w", err)
 	}
-	if n == 0 {
-		return ErrInstanceNotInStudy
+	if rows <= 0 {
+		return ErrNotAnImage
 	}
 	d := ViewDecision{FrontalSOP: sopInstanceUID, Reason: "chosen by " + actor}
 	if _, err := s.applyView(ctx, tx, studyUID, d, "requested"); err != nil {

@@ -150,6 +150,14 @@ func TestNeedsViewThenChooseFrontal(t *testing.T) {
 	if err := s.ChooseFrontal(ctx, "9.9", "1.2.9.1.1", "alice", ""); !errors.Is(err, drafts.ErrStudyNotFound) {
 		t.Fatalf("choose in a missing study: %v", err)
 	}
+	// A dose SR of the same study has no pixels to draft from.
+	draftstest.MustExec(t, s, `INSERT INTO instances (sop_instance_uid, sop_class_uid, series_uid, study_uid,
+		transfer_syntax_uid, path, file_size, dataset_size, sha256)
+		VALUES ('1.2.4.1.9', '1.2.840.10008.5.1.4.1.1.88.67', '1.2.4.1', '1.2.4', '1.2.840.10008.1.2.1', 'sr.dcm', 1, 1, 'sr')`)
+	if err := s.ChooseFrontal(ctx, "1.2.4", "1.2.4.1.9", "alice", ""); !errors.Is(err, drafts.ErrNotAnImage) {
+		t.Fatalf("choose an SR: %v", err)
+	}
+	// The lateral is an image: a person may pick it (the classifier did not).
 	if err := s.ChooseFrontal(ctx, "1.2.4", "1.2.4.1.1", "alice", "10.0.0.1"); err != nil {
 		t.Fatal(err)
 	}

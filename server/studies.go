@@ -267,6 +267,8 @@ func (s *Server) chooseFrontal(c *gin.Context) {
 		WriteError(c, http.StatusNotFound, "not_found", "no such study")
 	case errors.Is(err, drafts.ErrInstanceNotInStudy):
 		WriteError(c, http.StatusUnprocessableEntity, "not_in_study", "that instance is not part of this study")
+	case errors.Is(err, drafts.ErrNotAnImage):
+		WriteError(c, http.StatusUnprocessableEntity, "not_an_image", "that instance has no pixels (a report, key-object selection or presentation state)")
 	case errors.Is(err, drafts.ErrStudyState):
 		WriteError(c, http.StatusConflict, "study_state", "the study's images are still arriving or being drafted")
 	case err != nil:

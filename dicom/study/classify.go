@@ -27,6 +27,8 @@ func (v View) String() string {
 // indexer's columns fill most of it; ReadHeaders fills the rest from the file.
 type Image struct {
 	SOPInstanceUID    string
+	SOPClassUID       string
+	Modality          string // the series' Modality (0008,0060)
 	TransferSyntaxUID string
 	Rows, Columns     int
 	// Order is the arrival rank (higher = later), the last tie-breaker
@@ -185,16 +187,36 @@ func textView(s string) (View, string, bool) {
 	return ViewUnknown, "", false
 }
 
-// Decide picks a study's frontal image. Among several frontal images it
+// Decide picks a study's frontal image among its projection radiographs
+// (Candidate); the others are named in the reason as skipped. Among several frontal images it
 // prefers, in order: pixels this server can decode (native or JPEG
 // baseline), PA over AP (the standard erect projection), the stronger
 // evidence (image-level over study-level), the larger image (rows x
 // columns), the later arrival, and finally the lowest SOP Instance UID so the
 // choice is reproducible. With no frontal image the decision is left to a
 // person, with a reason that counts what was found.
-func Decide(images []Image) drafts.ViewDecision {
-	if len(images) == 0 {
+func Decide(all []Image) drafts.ViewDecision {
+	if len(all) == 0 {
 		return drafts.ViewDecision{Reason: "no images in the study"}
+	}
+	var images, skipped []Image
+	var why []string
+	for _, im := range all {
+		if ok, w := Candidate(im); ok {
+			images = append(images, im)
+		} else {
+			skipped, why = append(skipped, im), append(why, w)
+		}
+	}
+	skip := skippedReason(skipped, why)
+	if len(images) == 0 {
+		return drafts.ViewDecision{Reason: "needs a view decision: no projection radiograph in the study; " + skip}
+	}
+	withSkipped := func(d drafts.ViewDecision) drafts.ViewDecision {
+		if skip != "" {
+			d.Reason += "; " + skip
+		}
+		return d
 	}
 	type cand struct {
 		im Image
@@ -241,8 +263,8 @@ func Decide(images []Image) drafts.ViewDecision {
 			}
 			parts = append(parts, p)
 		}
-		return drafts.ViewDecision{Reason: "needs a view decision: no frontal image identified among " +
-			plural(len(images), "image") + ": " + strings.Join(parts, "; ")}
+		return withSkipped(drafts.ViewDecision{Reason: "needs a view decision: no frontal image identified among " +
+			plural(len(images), "image") + ": " + strings.Join(parts, "; ")})
 	}
 	projRank := func(p string) int {
 		if p == "PA" {
@@ -284,7 +306,7 @@ func Decide(images []Image) drafts.ViewDecision {
 		}
 		reason = fmt.Sprintf("%s; chosen among %d frontal images (%s)", reason, len(frontals), rule)
 	}
-	return drafts.ViewDecision{FrontalSOP: best.im.SOPInstanceUID, Reason: reason}
+	return withSkipped(drafts.ViewDecision{FrontalSOP: best.im.SOPInstanceUID, Reason: reason})
 }
 
 func contains(ss []string, s string) bool {

@@ -48,6 +48,7 @@ func TestClassify(t *testing.T) {
 func TestDecide(t *testing.T) {
 	// MPEG2 video: a syntax no codec here decodes.
 	const native, mpeg2 = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.100"
+	const sc, ct = "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.2"
 	cases := []struct {
 		name    string
 		images  []Image
@@ -84,11 +85,42 @@ func TestDecide(t *testing.T) {
 		{"ambiguous", []Image{{SOPInstanceUID: "1", StudyDescription: "CHEST PA+LAT"}, {SOPInstanceUID: "2", StudyDescription: "CHEST PA+LAT"}}, "",
 			"needs a view decision: no frontal image identified among 2 images: 2 with ambiguous view information (Study Description 'CHEST PA+LAT' names frontal and lateral views)"},
 		{"empty", nil, "", "no images in the study"},
+		// Mixed studies as a PACS forwards them (issue 11).
+		{"scanned requisition is not a candidate", []Image{
+			{SOPInstanceUID: "1", SOPClassUID: sc, Modality: "OT", SeriesDescription: "REQUISITION", StudyDescription: "XR CHEST AP",
+				Rows: 3508, Columns: 2480, TransferSyntaxUID: native},
+			{SOPInstanceUID: "2", Modality: "CR", StudyDescription: "XR CHEST AP", Rows: 2140, Columns: 1760, TransferSyntaxUID: native}},
+			"2", "Study Description 'XR CHEST AP'; skipped 1 object (not projection radiographs): " +
+				"Secondary Capture of Modality OT 'REQUISITION' 2480x3508"},
+		{"CT topogram saying AP is not a candidate", []Image{
+			{SOPInstanceUID: "1", SOPClassUID: ct, Modality: "CT", SeriesDescription: "TOPOGRAM AP", Rows: 512, Columns: 512},
+			{SOPInstanceUID: "2", Modality: "CR", ViewPosition: "LL"}},
+			"", "needs a view decision: no frontal image identified among 1 image: 1 lateral (View Position LL); " +
+				"skipped 1 object (not projection radiographs): CT image 'TOPOGRAM AP' 512x512"},
+		{"SR, PR and KOS are not images", []Image{
+			{SOPInstanceUID: "1", Modality: "CR", ViewPosition: "PA"},
+			{SOPInstanceUID: "2", SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.67", Modality: "SR", SeriesDescription: "DOSE"},
+			{SOPInstanceUID: "3", SOPClassUID: "1.2.840.10008.5.1.4.1.1.11.1", Modality: "PR"},
+			{SOPInstanceUID: "4", SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.59", Modality: "KO"}},
+			"1", "View Position PA; skipped 3 objects (not projection radiographs): structured report 'DOSE', " +
+				"presentation state, key object selection"},
+		{"only an SR", []Image{{SOPInstanceUID: "1", SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.11", Modality: "SR"}},
+			"", "needs a view decision: no projection radiograph in the study; skipped 1 object (not projection radiographs): structured report"},
+		{"Secondary Capture of a chest film (DX) is a candidate", []Image{
+			{SOPInstanceUID: "1", SOPClassUID: sc, Modality: "DX", ViewPosition: "PA"}},
+			"1", "View Position PA"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			for i := range c.images {
+				// Unless a case says otherwise, its images are CR objects.
+				if c.images[i].SOPClassUID == "" {
+					c.images[i].SOPClassUID = sopCR
+				}
+			}
 			d := Decide(c.images)
-			if d.FrontalSOP != c.frontal || !strings.HasPrefix(d.Reason, c.reason) {
+			if d.FrontalSOP != c.frontal || !strings.HasPrefix(d.Reason, c.reason) ||
+				(c.images != nil && c.images[0].SOPClassUID != sopCR && d.Reason != c.reason) {
 				t.Fatalf("got %q %q, want %q %q", d.FrontalSOP, d.Reason, c.frontal, c.reason)
 			}
 		})

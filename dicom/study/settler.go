@@ -27,7 +27,11 @@
 //
 // # View selection
 //
-// Classify reads one image's view from View Code Sequence, View Position,
+// Only projection radiographs are candidates (Candidate: CR, DX, and
+// Secondary Capture whose Modality is CR or DX); the other objects a PACS
+// forwards with a study (scanned requisitions as OT Secondary Capture, CT
+// including topograms, SR, KOS, presentation states, documents) are kept
+// and named in the reason as skipped, never drafted from. Classify reads one image's view from View Code Sequence, View Position,
 // then free text (series description, protocol name, study description,
 // procedure code meanings, acquisition device processing description,
 // requested procedure description); Decide picks the frontal image among them or
@@ -171,6 +175,8 @@ func (s *Settler) Decide(ctx context.Context, st *drafts.SettlingStudy) (drafts.
 	for i, in := range st.Instances {
 		images[i] = Image{
 			SOPInstanceUID:    in.SOPInstanceUID,
+			SOPClassUID:       in.SOPClassUID,
+			Modality:          in.Modality,
 			TransferSyntaxUID: in.TransferSyntaxUID,
 			Rows:              in.Rows,
 			Columns:           in.Columns,
@@ -180,7 +186,7 @@ func (s *Settler) Decide(ctx context.Context, st *drafts.SettlingStudy) (drafts.
 			SeriesDescription: in.SeriesDescription,
 			StudyDescription:  st.StudyDescription,
 		}
-		if Classify(images[i]).View == ViewUnknown {
+		if ok, _ := Candidate(images[i]); ok && Classify(images[i]).View == ViewUnknown {
 			undecided = true
 		}
 	}
@@ -188,6 +194,9 @@ func (s *Settler) Decide(ctx context.Context, st *drafts.SettlingStudy) (drafts.
 		for i, in := range st.Instances {
 			if ctx.Err() != nil {
 				return drafts.ViewDecision{}, ctx.Err()
+			}
+			if ok, _ := Candidate(images[i]); !ok {
+				continue
 			}
 			if !filepath.IsLocal(in.Path) {
 				s.log().Warn("study: indexed path is not inside the storage dir", "study_uid", st.StudyUID,

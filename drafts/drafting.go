@@ -28,6 +28,9 @@ var (
 	// ErrReportEdited: a radiologist edited the AI draft; a re-draft would
 	// bury their text, so it is not stored.
 	ErrReportEdited = errors.New("drafts: report edited since the AI draft")
+	// ErrSuperseded: a newer draft request (a higher draft generation) was
+	// made while this job ran; its job drafts, this one writes nothing.
+	ErrSuperseded = errors.New("drafts: superseded by a newer draft request")
 )
 
 // DraftTarget is what the draft worker needs to know about a study.
@@ -46,6 +49,8 @@ type DraftTarget struct {
 	AIVersion      int // 0: no AI draft yet
 	// AIIndication is the indication the latest AI draft was made with.
 	AIIndication string
+	// Generation is the study's draft generation (see DraftStudyArgs).
+	Generation int64
 }
 
 // DraftTarget loads the study's drafting facts.
@@ -56,13 +61,13 @@ func (s *Store) DraftTarget(ctx context.Context, studyUID string) (*DraftTarget,
 	var cur, ai *int
 	var aiIndication *string
 	err := s.Pool.QueryRow(ctx, `
-		SELECT st.state, st.frontal_sop_instance_uid, i.path, st.settled_at,
+		SELECT st.state, st.frontal_sop_instance_uid, i.path, st.settled_at, st.draft_generation,
 		       r.id::text, r.status, r.current_version, r.ai_version, v.indication
 		FROM studies st
 		LEFT JOIN instances i ON i.sop_instance_uid = st.frontal_sop_instance_uid
 		LEFT JOIN reports r ON r.study_uid = st.study_uid
 		LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.ai_version
-		WHERE st.study_uid = $1`, studyUID).Scan(&t.State, &frontal, &path, &settled, &reportID, &status, &cur, &ai, &aiIndication)
+		WHERE st.study_uid = $1`, studyUID).Scan(&t.State, &frontal, &path, &settled, &t.Generation, &reportID, &status, &cur, &ai, &aiIndication)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrStudyNotFound
 	}
@@ -101,31 +106,41 @@ func (t *DraftTarget) Redraftable() error {
 	return nil
 }
 
+// The state changes below are made by the draft job of generation gen
+// (DraftStudyArgs.Generation) and refused with ErrSuperseded when a newer
+// request has bumped the study's generation since.
+
 // MarkDrafting records that the model is working on the study.
-func (s *Store) MarkDrafting(ctx context.Context, studyUID string) error {
-	return s.setStudyState(ctx, studyUID, stateDrafting, "")
+func (s *Store) MarkDrafting(ctx context.Context, studyUID string, gen int64) error {
+	return s.setStudyState(ctx, studyUID, gen, stateDrafting, "")
 }
 
 // MarkDraftFailed records a permanent drafting failure with a readable
 // reason (which must not carry PHI: it is shown in lists and may reach logs).
-func (s *Store) MarkDraftFailed(ctx context.Context, studyUID, reason string) error {
-	return s.setStudyState(ctx, studyUID, stateDraftFailed, reason)
+func (s *Store) MarkDraftFailed(ctx context.Context, studyUID string, gen int64, reason string) error {
+	return s.setStudyState(ctx, studyUID, gen, stateDraftFailed, reason)
 }
 
 // MarkDraftRetrying puts a study whose drafting attempt failed transiently
 // back to ready, with a readable reason, while the job waits to retry.
-func (s *Store) MarkDraftRetrying(ctx context.Context, studyUID, reason string) error {
-	return s.setStudyState(ctx, studyUID, "ready", reason)
+func (s *Store) MarkDraftRetrying(ctx context.Context, studyUID string, gen int64, reason string) error {
+	return s.setStudyState(ctx, studyUID, gen, "ready", reason)
 }
 
-func (s *Store) setStudyState(ctx context.Context, studyUID, state, reason string) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE studies SET state=$2, state_reason=$3, updated_at=now() WHERE study_uid=$1`,
-		studyUID, state, reason)
+func (s *Store) setStudyState(ctx context.Context, studyUID string, gen int64, state, reason string) error {
+	var current int64
+	err := s.Pool.QueryRow(ctx, `UPDATE studies SET state = CASE WHEN draft_generation <= $4 THEN $2 ELSE state END,
+			state_reason = CASE WHEN draft_generation <= $4 THEN $3 ELSE state_reason END,
+			updated_at = CASE WHEN draft_generation <= $4 THEN now() ELSE updated_at END
+		WHERE study_uid=$1 RETURNING draft_generation`, studyUID, state, reason, gen).Scan(&current)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrStudyNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("drafts: set study state: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return ErrStudyNotFound
+	if current > gen {
+		return ErrSuperseded
 	}
 	return nil
 }
@@ -151,6 +166,9 @@ type AIDraft struct {
 	// Timings and other non-PHI facts of the run (stage durations, token
 	// counts, device, demo flag), stored as JSON.
 	Timings map[string]any
+	// Generation is the draft job's (DraftStudyArgs.Generation): the draft
+	// is refused with ErrSuperseded when the study's is newer.
+	Generation int64
 }
 
 // SaveAIDraft stores d as the study's AI draft: version 1 of a new report,
@@ -165,10 +183,21 @@ func (s *Store) SaveAIDraft(ctx context.Context, d AIDraft) (reportID string, ve
 		timings = []byte("{}")
 	}
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var gen int64
+		err := tx.QueryRow(ctx, `SELECT draft_generation FROM studies WHERE study_uid=$1 FOR UPDATE`, d.StudyUID).Scan(&gen)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrStudyNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if gen > d.Generation {
+			return ErrSuperseded
+		}
 		var status string
 		var cur int
 		var ai *int
-		err := tx.QueryRow(ctx, `SELECT id::text, status, current_version, ai_version FROM reports WHERE study_uid=$1 FOR UPDATE`,
+		err = tx.QueryRow(ctx, `SELECT id::text, status, current_version, ai_version FROM reports WHERE study_uid=$1 FOR UPDATE`,
 			d.StudyUID).Scan(&reportID, &status, &cur, &ai)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
@@ -220,7 +249,8 @@ func (s *Store) SaveAIDraft(ctx context.Context, d AIDraft) (reportID string, ve
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, ErrReportSigned) || errors.Is(err, ErrReportEdited) || errors.Is(err, ErrStudyNotFound) {
+		if errors.Is(err, ErrReportSigned) || errors.Is(err, ErrReportEdited) || errors.Is(err, ErrStudyNotFound) ||
+			errors.Is(err, ErrSuperseded) {
 			return "", 0, err
 		}
 		return "", 0, fmt.Errorf("drafts: save AI draft: %w", err)

@@ -33,7 +33,7 @@ func TestSaveAIDraftVersions(t *testing.T) {
 	if _, err := s.DraftTarget(ctx, "9.9"); !errors.Is(err, drafts.ErrStudyNotFound) {
 		t.Fatalf("missing study: %v", err)
 	}
-	if err := s.MarkDrafting(ctx, "1.2.3"); err != nil {
+	if err := s.MarkDrafting(ctx, "1.2.3", 0); err != nil {
 		t.Fatal(err)
 	}
 	d := drafts.AIDraft{StudyUID: "1.2.3", Findings: "No acute process.", ModelName: "demo", ModelVersion: "1",
@@ -83,7 +83,7 @@ func TestMarkDraftFailed(t *testing.T) {
 	s := draftstest.New(t)
 	ctx := context.Background()
 	seedReadyStudy(t, s, "1.2.4")
-	if err := s.MarkDraftFailed(ctx, "1.2.4", "pixels not decodable"); err != nil {
+	if err := s.MarkDraftFailed(ctx, "1.2.4", 0, "pixels not decodable"); err != nil {
 		t.Fatal(err)
 	}
 	var state, reason string
@@ -93,7 +93,7 @@ func TestMarkDraftFailed(t *testing.T) {
 	if state != "draft_failed" || reason != "pixels not decodable" {
 		t.Fatalf("%s %s", state, reason)
 	}
-	if err := s.MarkDraftFailed(ctx, "0.0", "x"); !errors.Is(err, drafts.ErrStudyNotFound) {
+	if err := s.MarkDraftFailed(ctx, "0.0", 0, "x"); !errors.Is(err, drafts.ErrStudyNotFound) {
 		t.Fatalf("missing: %v", err)
 	}
 }

@@ -14,11 +14,16 @@ const (
 )
 
 // DraftStudyArgs asks for an AI draft of a settled study. Jobs are unique per
-// study while pending or running; a completed one does not block a re-draft.
+// study and generation while pending or running; a completed one does not
+// block a re-draft.
 type DraftStudyArgs struct {
 	StudyUID string `json:"study_uid" river:"unique"`
 	// Reason says why it was queued: settled, order_arrived, requested.
 	Reason string `json:"reason"`
+	// Generation is the study's draft_generation when the job was queued
+	// (migrations/0072): a person's request bumps it, so its job is always
+	// inserted, and a job left behind by a newer request stops unwritten.
+	Generation int64 `json:"generation,omitempty" river:"unique"`
 }
 
 func (DraftStudyArgs) Kind() string { return "draft_study" }

@@ -417,7 +417,13 @@ func (s *Store) wakeDraftJobs(ctx context.Context, tx pgx.Tx, study, indication,
 	if indication == "" || (aiIndication == indication && aiSource == source) {
 		return retried, 0, nil
 	}
-	r, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: study, Reason: "order_arrived"}, nil)
+	// The study's current draft generation: a job already waiting for this
+	// generation makes this one a duplicate.
+	var gen int64
+	if err := tx.QueryRow(ctx, `SELECT draft_generation FROM studies WHERE study_uid = $1`, study).Scan(&gen); err != nil {
+		return retried, 0, fmt.Errorf("draft generation: %w", err)
+	}
+	r, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: study, Reason: "order_arrived", Generation: gen}, nil)
 	if err != nil {
 		return retried, 0, fmt.Errorf("queue re-draft: %w", err)
 	}

@@ -340,18 +340,21 @@ func (s *Store) afterFinal(ctx context.Context, tx pgx.Tx, r *Report, v int, act
 func (s *Store) RequestRedraft(ctx context.Context, studyUID, actor, remoteAddr string) (bool, error) {
 	queued := false
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS(SELECT 1 FROM studies WHERE study_uid=$1)`, studyUID).Scan(&exists); err != nil {
-			return err
-		}
-		if !exists {
+		// The study row is locked first, as ChooseFrontal does, so the two
+		// serialise; the request is a new draft generation (DraftStudyArgs).
+		var gen int64
+		err := tx.QueryRow(ctx, `SELECT draft_generation FROM studies WHERE study_uid=$1 FOR UPDATE`, studyUID).Scan(&gen)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrStudyNotFound
+		}
+		if err != nil {
+			return err
 		}
 		// Only a report nobody has edited since its AI draft may be
 		// re-drafted: the worker would refuse to bury a radiologist's text.
 		t := DraftTarget{}
 		var ai *int
-		err := tx.QueryRow(ctx, `SELECT id::text, status, current_version, ai_version FROM reports WHERE study_uid=$1 FOR UPDATE`,
+		err = tx.QueryRow(ctx, `SELECT id::text, status, current_version, ai_version FROM reports WHERE study_uid=$1 FOR UPDATE`,
 			studyUID).Scan(&t.ReportID, &t.ReportStatus, &t.CurrentVersion, &ai)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
@@ -362,7 +365,11 @@ func (s *Store) RequestRedraft(ctx context.Context, studyUID, actor, remoteAddr 
 		if err := t.Redraftable(); err != nil {
 			return err
 		}
-		res, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: studyUID, Reason: "requested"}, nil)
+		if _, err := tx.Exec(ctx, `UPDATE studies SET draft_generation = $2, updated_at = now() WHERE study_uid = $1`,
+			studyUID, gen+1); err != nil {
+			return err
+		}
+		res, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: studyUID, Reason: "requested", Generation: gen + 1}, nil)
 		if err != nil {
 			return fmt.Errorf("drafts: queue re-draft: %w", err)
 		}

@@ -180,18 +180,23 @@ func (s *Store) applyView(ctx context.Context, tx pgx.Tx, studyUID string, d Vie
 		return false, nil
 	}
 	// settled_at is when the images were last found complete: a settle sets
-	// it, a person's later choice keeps it.
-	_, err := tx.Exec(ctx, `UPDATE studies SET state = 'ready', state_reason = '', view_reason = $3,
+	// it, a person's later choice keeps it. A person's choice is a new
+	// draft generation (see DraftStudyArgs); a settle keeps the current one,
+	// so that settling again while its job waits queues nothing more.
+	settled := jobReason == "settled"
+	var gen int64
+	err := tx.QueryRow(ctx, `UPDATE studies SET state = 'ready', state_reason = '', view_reason = $3,
 		frontal_sop_instance_uid = $2,
-		settled_at = CASE WHEN $4 OR settled_at IS NULL THEN now() ELSE settled_at END, updated_at = now()
-		WHERE study_uid = $1`, studyUID, d.FrontalSOP, d.Reason, jobReason == "settled")
+		settled_at = CASE WHEN $4 OR settled_at IS NULL THEN now() ELSE settled_at END, updated_at = now(),
+		draft_generation = draft_generation + CASE WHEN $4 THEN 0 ELSE 1 END
+		WHERE study_uid = $1 RETURNING draft_generation`, studyUID, d.FrontalSOP, d.Reason, settled).Scan(&gen)
 	if err != nil {
 		return false, fmt.Errorf("drafts: record view decision: %w", err)
 	}
 	if s.River == nil {
 		return false, fmt.Errorf("drafts: no job queue to enqueue the draft")
 	}
-	r, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: studyUID, Reason: jobReason}, nil)
+	r, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: studyUID, Reason: jobReason, Generation: gen}, nil)
 	if err != nil {
 		return false, fmt.Errorf("drafts: enqueue draft: %w", err)
 	}

@@ -82,9 +82,23 @@ func reason(prefix string, err error) string {
 // decodable, model error) on the study and cancels the job, and returns
 // other errors for River to retry with backoff; the last failed attempt is
 // recorded on the study too.
+//
+// A job superseded by a newer request of a person (a higher draft
+// generation, see drafts.DraftStudyArgs) stops without writing anything:
+// the newer job, queued in the same transaction as the request, drafts.
 func (w *DraftWorker) Work(ctx context.Context, job *river.Job[drafts.DraftStudyArgs]) error {
-	uid := job.Args.StudyUID
-	log := slog.With("job", job.ID, "study", uid, "attempt", job.Attempt, "reason", job.Args.Reason)
+	log := slog.With("job", job.ID, "study", job.Args.StudyUID, "attempt", job.Attempt, "reason", job.Args.Reason,
+		"generation", job.Args.Generation)
+	err := w.work(ctx, log, job)
+	if errors.Is(err, drafts.ErrSuperseded) {
+		log.Info("draft: superseded by a newer request; its job drafts")
+		return nil
+	}
+	return err
+}
+
+func (w *DraftWorker) work(ctx context.Context, log *slog.Logger, job *river.Job[drafts.DraftStudyArgs]) error {
+	uid, gen := job.Args.StudyUID, job.Args.Generation
 	t, err := w.Store.DraftTarget(ctx, uid)
 	if errors.Is(err, drafts.ErrStudyNotFound) {
 		log.Warn("draft: study not found")
@@ -93,11 +107,14 @@ func (w *DraftWorker) Work(ctx context.Context, job *river.Job[drafts.DraftStudy
 	if err != nil {
 		return err
 	}
+	if gen < t.Generation {
+		return drafts.ErrSuperseded
+	}
 	if done, err := w.alreadyDrafted(ctx, log, t, job.Args.Reason); done || err != nil {
 		return err
 	}
 	if t.FrontalSOP == "" || t.FrontalPath == "" {
-		if err := w.Store.MarkDraftFailed(ctx, uid, "no frontal image in the study"); err != nil {
+		if err := w.Store.MarkDraftFailed(ctx, uid, gen, "no frontal image in the study"); err != nil {
 			return err
 		}
 		log.Warn("draft failed: no frontal image")
@@ -113,14 +130,14 @@ func (w *DraftWorker) Work(ctx context.Context, job *river.Job[drafts.DraftStudy
 		}
 		return river.JobSnooze(wait)
 	}
-	if err := w.Store.MarkDrafting(ctx, uid); err != nil {
+	if err := w.Store.MarkDrafting(ctx, uid, gen); err != nil {
 		return err
 	}
 	d, err := w.Drafter.Draft(ctx, filepath.Join(w.StorageDir, t.FrontalPath), ind.Text)
 	if err != nil {
 		return w.draftFailed(ctx, log, uid, job, err)
 	}
-	return w.store(ctx, log, uid, ind, d)
+	return w.store(ctx, log, uid, gen, ind, d)
 }
 
 // alreadyDrafted says whether the study needs no draft now: it is not
@@ -173,6 +190,7 @@ func (w *DraftWorker) waitForOrder(ctx context.Context, log *slog.Logger, t *dra
 // decodable, model error) on the study with the job cancelled; others as a
 // retry, or as the failure on the last attempt, returned for River to retry.
 func (w *DraftWorker) draftFailed(ctx context.Context, log *slog.Logger, uid string, job *river.Job[drafts.DraftStudyArgs], err error) error {
+	gen := job.Args.Generation
 	var why string
 	switch {
 	case errors.Is(err, inference.ErrNotDecodable):
@@ -181,21 +199,27 @@ func (w *DraftWorker) draftFailed(ctx context.Context, log *slog.Logger, uid str
 		why = reason("model error", err)
 	}
 	if why != "" {
-		if err := w.Store.MarkDraftFailed(ctx, uid, why); err != nil {
+		if err := w.Store.MarkDraftFailed(ctx, uid, gen, why); err != nil {
 			return err
 		}
 		log.Warn("draft failed", "why", why)
 		return river.JobCancel(err)
 	}
 	if job.Attempt >= job.MaxAttempts {
-		if err2 := w.Store.MarkDraftFailed(context.WithoutCancel(ctx), uid,
+		if err2 := w.Store.MarkDraftFailed(context.WithoutCancel(ctx), uid, gen,
 			reason(fmt.Sprintf("drafting failed after %d attempts", job.Attempt), err)); err2 != nil {
+			if errors.Is(err2, drafts.ErrSuperseded) {
+				return err2
+			}
 			log.Error("draft: record failure", "err", err2)
 		}
 	} else {
 		// Back to ready while River waits to retry.
-		if err2 := w.Store.MarkDraftRetrying(context.WithoutCancel(ctx), uid,
+		if err2 := w.Store.MarkDraftRetrying(context.WithoutCancel(ctx), uid, gen,
 			reason(fmt.Sprintf("attempt %d failed, will retry", job.Attempt), err)); err2 != nil {
+			if errors.Is(err2, drafts.ErrSuperseded) {
+				return err2
+			}
 			log.Error("draft: record retry", "err", err2)
 		}
 	}
@@ -206,7 +230,7 @@ func (w *DraftWorker) draftFailed(ctx context.Context, log *slog.Logger, uid str
 // store saves the draft as the report's AI version, unless the report was
 // signed or edited meanwhile, and drafts once more when the indication
 // changed while this job ran.
-func (w *DraftWorker) store(ctx context.Context, log *slog.Logger, uid string, ind Indication, d *inference.Draft) error {
+func (w *DraftWorker) store(ctx context.Context, log *slog.Logger, uid string, gen int64, ind Indication, d *inference.Draft) error {
 	timings := d.Timings.Map()
 	timings["stop"] = d.Stop
 	timings["device"] = d.Model.Device
@@ -214,7 +238,7 @@ func (w *DraftWorker) store(ctx context.Context, log *slog.Logger, uid string, i
 	timings["demo"] = d.Model.Demo
 	reportID, version, err := w.Store.SaveAIDraft(ctx, drafts.AIDraft{
 		StudyUID: uid, Findings: d.Findings, ModelName: d.Model.Name, ModelVersion: d.Model.Version,
-		Prompt: d.Prompt, Indication: ind.Text, IndicationSource: ind.Source, Timings: timings,
+		Prompt: d.Prompt, Indication: ind.Text, IndicationSource: ind.Source, Timings: timings, Generation: gen,
 	})
 	if errors.Is(err, drafts.ErrReportSigned) || errors.Is(err, drafts.ErrReportEdited) {
 		log.Info("draft: not stored", "why", err)

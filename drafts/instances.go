@@ -186,22 +186,108 @@ func (s *Store) RecordDuplicate(ctx context.Context, sopInstanceUID string) erro
 }
 
 // InstanceConflict is a differing second copy of a stored SOP Instance UID,
-// kept (not indexed as the instance) for an administrator.
+// kept (not indexed as the instance) for an administrator, or to replace the
+// indexed copy when that one's pixels cannot be decoded (PromoteConflict).
 type InstanceConflict struct {
-	SOPInstanceUID string
-	Path           string // relative to the storage dir
-	SHA256         string
-	FileSize       int64
-	CallingAE      string
+	ID                int64 // set when read back
+	SOPInstanceUID    string
+	Path              string // relative to the storage dir
+	SHA256            string
+	FileSize          int64
+	CallingAE         string
+	TransferSyntaxUID string
 }
 
 // RecordConflict records a differing copy; the first stored stays
-// authoritative.
+// authoritative. When that first copy is the frontal image of a study whose
+// drafting failed, the study is queued for drafting again (a new draft
+// generation, in the same transaction): the worker then tries the copies
+// kept aside (PromoteConflict), so a PACS re-sending a decodable copy
+// recovers the study.
 func (s *Store) RecordConflict(ctx context.Context, c InstanceConflict) error {
-	_, err := s.Pool.Exec(ctx, `INSERT INTO instance_conflicts (sop_instance_uid, path, sha256, file_size, calling_ae)
-		VALUES ($1,$2,$3,$4,$5)`, c.SOPInstanceUID, c.Path, c.SHA256, c.FileSize, c.CallingAE)
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO instance_conflicts (sop_instance_uid, path, sha256, file_size, calling_ae,
+				transfer_syntax_uid) VALUES ($1,$2,$3,$4,$5,$6)`,
+			c.SOPInstanceUID, c.Path, c.SHA256, c.FileSize, c.CallingAE, c.TransferSyntaxUID); err != nil {
+			return fmt.Errorf("drafts: record conflict: %w", err)
+		}
+		var study string
+		var gen int64
+		err := tx.QueryRow(ctx, `SELECT st.study_uid, st.draft_generation FROM studies st
+			WHERE st.frontal_sop_instance_uid = $1 AND st.state = 'draft_failed' FOR UPDATE`, c.SOPInstanceUID).Scan(&study, &gen)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("drafts: record conflict: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE studies SET state = 'ready', draft_generation = $2,
+				state_reason = 'a new copy of the frontal image arrived; drafting again', updated_at = now()
+			WHERE study_uid = $1`, study, gen+1); err != nil {
+			return fmt.Errorf("drafts: record conflict: %w", err)
+		}
+		if _, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: study, Reason: "new_copy", Generation: gen + 1}, nil); err != nil {
+			return fmt.Errorf("drafts: record conflict: queue draft: %w", err)
+		}
+		return auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "study.redraft_new_copy", StudyUID: study,
+			ObjectRef: c.SOPInstanceUID, Detail: map[string]any{"generation": gen + 1}})
+	})
+}
+
+// ConflictCopies lists the copies of an instance kept aside, newest first.
+func (s *Store) ConflictCopies(ctx context.Context, sopInstanceUID string) ([]InstanceConflict, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, sop_instance_uid, path, sha256, file_size, calling_ae, transfer_syntax_uid
+		FROM instance_conflicts WHERE sop_instance_uid = $1 ORDER BY received_at DESC, id DESC`, sopInstanceUID)
 	if err != nil {
-		return fmt.Errorf("drafts: record conflict: %w", err)
+		return nil, fmt.Errorf("drafts: conflict copies: %w", err)
 	}
-	return nil
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InstanceConflict, error) {
+		var c InstanceConflict
+		err := r.Scan(&c.ID, &c.SOPInstanceUID, &c.Path, &c.SHA256, &c.FileSize, &c.CallingAE, &c.TransferSyntaxUID)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("drafts: conflict copies: %w", err)
+	}
+	return out, nil
+}
+
+// PromoteConflict makes the kept copy conflictID the indexed instance and
+// keeps the indexed one as that conflict row, swapping their file, digest,
+// size, sender and transfer syntax in one transaction (files are not
+// moved: instances.path may then point under .conflicts). It is for a copy
+// that decodes when the indexed one does not; audited.
+func (s *Store) PromoteConflict(ctx context.Context, sopInstanceUID string, conflictID int64) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var study string
+		var cur InstanceConflict
+		err := tx.QueryRow(ctx, `SELECT study_uid, path, sha256, file_size, calling_ae, transfer_syntax_uid
+			FROM instances WHERE sop_instance_uid = $1 FOR UPDATE`, sopInstanceUID).
+			Scan(&study, &cur.Path, &cur.SHA256, &cur.FileSize, &cur.CallingAE, &cur.TransferSyntaxUID)
+		if err != nil {
+			return fmt.Errorf("drafts: promote copy: instance: %w", err)
+		}
+		var c InstanceConflict
+		err = tx.QueryRow(ctx, `SELECT path, sha256, file_size, calling_ae, transfer_syntax_uid FROM instance_conflicts
+			WHERE id = $1 AND sop_instance_uid = $2 FOR UPDATE`, conflictID, sopInstanceUID).
+			Scan(&c.Path, &c.SHA256, &c.FileSize, &c.CallingAE, &c.TransferSyntaxUID)
+		if err != nil {
+			return fmt.Errorf("drafts: promote copy: conflict %d: %w", conflictID, err)
+		}
+		if c.TransferSyntaxUID == "" {
+			c.TransferSyntaxUID = cur.TransferSyntaxUID // recorded before migration 0073
+		}
+		if _, err := tx.Exec(ctx, `UPDATE instances SET path = $2, sha256 = $3, file_size = $4, calling_ae = $5,
+				transfer_syntax_uid = $6 WHERE sop_instance_uid = $1`,
+			sopInstanceUID, c.Path, c.SHA256, c.FileSize, c.CallingAE, c.TransferSyntaxUID); err != nil {
+			return fmt.Errorf("drafts: promote copy: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE instance_conflicts SET path = $2, sha256 = $3, file_size = $4, calling_ae = $5,
+				transfer_syntax_uid = $6 WHERE id = $1`,
+			conflictID, cur.Path, cur.SHA256, cur.FileSize, cur.CallingAE, cur.TransferSyntaxUID); err != nil {
+			return fmt.Errorf("drafts: promote copy: %w", err)
+		}
+		return auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "instance.promote_copy", StudyUID: study,
+			ObjectRef: sopInstanceUID, Detail: map[string]any{"conflict_id": conflictID, "transfer_syntax": c.TransferSyntaxUID}})
+	})
 }

@@ -134,10 +134,39 @@ func (w *DraftWorker) work(ctx context.Context, log *slog.Logger, job *river.Job
 		return err
 	}
 	d, err := w.Drafter.Draft(ctx, filepath.Join(w.StorageDir, t.FrontalPath), ind.Text)
+	if errors.Is(err, inference.ErrNotDecodable) {
+		d, err = w.fromKeptCopy(ctx, log, t.FrontalSOP, ind, err)
+	}
 	if err != nil {
 		return w.draftFailed(ctx, log, uid, job, err)
 	}
 	return w.store(ctx, log, uid, gen, ind, d)
+}
+
+// fromKeptCopy recovers from an undecodable frontal image: it drafts from
+// the copies of the same SOP Instance kept aside (a PACS's re-send, newest
+// first), and the first that decodes becomes the indexed instance
+// (drafts.Store.PromoteConflict). With none, it returns notDecodable.
+func (w *DraftWorker) fromKeptCopy(ctx context.Context, log *slog.Logger, sop string, ind Indication, notDecodable error) (*inference.Draft, error) {
+	copies, err := w.Store.ConflictCopies(ctx, sop)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range copies {
+		d, err := w.Drafter.Draft(ctx, filepath.Join(w.StorageDir, c.Path), ind.Text)
+		if errors.Is(err, inference.ErrNotDecodable) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := w.Store.PromoteConflict(ctx, sop, c.ID); err != nil {
+			return nil, err
+		}
+		log.Info("draft: the frontal image did not decode; a copy kept aside did and replaces it", "conflict_id", c.ID)
+		return d, nil
+	}
+	return nil, notDecodable
 }
 
 // alreadyDrafted says whether the study needs no draft now: it is not

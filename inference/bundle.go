@@ -12,7 +12,12 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// Manifest is a bundle's model.json (schema_version 1, written by
+// SchemaVersion is the newest model.json schema this radraft reads. Version
+// 2 adds "input_rendering" (required) and "references" (optional); a
+// version 1 file is read as input_rendering "display", no references.
+const SchemaVersion = 2
+
+// Manifest is a bundle's model.json (schema_version 1 or 2, written by
 // deploy/export/radraft_bundle.py; see models/demo/README.md). The nested
 // document is read into the JSON-tagged parts; the flat fields below them
 // are what the code uses.
@@ -23,6 +28,12 @@ type Manifest struct {
 	// Demo marks the bundled toy model: its text is meaningless.
 	Demo   bool   `json:"demo"`
 	Notice string `json:"note"`
+	// InputRendering names how a DICOM becomes the model's 8-bit input
+	// (RenderingDisplay, RenderingMIMICCXRJPG).
+	InputRendering string `json:"input_rendering"`
+	// References is the bundle's folder of reference outputs (`radraft
+	// model check --reference`), relative to the bundle; "" = none.
+	References string `json:"references"`
 
 	Files struct {
 		Vision    string `json:"vision"`
@@ -130,7 +141,18 @@ func ReadManifest(dir string) (*Manifest, error) {
 			problems = append(problems, fmt.Sprintf(f, a...))
 		}
 	}
-	need(m.SchemaVersion <= 1, "schema_version %d is newer than this radraft understands (1)", m.SchemaVersion)
+	need(m.SchemaVersion >= 1 && m.SchemaVersion <= SchemaVersion, "schema_version %d: this radraft reads 1 to %d", m.SchemaVersion, SchemaVersion)
+	switch {
+	case m.SchemaVersion == 1 && (m.InputRendering != "" || m.References != ""):
+		problems = append(problems, "input_rendering and references need schema_version 2")
+	case m.SchemaVersion == 1:
+		m.InputRendering = RenderingDisplay
+	case m.InputRendering == "":
+		problems = append(problems, "input_rendering is missing (schema_version 2)")
+	}
+	if _, err := ModelInput[DICOMImage](m.InputRendering, nil); m.InputRendering != "" && err != nil {
+		problems = append(problems, err.Error())
+	}
 	need(m.Name != "", "name is missing")
 	need(m.Version != "", "version is missing")
 	need(m.ImageSize > 0, "image.size must be > 0")
@@ -143,6 +165,11 @@ func ReadManifest(dir string) (*Manifest, error) {
 	need(m.MaxNewTokens > 0, "generation.max_new_tokens must be > 0")
 	for _, s := range m.ImageStd {
 		need(s != 0, "image.std has a zero")
+	}
+	if m.References != "" {
+		if st, err := os.Stat(filepath.Join(dir, m.References)); err != nil || !st.IsDir() {
+			problems = append(problems, fmt.Sprintf("references %s is not a folder of the bundle", m.References))
+		}
 	}
 	for _, f := range []string{m.Files.Vision, m.Files.Embedding, m.Files.Decoder, m.Files.Tokenizer} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {

@@ -38,6 +38,8 @@ declare -A needfile=(
   [/usr/lib/python3/dist-packages/sentencepiece]=python3-sentencepiece
   [/usr/lib/python3/dist-packages/PIL]=python3-pil                  # preprocessing reference
   [/usr/lib/python3/dist-packages/pydicom]=python3-pydicom          # pixel decoding cross-check
+  [/usr/share/doc/python3-opencv]=python3-opencv                     # MIMIC-CXR-JPG rendering reference
+  [/usr/lib/python3/dist-packages/numpy]=python3-numpy
 )
 missing=()
 for f in "${!buildfile[@]}"; do [ -e "$f" ] || missing+=("${buildfile[$f]}"); done

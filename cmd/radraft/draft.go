@@ -93,8 +93,12 @@ func readPNG(path string) (*image.Gray, error) {
 	return g, nil
 }
 
-// newPipeline joins a loaded model to the DICOM pixel decoder and its
-// bundle's tokenizer and prompt.
+// newPipeline joins a loaded model to the DICOM pixel decoder (with the
+// bundle's input rendering) and its bundle's tokenizer and prompt.
 func newPipeline(m *inference.Model) (*inference.Pipeline, error) {
-	return inference.NewPipeline(m, pixels.Decode)
+	decode, err := inference.ModelInput(m.Manifest.InputRendering, pixels.Open)
+	if err != nil {
+		return nil, err
+	}
+	return inference.NewPipeline(m, decode)
 }

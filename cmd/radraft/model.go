@@ -11,20 +11,24 @@ import (
 )
 
 func init() {
-	register("model", "model tools: `model runtime` finds/fetches libonnxruntime; `model check` validates a bundle", runModel)
+	register("model", "model tools: `model runtime` finds/fetches libonnxruntime; `model check` validates a bundle (--reference: re-runs its references); `model render` writes a DICOM's model input; `model tokenize` prints token ids", runModel)
 }
 
 func runModel(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: radraft model runtime|check [flags]")
+		return fmt.Errorf("usage: radraft model runtime|check|render|tokenize [flags]")
 	}
 	switch args[0] {
 	case "runtime":
 		return runModelRuntime(ctx, args[1:])
 	case "check":
 		return runModelCheck(ctx, args[1:])
+	case "render":
+		return runModelRender(args[1:])
+	case "tokenize":
+		return runModelTokenize(args[1:])
 	default:
-		return fmt.Errorf("unknown model command %q (runtime, check)", args[0])
+		return fmt.Errorf("unknown model command %q (runtime, check, render, tokenize)", args[0])
 	}
 }
 

@@ -166,6 +166,9 @@ type Source struct {
 	keys       []uint16
 	bitsStored int
 	signed     bool
+	// bitsAllocated is the width of the integer type the stored values
+	// come in (8 or 16; 8 for JPEG and RGB luma), see StoredContainer.
+	bitsAllocated int
 	// nkeys is 1<<bitsStored.
 	nkeys      int
 	winFunc    string
@@ -332,7 +335,7 @@ func (s *Source) unpack(raw []byte, l layout, bigEndian bool, ts string) error {
 			return fmt.Errorf("pixels: pixel data has %d bytes, %dx%d RGB needs %d", len(raw), s.Cols, s.Rows, 3*n)
 		}
 		s.keys = rgbLuma(raw, n, l.planar)
-		s.bitsStored, s.nkeys, s.Photometric = 8, 256, "MONOCHROME2"
+		s.bitsStored, s.nkeys, s.Photometric, s.bitsAllocated = 8, 256, "MONOCHROME2", 8
 		return nil
 	default:
 		return notDecodable(ts, fmt.Sprintf("photometric %q with %d samples of %d bits", s.Photometric, spp, bitsAlloc))
@@ -341,7 +344,7 @@ func (s *Source) unpack(raw []byte, l layout, bigEndian bool, ts string) error {
 	if len(raw) < need {
 		return fmt.Errorf("pixels: pixel data has %d bytes, %dx%d at %d bits needs %d", len(raw), s.Cols, s.Rows, bitsAlloc, need)
 	}
-	s.bitsStored, s.signed, s.nkeys = bitsStored, signed, 1<<bitsStored
+	s.bitsStored, s.signed, s.nkeys, s.bitsAllocated = bitsStored, signed, 1<<bitsStored, bitsAlloc
 	shift := uint(highBit + 1 - bitsStored)
 	mask := uint16(1<<bitsStored - 1)
 	var flip uint16

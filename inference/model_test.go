@@ -133,6 +133,14 @@ func TestLoadValidation(t *testing.T) {
 		{"kv heads", func(m map[string]any) { sub(m, "decoder")["num_kv_heads"] = 4 }, "", "past_key_values.0.key"},
 		{"vocab", func(m map[string]any) { sub(m, "decoder")["vocab_size"] = 32000 }, "", "logits"},
 		{"no name", func(m map[string]any) { delete(m, "name") }, "", "name is missing"},
+		{"schema 3", func(m map[string]any) { m["schema_version"] = 3 }, "", "schema_version 3: this radraft reads 1 to 2"},
+		{"no schema", func(m map[string]any) { delete(m, "schema_version") }, "", "schema_version 0"},
+		{"v2 without rendering", func(m map[string]any) { m["schema_version"] = 2 }, "", "input_rendering is missing"},
+		{"v1 with rendering", func(m map[string]any) { m["input_rendering"] = "display" }, "", "need schema_version 2"},
+		{"unknown rendering", func(m map[string]any) { m["schema_version"], m["input_rendering"] = 2, "jpeg" }, "", `input rendering "jpeg" is not one of`},
+		{"missing references", func(m map[string]any) {
+			m["schema_version"], m["input_rendering"], m["references"] = 2, "mimic-cxr-jpg", "refs"
+		}, "", "references refs is not a folder"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -59,6 +59,9 @@ $build_only && exit 0
 # ONNX Runtime (CPU, linux x64) from the onnxruntime-node npm tarball.
 scripts/fetch-onnxruntime.sh >/dev/null
 
+# The Llama-2 vocabulary (npm llama-tokenizer-js) for the tokenizer's test.
+scripts/fetch-llama-tokenizer.sh >/dev/null
+
 # Web UI dependencies (lockfile-exact).
 if [ -f web/package-lock.json ] && [ ! -d web/node_modules ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)

@@ -7,6 +7,7 @@ import (
 	"image"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/radraft/radraft/inference/prompt"
@@ -79,6 +80,15 @@ func (p *Pipeline) Draft(ctx context.Context, dicomPath, indication string) (*Dr
 	return d, nil
 }
 
+// FindingsText is the generated text as LLaVA-Rad's evaluation keeps it
+// (eval/model_mimic_cxr.py): Python's strip(), a trailing "</s>" removed,
+// strip() again.
+func FindingsText(decoded string) string {
+	s := prompt.TrimPythonSpace(decoded)
+	s = strings.TrimSuffix(s, "</s>")
+	return prompt.TrimPythonSpace(s)
+}
+
 // isFileError: the file could not be read (missing, I/O), which may pass.
 func isFileError(err error) bool {
 	var pathErr *fs.PathError
@@ -105,7 +115,7 @@ func (p *Pipeline) DraftImage(ctx context.Context, img *image.Gray, indication s
 	}
 	gt := g.Timings
 	d := &Draft{
-		Findings: p.Detokenize(g.Tokens),
+		Findings: FindingsText(p.Detokenize(g.Tokens)),
 		Prompt:   text,
 		Tokens:   g.Tokens,
 		Stop:     g.Stop,

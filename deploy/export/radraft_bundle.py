@@ -42,18 +42,51 @@ def decoder_io_names(num_layers):
     return ins, outs
 
 
+def clean_indication(indication):
+    """The indication as LLaVA-Rad's code puts it in the question (twin of
+    Go's prompt.CleanIndication): CR LF and lone CR become "\n" (radraft's
+    own step, for HL7 text), each "\n" a space, every "<image>" is removed
+    and white space is stripped from the end; a blank indication is none."""
+    if indication is None:
+        return ""
+    s = indication.replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ")
+    s = s.replace(IMAGE_PLACEHOLDER, "").rstrip()
+    return s if s.strip() else ""
+
+
 def prompt_text(indication=None):
-    """The full Vicuna v1 prompt of LLaVA-Rad (one string, with <image>).
-    Line breaks (CR LF, CR, LF) in the indication become spaces and ASCII
-    whitespace around it is trimmed; an empty or blank indication means the
-    no-indication instruction."""
-    if indication is not None:
-        indication = indication.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").strip(" \t\n\r\v\f")
+    """The full Vicuna v1 prompt of LLaVA-Rad (one string, with <image>);
+    an empty or blank indication means the no-indication instruction."""
+    indication = clean_indication(indication)
     if indication:
         instr = INSTRUCTION.format(indication=indication)
     else:
         instr = INSTRUCTION_NO_INDICATION
     return TEMPLATE.format(system=SYSTEM, instruction=instr)
+
+
+def official_prompt(conv_template, indication=None):
+    """The prompt as LLaVA-Rad's own code builds it, given its
+    conv_templates["v1"]: llava/utils.py's MIMIC loader writes the question
+    ("<image>\n" + instruction, the reason's "\n" replaced by spaces), then
+    eval/model_mimic_cxr.py removes "<image>", strips, puts "<image>\n"
+    back in front, appends it as the user's message and an empty assistant
+    message, and takes get_prompt(). The indication gets radraft's CR
+    handling and blank-means-none first (see clean_indication), so that the
+    two differ only where the template or the tokenisation would."""
+    ind = clean_indication(indication)
+    reason = None
+    if ind:
+        reason = (indication or "").replace("\r\n", "\n").replace("\r", "\n")
+    if reason is not None:
+        q = "<image>\n" + INSTRUCTION.format(indication=reason.replace("\n", " "))
+    else:
+        q = "<image>\n" + INSTRUCTION_NO_INDICATION
+    q = "<image>\n" + q.replace("<image>", "").strip()
+    conv = conv_template.copy()
+    conv.append_message(conv.roles[0], q)
+    conv.append_message(conv.roles[1], None)
+    return conv.get_prompt()
 
 
 def prompt_chunks(sp, indication=None, bos_id=1):

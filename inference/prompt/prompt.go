@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/radraft/radraft/inference/tokenizer"
 )
@@ -89,12 +90,38 @@ func (t Template) check() error {
 	return nil
 }
 
-// CleanIndication is the indication as the prompt uses it: line breaks
-// (CR LF, CR, LF) become spaces and ASCII white space around it is trimmed.
+// CleanIndication is the indication as the prompt uses it, as LLaVA-Rad's
+// code makes it (llava/utils.py's MIMIC loader, then eval/model_mimic_cxr.py):
+// each "\n" becomes a space, every "<image>" is removed, and white space is
+// stripped from the end only (Python's str.strip() on the whole question,
+// which starts with the instruction, so only the indication's end is
+// touched; Python's white space, see IsPythonSpace). Before that, CR LF and
+// a lone CR become "\n" (radraft's own step: HL7 v2 text ends lines with
+// CR, the training data's reasons with "\n"). A blank indication is no
+// indication (the official code would keep "indication:" with nothing
+// after it; radraft uses the no-indication instruction).
 func CleanIndication(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
-	return strings.Trim(s, " \t\n\r\v\f")
+	s = strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(s)
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, DefaultImagePlaceholder, "")
+	s = TrimRightPythonSpace(s)
+	if TrimPythonSpace(s) == "" {
+		return ""
+	}
+	return s
 }
+
+// IsPythonSpace is Python's str.isspace for one character: Go's
+// unicode.IsSpace plus the information separators U+001C to U+001F.
+func IsPythonSpace(r rune) bool {
+	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
+}
+
+// TrimPythonSpace is Python's str.strip() with no argument.
+func TrimPythonSpace(s string) string { return strings.TrimFunc(s, IsPythonSpace) }
+
+// TrimRightPythonSpace is Python's str.rstrip() with no argument.
+func TrimRightPythonSpace(s string) string { return strings.TrimRightFunc(s, IsPythonSpace) }
 
 // InstructionFor is the user instruction for an indication ("" = none).
 func (t Template) InstructionFor(indication string) string {

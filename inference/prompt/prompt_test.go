@@ -91,21 +91,22 @@ func TestMatchesPython(t *testing.T) {
 
 func TestText(t *testing.T) {
 	d := Default()
-	got := d.Text("Cough.\r\nFever\n")
-	want := DefaultSystem + " USER: <image>\nProvide a description of the findings in the radiology image given the following indication: Cough. Fever ASSISTANT:"
+	got := d.Text("  Cough.\r\nFever<image>\n\t\u00a0\x1c")
+	want := DefaultSystem + " USER: <image>\nProvide a description of the findings in the radiology image given the following indication:   Cough. Fever ASSISTANT:"
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 	if got := d.Text(" \n "); !strings.Contains(got, "\n"+DefaultInstructionNoIndication+" ASSISTANT:") {
 		t.Errorf("blank indication: %q", got)
 	}
-	// Braces and placeholders inside the indication are plain text.
-	if got := d.InstructionFor("{system} <image> {indication}"); !strings.HasSuffix(got, ": {system} <image> {indication}") {
+	// Braces inside the indication are plain text; "<image>" is removed, as
+	// LLaVA-Rad's eval does (q.replace("<image>", "")).
+	if got := d.InstructionFor("{system} <image> {indication}"); !strings.HasSuffix(got, ": {system}  {indication}") {
 		t.Errorf("literal braces: %q", got)
 	}
 	bld := demoBuilder(t)
 	p := bld.Build("a <image> in the indication")
-	if p.Before[0] != 1 || strings.Count(p.Text, "<image>") != 2 || len(p.After) == 0 {
+	if p.Before[0] != 1 || strings.Count(p.Text, "<image>") != 1 || !strings.Contains(p.Text, "a  in the indication") || len(p.After) == 0 {
 		t.Errorf("placeholder in indication: %+v", p)
 	}
 	for _, id := range p.After {
@@ -131,5 +132,16 @@ func TestFromJSON(t *testing.T) {
 	tpl, err := FromJSON(json.RawMessage(`{"system":"Sys."}`))
 	if err != nil || tpl.System != "Sys." || tpl.Instruction != DefaultInstruction {
 		t.Errorf("partial: %+v %v", tpl, err)
+	}
+}
+
+func TestPythonSpace(t *testing.T) {
+	// Python: "\x1c\x1d\x1e\x1f\x85\xa0\u2028\u3000 x \t".strip() == "x"
+	if got := TrimPythonSpace("\x1c\x1d\x1e\x1f\u0085\u00a0\u2028\u3000 x \t"); got != "x" {
+		t.Errorf("TrimPythonSpace = %q", got)
+	}
+	// U+200B (zero width space) is not white space to Python.
+	if got := TrimRightPythonSpace(" x\u200b "); got != " x\u200b" {
+		t.Errorf("TrimRightPythonSpace = %q", got)
 	}
 }

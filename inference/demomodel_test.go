@@ -25,7 +25,8 @@ func TestDemoModelIsReproducible(t *testing.T) {
 		t.Fatalf("make_demo_model.py: %v\n%s", err, log)
 	}
 	for _, f := range []string{"model.json", "vision.onnx", "embedding.onnx", "decoder.onnx", "tokenizer.model",
-		"reference/cr_greedy.json", "reference/prompt_ids.json", "reference/cr_pixel_values.f32"} {
+		"reference/cr_greedy.json", "reference/prompt_ids.json", "reference/cr_pixel_values.f32",
+		"reference/prompts.json", "reference/images.json"} {
 		want, err := os.ReadFile(filepath.Join("../models/demo", f))
 		if err != nil {
 			t.Fatal(err)

@@ -67,6 +67,9 @@ func runModelCheck(ctx context.Context, args []string) error {
 	dir := fs.String("model", env("RADRAFT_MODEL_DIR", "./models/demo"), "model bundle (RADRAFT_MODEL_DIR)")
 	lib := fs.String("ort-lib", os.Getenv("RADRAFT_ORT_LIB"), "libonnxruntime path (RADRAFT_ORT_LIB)")
 	device := fs.String("device", env("RADRAFT_DEVICE", "cpu"), "cpu or cuda[:N] (RADRAFT_DEVICE)")
+	reference := fs.Bool("reference", false, "also re-run the bundle's reference outputs through the Go pipeline; fail on any difference")
+	refDir := fs.String("references", "", "with --reference: another references folder (e.g. the fp16 bundle's, to check a CPU bundle against it)")
+	dicomDir := fs.String("dicom-dir", "", "with --reference: where the references' DICOM files are (default: the references folder)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +80,25 @@ func runModelCheck(ctx context.Context, args []string) error {
 	defer m.Close()
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(m.Info())
+	enc.SetEscapeHTML(false)
+	if !*reference {
+		return enc.Encode(m.Info())
+	}
+	pipe, err := newPipeline(m)
+	if err != nil {
+		return err
+	}
+	rep, err := pipe.CheckReferences(ctx, inference.ReferenceOptions{Dir: *refDir, DICOMDir: *dicomDir, Decode: pipe.DecodePixels})
+	if err != nil {
+		return err
+	}
+	if err := enc.Encode(map[string]any{"model": m.Info(), "reference": rep}); err != nil {
+		return err
+	}
+	if rep.Failed > 0 {
+		return fmt.Errorf("model check --reference: %d of %d comparisons differ from the reference", rep.Failed, len(rep.Checks))
+	}
+	return nil
 }
 
 // openModel finds the runtime and loads a bundle.

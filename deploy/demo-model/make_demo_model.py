@@ -445,6 +445,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "demo"))
     ap.add_argument("--image", default=os.path.join(ROOT, "dicom", "pixels", "testdata", "cr_display.png"))
+    ap.add_argument("--dicom", default=None,
+                    help="DICOM for the references/ image case (default: the testdata CR, 4.dcm of the "
+                         "github.com/suyashkumar/dicom module, found with `go list -m`)")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--dtype", choices=["float32", "float16"], default="float32",
                     help="float16: the same weights (float32 inside) behind float16 inputs/outputs "
@@ -505,7 +508,7 @@ def main():
         vocab_size=VOCAB, num_layers=LAYERS, hidden_size=HIDDEN, num_heads=HEADS,
         num_kv_heads=KV_HEADS, head_size=HEAD_SIZE, context_length=CONTEXT, max_new_tokens=256,
         demo=True, note="untrained toy weights: output is meaningless",
-        source="deploy/demo-model/make_demo_model.py")
+        source="deploy/demo-model/make_demo_model.py", input_rendering=rb.RENDERING_MIMIC, references="reference")
     rb.write_model_json(os.path.join(out, "model.json"), doc)
 
     refdir = os.path.join(out, "reference")
@@ -515,6 +518,7 @@ def main():
         write_image_reference(a.image, refdir, sp, embed, vision_graph, decoder, log, dt)
     else:
         log(f"NOTE: {a.image} not found: image references skipped")
+    write_references(refdir, a.dicom or testdata_cr(), sp, embed, vision_graph, decoder, log, a.dtype)
     # The export side's bundle check (deploy/export/check_bundle.py) on the result.
     import check_bundle
     problems = check_bundle.main(out)
@@ -563,6 +567,41 @@ def write_image_reference(image_path, refdir, sp, embed, vision_graph, decoder, 
     with open(os.path.join(refdir, "cr_greedy.json"), "w", encoding="utf-8") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
         f.write("\n")
+
+
+def testdata_cr():
+    import subprocess
+    d = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom"], cwd=ROOT,
+                       check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(d, "testdata", "4.dcm")
+
+
+def write_references(refdir, dicom, sp, embed, vision_graph, decoder, log, dtype):
+    """references in the format every bundle has (radraft_bundle.write_references),
+    checked by `radraft model check --reference`: prompt ids for the ~50
+    reference indications, and for the testdata CR rendered as MIMIC-CXR-JPG
+    (the DICOM is not copied: its name is resolved with --dicom-dir) the
+    input's and tensor's sha256, the features' fingerprint and the first 64
+    greedy tokens with and without an indication."""
+    from PIL import Image
+    sys.path.insert(0, os.path.join(ROOT, "deploy", "export"))
+    import mimic_cxr_jpg
+    prompts = rb.prompt_references(lambda t: rb.sp_tokenizer_image_token(sp, t, sp.bos_id()))
+    gray = mimic_cxr_jpg.render(dicom)
+    pix = rp.preprocess_pil(Image.fromarray(gray))
+    pv = torch.from_numpy(pix)[None].to(torch.float16 if dtype == "float16" else torch.float32)
+    with torch.no_grad():
+        feats = vision_graph(pv).float().numpy()
+    gens = []
+    for ind in [None, INDICATION]:
+        ids, stopped, margins = greedy(decoder, embed, build_prefill(embed, vision_graph, sp, pv, ind)[0],
+                                       sp.eos_id(), rb.REFERENCE_NEW_TOKENS)
+        gens.append({"indication": ind, "ids": ids, "stopped_by_eos": stopped, "text": sp.decode(ids).strip(),
+                     "min_top2_margin": min(margins)})
+        log(f"references, MIMIC-rendered CR ({ind!r}): {len(ids)} tokens: {gens[-1]['text']!r}")
+    image = rb.image_reference("testdata CR (4.dcm)", gray, pix, feats, gens, dicom=os.path.basename(dicom))
+    rb.write_references(refdir, prompts, [image], rendering=rb.RENDERING_MIMIC, dtype=dtype,
+                        source="deploy/demo-model/make_demo_model.py (PyTorch, CPU)")
 
 
 if __name__ == "__main__":

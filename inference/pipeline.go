@@ -43,8 +43,11 @@ func NewPipeline(m *Model, decodePixels func(path string) (*image.Gray, error)) 
 	if err != nil {
 		return nil, fmt.Errorf("model bundle %s: %w", m.Dir, err)
 	}
-	if tok.VocabSize() != m.Manifest.VocabSize {
-		return nil, fmt.Errorf("model bundle %s: tokenizer has %d pieces, model.json says vocab_size %d", m.Dir, tok.VocabSize(), m.Manifest.VocabSize)
+	// The decoder may have more rows than the tokenizer has pieces: LLaVA's
+	// loader adds <im_patch> (and <im_start>/<im_end>) when the model's
+	// config asks for them; those ids decode to nothing.
+	if tok.VocabSize() > m.Manifest.VocabSize {
+		return nil, fmt.Errorf("model bundle %s: tokenizer has %d pieces, more than model.json's vocab_size %d", m.Dir, tok.VocabSize(), m.Manifest.VocabSize)
 	}
 	if tok.BOS() != m.Manifest.BOS || tok.EOS() != m.Manifest.EOS {
 		return nil, fmt.Errorf("model bundle %s: tokenizer bos/eos %d/%d, model.json says %d/%d", m.Dir, tok.BOS(), tok.EOS(), m.Manifest.BOS, m.Manifest.EOS)

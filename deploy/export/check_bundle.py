@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks a radraft model bundle folder without running it: model.json
-(schema_version 1) against the three ONNX graphs' declared inputs and
+(schema_version 1 or 2) against the three ONNX graphs' declared inputs and
 outputs (names, element types, ranks and fixed dimensions) and the
 tokenizer. Needs onnx (and sentencepiece for the tokenizer check, skipped
 without it). The graphs are read without their external data.
@@ -30,6 +30,13 @@ def io(path):
             {v.name: d(v) for v in m.graph.output}, m.opset_import)
 
 
+def fits(dim, want):
+    """A declared dimension fits: the same number, or symbolic (a name, or
+    0 for unset), which current onnxruntime-genai builders declare for the
+    KV cache's head size; the runtime then checks it."""
+    return dim == want or isinstance(dim, str) or dim == 0
+
+
 def main(bundle):
     errs = []
 
@@ -40,7 +47,13 @@ def main(bundle):
 
     with open(os.path.join(bundle, "model.json"), encoding="utf-8") as f:
         doc = json.load(f)
-    want(doc.get("schema_version") == 1, "model.json: schema_version must be 1")
+    sv = doc.get("schema_version")
+    want(sv in (1, 2), f"model.json: schema_version {sv!r} (1 or 2)")
+    if sv == 2:
+        want(doc.get("input_rendering") in ("mimic-cxr-jpg", "display"),
+             f"model.json: input_rendering {doc.get('input_rendering')!r} (mimic-cxr-jpg or display)")
+        if doc.get("references"):
+            want(os.path.isdir(os.path.join(bundle, doc["references"])), f"model.json: references {doc['references']} is not a folder")
     for k in ("name", "version", "files", "dtype", "image", "prompt", "tokenizer", "decoder", "generation"):
         want(k in doc, f"model.json: no {k}")
     if errs:
@@ -88,7 +101,7 @@ def main(bundle):
         for kind in ("key", "value"):
             p, q = ins.get(f"past_key_values.{i}.{kind}"), outs.get(f"present.{i}.{kind}")
             for name, t in ((f"past_key_values.{i}.{kind}", p), (f"present.{i}.{kind}", q)):
-                want(t is not None and t[0] == fl and len(t[1]) == 4 and t[1][1] == kv and t[1][3] == hd,
+                want(t is not None and t[0] == fl and len(t[1]) == 4 and fits(t[1][1], kv) and fits(t[1][3], hd),
                      f"decoder: {name} {t} want {fl} [B,{kv},*,{hd}]")
     print(f"decoder.onnx: {len(ins)} inputs, {len(outs)} outputs, {L} layers, kv [B,{kv},*,{hd}], logits {lg}"
           f"{'' if 'position_ids' in ins else ' (no position_ids)'}")

@@ -167,7 +167,7 @@ type Source struct {
 	bitsStored int
 	signed     bool
 	// bitsAllocated is the width of the integer type the stored values
-	// come in (8 or 16; 8 for JPEG and RGB luma), see StoredContainer.
+	// come in (8 or 16; 8 for RGB luma), see StoredContainer.
 	bitsAllocated int
 	// nkeys is 1<<bitsStored.
 	nkeys      int

@@ -18,8 +18,8 @@ func (s *Source) StoredHistogram() (first int, counts []int) {
 }
 
 // StoredContainer is the integer type the stored values come in, as
-// pydicom's pixel_array types them: Bits Allocated (8 or 16; 8 for JPEG
-// baseline and RGB luma) and Pixel Representation.
+// pydicom's pixel_array types them: Bits Allocated (8 or 16; 8 for RGB
+// shown by its luma) and Pixel Representation.
 func (s *Source) StoredContainer() (bits int, signed bool) {
 	return s.bitsAllocated, s.signed
 }

@@ -92,19 +92,6 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, "\n")
 }
 
-// values are a source's stored values, sign applied.
-func (s *Source) values() []int32 {
-	out := make([]int32, len(s.keys))
-	var bias int32
-	if s.signed {
-		bias = 1 << (s.bitsStored - 1)
-	}
-	for i, k := range s.keys {
-		out[i] = int32(k) - bias
-	}
-	return out
-}
-
 // rawValues reads samples as mkfixtures -raw / ojph_expand write them.
 func rawValues(b []byte, bytesPer, bitsStored int, signed bool) []int32 {
 	n := len(b) / bytesPer
@@ -153,7 +140,7 @@ func TestCorpusPixelExact(t *testing.T) {
 					t.Fatalf("decoded %dx%d invert %v, reference %dx%d invert %v", got.Cols, got.Rows, got.Invert,
 						ref.Cols, ref.Rows, ref.Invert)
 				}
-				want = ref.values()
+				want = ref.StoredValues()
 			case "raw":
 				b, err := os.ReadFile(filepath.Join(dir, c.ref))
 				if err != nil {
@@ -164,7 +151,7 @@ func TestCorpusPixelExact(t *testing.T) {
 			default:
 				t.Fatalf("unknown reference kind %q", c.refKind)
 			}
-			vals := got.values()
+			vals := got.StoredValues()
 			if len(vals) != len(want) {
 				t.Fatalf("%d values, reference has %d", len(vals), len(want))
 			}

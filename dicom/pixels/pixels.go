@@ -278,21 +278,6 @@ func FromDataset(ds *dicom.Dataset) (*Source, error) {
 	return s, nil
 }
 
-// StoredValues returns the stored pixel values, sign applied (step 1 of
-// the pipeline, before any LUT), row by row: what a reference decoder's
-// uncompressed output holds.
-func (s *Source) StoredValues() []int32 {
-	out := make([]int32, len(s.keys))
-	var bias int32
-	if s.signed {
-		bias = 1 << (s.bitsStored - 1)
-	}
-	for i, k := range s.keys {
-		out[i] = int32(k) - bias
-	}
-	return out
-}
-
 // Display returns the default display image (see the package doc).
 func (s *Source) Display() *image.Gray {
 	return s.apply(s.defaultLUT)

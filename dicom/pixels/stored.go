@@ -17,6 +17,17 @@ func (s *Source) StoredHistogram() (first int, counts []int) {
 	return s.storedValue(0), counts
 }
 
+// StoredValues returns every pixel's stored value (signed values
+// sign-extended), row by row: what a reference decoder's uncompressed output
+// holds (the codec corpus test and bench/pixels compare them).
+func (s *Source) StoredValues() []int32 {
+	out := make([]int32, len(s.keys))
+	for i, k := range s.keys {
+		out[i] = int32(s.storedValue(int(k)))
+	}
+	return out
+}
+
 // StoredContainer is the integer type the stored values come in, as
 // pydicom's pixel_array types them: Bits Allocated (8 or 16; 8 for RGB
 // shown by its luma) and Pixel Representation.

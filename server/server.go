@@ -91,6 +91,8 @@ type Config struct {
 	// Collectors are other components' metrics (the DICOM listener's),
 	// served on /metrics with the server's own.
 	Collectors []prometheus.Collector
+	// DICOMweb (optional) registers the PS3.18 routes under /dicomweb.
+	DICOMweb func(DICOMwebMount)
 }
 
 // Server is the HTTP API.
@@ -151,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 	for _, f := range routeFuncs {
 		f(s, api)
 	}
+	s.mountDICOMweb(e)
 	s.engine = e
 	return s, nil
 }
@@ -220,8 +223,9 @@ func securityHeaders(c *gin.Context) {
 	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 		h.Set("Cache-Control", "no-store")
 	}
-	// Bodies are small JSON documents; reports are a few KiB.
-	if c.Request.Body != nil {
+	// Bodies are small JSON documents; reports are a few KiB. DICOMweb's
+	// STOW-RS streams instances to disk, as C-STORE does, uncapped.
+	if c.Request.Body != nil && !strings.HasPrefix(c.Request.URL.Path, "/dicomweb/") {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
 	}
 	c.Next()
@@ -229,7 +233,7 @@ func securityHeaders(c *gin.Context) {
 
 func (s *Server) noRoute(c *gin.Context) {
 	p := c.Request.URL.Path
-	if strings.HasPrefix(p, "/api/") || p == "/api" {
+	if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/dicomweb" || strings.HasPrefix(p, "/dicomweb/") {
 		WriteError(c, http.StatusNotFound, "not_found", "no such route")
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/drafts"
 )
 
@@ -31,6 +32,9 @@ type deps struct {
 	// metrics are collectors components add in start, for /metrics (the
 	// http component starts after the listeners and serves them).
 	metrics []prometheus.Collector
+	// ingest is the DICOM listener, set when it runs on this node: STOW-RS
+	// stores through it (one writer per storage tree).
+	ingest *scp.Server
 }
 
 // component is one part of `serve` (a listener, a worker). Each lives in its

@@ -35,6 +35,7 @@ func init() {
 				ARTIM:              d.cfg.DICOMARTIM,
 			}, storage, d.store)
 			d.metrics = append(d.metrics, srv.Collector())
+			d.ingest = srv
 			ln, err := net.Listen("tcp", d.cfg.DICOMAddr)
 			if err != nil {
 				return nil, err

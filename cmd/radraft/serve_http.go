@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/radraft/radraft/dicom/pixels"
+	"github.com/radraft/radraft/dicomweb"
 	"github.com/radraft/radraft/server"
 )
 
@@ -37,6 +38,13 @@ func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error
 				return errors.New("model not loaded")
 			}
 			return nil
+		},
+		DICOMweb: func(m server.DICOMwebMount) {
+			svc := &dicomweb.Service{Store: d.store, StorageDir: cfg.StorageDir}
+			if d.ingest != nil {
+				svc.Ingest = d.ingest
+			}
+			svc.Routes(dicomweb.Mount{Group: m.Group, Read: m.Read, Write: m.Write, Audit: m.Audit, Actor: m.Actor})
 		},
 		Render: func(_ context.Context, path string, o server.RenderOptions) (image.Image, error) {
 			return pixels.RenderFile(path, pixels.RenderOptions{WindowCenter: o.Center, WindowWidth: o.Width,

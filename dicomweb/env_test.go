@@ -178,3 +178,12 @@ func readParts(t testing.TB, r *http.Response) (string, [][]byte) {
 	}
 	return params["type"], out
 }
+
+func (e *env) countRows(q string) int {
+	e.t.Helper()
+	var n int
+	if err := e.store.Pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}

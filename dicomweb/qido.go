@@ -1,6 +1,7 @@
 package dicomweb
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -238,22 +239,32 @@ func (h *handlers) answerJSON(c *gin.Context, list []attrs) {
 	c.JSON(http.StatusOK, list)
 }
 
-func (h *handlers) searchStudies(c *gin.Context) {
+// runSearch answers one QIDO-RS search: parse, query, audit (the count
+// only), then one dataset per row.
+func runSearch[T any](h *handlers, c *gin.Context, level string,
+	query func(context.Context, drafts.ArchiveQuery) ([]T, error), build func(base string, sr *search, row *T) attrs) {
 	sr, ok := parseSearch(c)
 	if !ok {
 		return
 	}
-	rows, err := h.s.Store.SearchStudies(c.Request.Context(), sr.q)
+	rows, err := query(c.Request.Context(), sr.q)
 	if err != nil {
 		h.internal(c, err)
 		return
 	}
-	if !h.m.Audit(c, "dicomweb.search", "", "studies:"+strconv.Itoa(len(rows))) {
+	if !h.m.Audit(c, "dicomweb.search", c.Param("study"), level+":"+strconv.Itoa(len(rows))) {
 		return
 	}
 	base := baseURL(c)
 	out := make([]attrs, 0, len(rows))
-	for _, r := range rows {
+	for i := range rows {
+		out = append(out, build(base, sr, &rows[i]))
+	}
+	h.answerJSON(c, out)
+}
+
+func (h *handlers) searchStudies(c *gin.Context) {
+	runSearch(h, c, "studies", h.s.Store.SearchStudies, func(base string, sr *search, r *drafts.ArchiveStudy) attrs {
 		a := attrs{}
 		a.str(0x0008, 0x0005, "CS", "ISO_IR 192")
 		a.str(0x0008, 0x0020, "DA", r.StudyDate)
@@ -279,27 +290,12 @@ func (h *handlers) searchStudies(c *gin.Context) {
 		if sr.want("00081030") {
 			a.str(0x0008, 0x1030, "LO", r.StudyDescription)
 		}
-		out = append(out, a)
-	}
-	h.answerJSON(c, out)
+		return a
+	})
 }
 
 func (h *handlers) searchSeries(c *gin.Context) {
-	sr, ok := parseSearch(c)
-	if !ok {
-		return
-	}
-	rows, err := h.s.Store.SearchSeries(c.Request.Context(), sr.q)
-	if err != nil {
-		h.internal(c, err)
-		return
-	}
-	if !h.m.Audit(c, "dicomweb.search", c.Param("study"), "series:"+strconv.Itoa(len(rows))) {
-		return
-	}
-	base := baseURL(c)
-	out := make([]attrs, 0, len(rows))
-	for _, r := range rows {
+	runSearch(h, c, "series", h.s.Store.SearchSeries, func(base string, sr *search, r *drafts.ArchiveSeries) attrs {
 		a := attrs{}
 		a.str(0x0008, 0x0005, "CS", "ISO_IR 192")
 		a.str(0x0008, 0x0060, "CS", r.Modality)
@@ -314,28 +310,12 @@ func (h *handlers) searchSeries(c *gin.Context) {
 		if sr.want("00180015") {
 			a.str(0x0018, 0x0015, "CS", r.BodyPart)
 		}
-		out = append(out, a)
-	}
-	h.answerJSON(c, out)
+		return a
+	})
 }
 
 func (h *handlers) searchInstances(c *gin.Context) {
-	sr, ok := parseSearch(c)
-	if !ok {
-		return
-	}
-	rows, err := h.s.Store.SearchInstances(c.Request.Context(), sr.q)
-	if err != nil {
-		h.internal(c, err)
-		return
-	}
-	if !h.m.Audit(c, "dicomweb.search", c.Param("study"), "instances:"+strconv.Itoa(len(rows))) {
-		return
-	}
-	base := baseURL(c)
-	out := make([]attrs, 0, len(rows))
-	for i := range rows {
-		r := &rows[i]
+	runSearch(h, c, "instances", h.s.Store.SearchInstances, func(base string, sr *search, r *drafts.ArchiveInstance) attrs {
 		a := attrs{}
 		a.str(0x0008, 0x0016, "UI", r.SOPClassUID)
 		a.str(0x0008, 0x0018, "UI", r.SOPInstanceUID)
@@ -349,7 +329,6 @@ func (h *handlers) searchInstances(c *gin.Context) {
 		if sr.want("00280011") {
 			a.num(0x0028, 0x0011, "US", r.Columns)
 		}
-		out = append(out, a)
-	}
-	h.answerJSON(c, out)
+		return a
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -67,42 +69,61 @@ func accepts(c *gin.Context, mt, typ string) (ok bool, ts string) {
 	return false, ""
 }
 
-// multipartWriter writes a multipart/related body part by part, straight
-// to the response.
+// multipartWriter frames a multipart/related body.
 type multipartWriter struct {
-	w        io.Writer
+	w        io.Writer // where part and close write (streamed bodies)
+	typ      string
 	boundary string
 }
 
-func startMultipart(c *gin.Context, typ string) *multipartWriter {
+func newMultipart(typ string) *multipartWriter {
 	var b [16]byte
 	rand.Read(b[:]) //nolint:errcheck
-	m := &multipartWriter{w: c.Writer, boundary: "radraft-" + hex.EncodeToString(b[:])}
-	c.Header("Content-Type", fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, typ, m.boundary))
+	return &multipartWriter{typ: typ, boundary: "radraft-" + hex.EncodeToString(b[:])}
+}
+
+func (m *multipartWriter) contentType() string {
+	return fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, m.typ, m.boundary)
+}
+
+// startMultipart answers 200 with a streamed (chunked) multipart body.
+func startMultipart(c *gin.Context, typ string) *multipartWriter {
+	m := newMultipart(typ)
+	m.w = c.Writer
+	c.Header("Content-Type", m.contentType())
 	c.Status(http.StatusOK)
 	return m
 }
 
-func (m *multipartWriter) part(header textproto.MIMEHeader) error {
+func (m *multipartWriter) partHeader(header textproto.MIMEHeader) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\r\n--%s\r\n", m.boundary)
-	for k, vs := range header {
-		for _, v := range vs {
+	for _, k := range []string{"Content-Type", "Content-Length"} {
+		for _, v := range header[k] {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
 	}
 	b.WriteString("\r\n")
-	_, err := io.WriteString(m.w, b.String())
+	return []byte(b.String())
+}
+
+func (m *multipartWriter) closing() string { return "\r\n--" + m.boundary + "--\r\n" }
+
+func (m *multipartWriter) part(header textproto.MIMEHeader) error {
+	_, err := m.w.Write(m.partHeader(header))
 	return err
 }
 
 func (m *multipartWriter) close() error {
-	_, err := fmt.Fprintf(m.w, "\r\n--%s--\r\n", m.boundary)
+	_, err := io.WriteString(m.w, m.closing())
 	return err
 }
 
 // retrieve: WADO-RS study, series or instance as multipart/related;
-// type="application/dicom", each file copied from disk as stored.
+// type="application/dicom", each file copied from disk as stored. The
+// body's length is known in advance (the files are stat'ed first), so the
+// response goes out with a Content-Length and each file is handed to the
+// connection's ReadFrom: sendfile(2) on plain HTTP, no copy in user space.
 func (h *handlers) retrieve(c *gin.Context) {
 	ok, ts := accepts(c, "multipart/related", "application/dicom")
 	if !ok {
@@ -121,40 +142,74 @@ func (h *handlers) retrieve(c *gin.Context) {
 			}
 		}
 	}
-	mw := startMultipart(c, "application/dicom")
-	for i := range list {
-		if err := h.copyFile(mw, &list[i]); err != nil {
-			// Headers are sent: the client sees a truncated body.
+	mw := newMultipart("application/dicom")
+	parts := make([]filePart, 0, len(list))
+	total := int64(len(mw.closing()))
+	for n := range list {
+		fp, err := h.s.filePart(mw, &list[n])
+		if err != nil {
+			h.internal(c, err)
+			return
+		}
+		parts = append(parts, fp)
+		total += int64(len(fp.header)) + fp.size
+	}
+	c.Header("Content-Type", mw.contentType())
+	c.Header("Content-Length", strconv.FormatInt(total, 10))
+	c.Status(http.StatusOK)
+	c.Writer.WriteHeaderNow()
+	// net/http's own writer: its ReadFrom sends files with sendfile.
+	var w io.Writer = c.Writer
+	if u, ok := c.Writer.(interface{ Unwrap() http.ResponseWriter }); ok {
+		w = u.Unwrap()
+	}
+	for _, fp := range parts {
+		if err := fp.copyTo(w); err != nil {
+			// Headers are sent: the client sees a short body and knows.
 			h.log().Warn("dicomweb: retrieve interrupted", "err", err)
 			return
 		}
 	}
-	mw.close() //nolint:errcheck
+	io.WriteString(w, mw.closing()) //nolint:errcheck
 }
 
-func (h *handlers) copyFile(mw *multipartWriter, i *drafts.ArchiveInstance) error {
-	p, err := h.s.path(i)
+// filePart is one stored file as a part of a multipart body.
+type filePart struct {
+	path   string
+	size   int64
+	header []byte
+}
+
+func (s *Service) filePart(mw *multipartWriter, i *drafts.ArchiveInstance) (filePart, error) {
+	p, err := s.path(i)
 	if err != nil {
-		return err
+		return filePart{}, err
 	}
-	f, err := os.Open(p)
+	st, err := os.Stat(p)
+	if err != nil {
+		return filePart{}, err
+	}
+	hdr := textproto.MIMEHeader{}
+	hdr.Set("Content-Type", "application/dicom; transfer-syntax="+i.TransferSyntaxUID)
+	hdr.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	return filePart{path: p, size: st.Size(), header: mw.partHeader(hdr)}, nil
+}
+
+// copyTo writes the part: exactly the announced size.
+func (fp *filePart) copyTo(w io.Writer) error {
+	f, err := os.Open(fp.path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	if _, err := w.Write(fp.header); err != nil {
 		return err
 	}
-	hdr := textproto.MIMEHeader{}
-	hdr.Set("Content-Type", "application/dicom; transfer-syntax="+i.TransferSyntaxUID)
-	hdr.Set("Content-Length", fmt.Sprint(st.Size()))
-	if err := mw.part(hdr); err != nil {
-		return err
+	// io.Copy hands the *os.File to w's ReadFrom; LimitReader would hide it.
+	n, err := io.Copy(w, f)
+	if err == nil && n != fp.size {
+		err = fmt.Errorf("dicomweb: %s changed size while being sent", filepath.Base(fp.path))
 	}
-	// io.Copy hands the file to the response writer's ReadFrom (sendfile
-	// where the connection allows it): no copy of the file in memory.
-	_, err = io.Copy(mw.w, f)
 	return err
 }
 

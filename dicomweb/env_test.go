@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/dicomweb"
 	"github.com/radraft/radraft/drafts"
@@ -53,7 +54,9 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := scp.New(scp.Config{AETitle: "RADRAFT", Logger: quiet}, storage, store)
+	// SOP classes named, not the default list: the STOW-RS tests rely on an
+	// SR being refused (0122).
+	srv := scp.New(scp.Config{AETitle: "RADRAFT", Logger: quiet, SOPClasses: []string{dicom.CRImageStorage}}, storage, store)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

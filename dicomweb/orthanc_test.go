@@ -3,74 +3,35 @@ package dicomweb_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/radraft/radraft/internal/testfiles"
 	"github.com/radraft/radraft/internal/testpeers"
 )
 
-const orthancPlugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
-
-// orthanc is a throwaway Orthanc (temp dirs, loopback-only, free ports,
-// no DICOM listener) with its DICOMweb plugin configured to use radraft's
-// /dicomweb as the remote server "radraft", authenticated by bearer token.
+// orthanc is a throwaway Orthanc with its DICOMweb plugin configured to
+// use radraft's /dicomweb as the remote server "radraft", authenticated by
+// bearer token.
 type orthanc struct {
 	t   *testing.T
 	url string
 }
 
 func startOrthanc(t *testing.T, radraftURL, token string) *orthanc {
-	// Orthanc is a peer of the benchmarks (bench/), which install-deps
-	// does not install: this test runs where it is present.
-	bin, err := exec.LookPath("Orthanc")
-	if err != nil {
-		t.Skip("Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)")
-	}
-	if _, err := os.Stat(orthancPlugin); err != nil {
+	if _, err := os.Stat(testpeers.OrthancDICOMweb); err != nil {
 		t.Skip("orthanc-dicomweb is not installed")
 	}
-	dir := t.TempDir()
-	port := testpeers.FreePort(t)
-	cfg := map[string]any{
-		"Name": "radraft-interop", "StorageDirectory": filepath.Join(dir, "db"), "IndexDirectory": filepath.Join(dir, "db"),
-		"HttpPort": port, "RemoteAccessAllowed": false, "AuthenticationEnabled": false,
-		"DicomServerEnabled": false, "Plugins": []string{orthancPlugin},
+	url, _ := testpeers.Orthanc(t, false, map[string]any{
+		"Plugins": []string{testpeers.OrthancDICOMweb},
 		"DicomWeb": map[string]any{"Enable": true, "Root": "/dicom-web/", "Servers": map[string]any{
 			"radraft": map[string]any{"Url": radraftURL + "/dicomweb/", "HttpHeaders": map[string]string{"Authorization": "Bearer " + token}},
 		}},
-	}
-	b, _ := json.Marshal(cfg)
-	cfgPath := filepath.Join(dir, "orthanc.json")
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, cfgPath)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck
-	o := &orthanc{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	for i := 0; i < 300; i++ {
-		if r, err := http.Get(o.url + "/system"); err == nil {
-			r.Body.Close()
-			return o
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("Orthanc did not start")
-	return nil
+	})
+	return &orthanc{t: t, url: url}
 }
 
 // call does an Orthanc REST call and decodes its JSON answer into out.

@@ -2,6 +2,8 @@ package srout_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,6 +149,46 @@ func TestAIDraftPreliminaryAndRefusal(t *testing.T) {
 	for _, want := range []string{"PRELIMINARY", "UNVERIFIED", "Device", "demo", "AI text."} {
 		if !strings.Contains(string(dump), want) {
 			t.Errorf("AI draft SR lacks %q:\n%s", want, dump)
+		}
+	}
+}
+
+// Orthanc (a real PACS-like archive) accepts the signed report's SR: it
+// indexes one Basic Text SR in the study, in its own series.
+func TestSignedReachesOrthanc(t *testing.T) {
+	url, dport := testpeers.Orthanc(t, true, nil)
+	s := draftstest.New(t)
+	dest := "ORTHANC@127.0.0.1:" + strconv.Itoa(dport)
+	s.SR = drafts.SROutbox{Destinations: []string{dest}}
+	seed(t, s)
+	r, err := s.SignReport(context.Background(), drafts.ReportChange{StudyUID: study, Actor: "anna", Findings: "Clear lungs."}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, s, func() bool { return states(t, s)["sr "+dest].Sent == 1 })
+	var tags map[string]any
+	var ids []string
+	getJSON(t, url+"/instances", &ids)
+	if len(ids) != 1 {
+		t.Fatalf("Orthanc holds %d instances", len(ids))
+	}
+	getJSON(t, url+"/instances/"+ids[0]+"/simplified-tags", &tags)
+	if tags["SOPClassUID"] != sr.BasicTextSR || tags["SOPInstanceUID"] != sr.InstanceUID(r.ID, *r.SignedVersion) ||
+		tags["StudyInstanceUID"] != study || tags["Modality"] != "SR" || tags["VerificationFlag"] != "VERIFIED" {
+		t.Fatalf("Orthanc indexed %v", tags)
+	}
+}
+
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	r, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(r.Body).Decode(out); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

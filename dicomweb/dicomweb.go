@@ -26,6 +26,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/radraft/radraft/dicom/match"
 	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/drafts"
 )
@@ -135,12 +136,6 @@ func (s *Service) path(i *drafts.ArchiveInstance) (string, error) {
 	return filepath.Join(s.StorageDir, rel), nil
 }
 
-// validUIDParam: the UIDs in paths only ever reach SQL as parameters, but a
-// malformed one is a client error, answered before touching anything.
-func validUIDParam(s string) bool {
-	return s != "" && len(s) <= 64 && strings.Trim(s, "0123456789.") == ""
-}
-
 // pathQuery is the selection a WADO/QIDO path names.
 func pathQuery(c *gin.Context) (drafts.ArchiveQuery, bool) {
 	var q drafts.ArchiveQuery
@@ -149,7 +144,7 @@ func pathQuery(c *gin.Context) (drafts.ArchiveQuery, bool) {
 		dst  *[]string
 	}{{"study", &q.StudyUIDs}, {"series", &q.SeriesUIDs}, {"instance", &q.SOPInstanceUIDs}} {
 		if v := c.Param(p.name); v != "" {
-			if !validUIDParam(v) {
+			if !match.UIDLike(v) {
 				fail(c, http.StatusBadRequest, "bad_request", "invalid UID in the path")
 				return q, false
 			}

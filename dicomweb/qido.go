@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/radraft/radraft/dicom/match"
 	"github.com/radraft/radraft/drafts"
 )
 
@@ -126,23 +126,23 @@ func (sr *search) match(name, v string) string {
 	q := &sr.q
 	switch name {
 	case "PatientID":
-		q.PatientID = likePattern(v)
+		q.PatientID = match.Like(v)
 	case "PatientName":
-		q.PatientName = likePattern(v)
+		q.PatientName = match.Like(v)
 	case "AccessionNumber":
-		q.AccessionNumber = likePattern(v)
+		q.AccessionNumber = match.Like(v)
 	case "Modality":
 		q.Modality = v
 	case "SOPClassUID":
 		q.SOPClassUID = v
 	case "StudyDate":
-		from, to, err := dateRange(v)
+		from, to, err := match.DateRange(v)
 		if err != nil {
 			return "StudyDate: " + err.Error()
 		}
 		q.DateFrom, q.DateTo = from, to
 	case "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID":
-		uids := uidList(v)
+		uids := match.UIDList(v)
 		if uids == nil {
 			return name + " must be a list of UIDs"
 		}
@@ -166,68 +166,6 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// likePattern turns a DICOM wildcard value (* any run, ? one character) into
-// a SQL LIKE pattern, escaping LIKE's own metacharacters.
-func likePattern(v string) string {
-	var b strings.Builder
-	for _, r := range v {
-		switch r {
-		case '%', '_', '\\':
-			b.WriteRune('\\')
-			b.WriteRune(r)
-		case '*':
-			b.WriteRune('%')
-		case '?':
-			b.WriteRune('_')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// dateRange parses a DA value or range (YYYYMMDD, A-B, A-, -B).
-func dateRange(v string) (*time.Time, *time.Time, error) {
-	parse := func(s string) (*time.Time, error) {
-		if s == "" {
-			return nil, nil
-		}
-		t, err := time.Parse("20060102", strings.ReplaceAll(s, "-", ""))
-		if err != nil || len(s) != 8 {
-			return nil, fmt.Errorf("want YYYYMMDD or a range YYYYMMDD-YYYYMMDD")
-		}
-		return &t, nil
-	}
-	a, b, isRange := strings.Cut(v, "-")
-	from, err := parse(a)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !isRange {
-		return from, from, nil
-	}
-	to, err := parse(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	if from == nil && to == nil {
-		return nil, nil, fmt.Errorf("an empty range")
-	}
-	return from, to, nil
-}
-
-// uidList parses a comma- or backslash-separated UID list (nil if invalid).
-func uidList(v string) []string {
-	var out []string
-	for _, u := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\\' }) {
-		if u = strings.TrimSpace(u); !validUIDParam(u) {
-			return nil
-		}
-		out = append(out, u)
-	}
-	return out
 }
 
 func (h *handlers) answerJSON(c *gin.Context, list []attrs) {

@@ -26,7 +26,7 @@ func runModel(ctx context.Context, args []string) error {
 	case "render":
 		return runModelRender(args[1:])
 	case "tokenize":
-		return runModelTokenize(args[1:])
+		return runModelTokenize(args[1:], os.Stdout)
 	default:
 		return fmt.Errorf("unknown model command %q (runtime, check, render, tokenize)", args[0])
 	}

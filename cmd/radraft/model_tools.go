@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
+	"io"
 	"os"
 	"strings"
 
@@ -49,7 +50,7 @@ func runModelRender(args []string) error {
 
 // runModelTokenize prints the ids a SentencePiece model gives a text: BOS
 // first, as the prompt's first chunk starts.
-func runModelTokenize(args []string) error {
+func runModelTokenize(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("model tokenize", flag.ContinueOnError)
 	path := fs.String("tokenizer", "", "tokenizer.model (SentencePiece)")
 	if err := fs.Parse(args); err != nil {
@@ -67,6 +68,6 @@ func runModelTokenize(args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Println(string(b))
+	_, err = fmt.Fprintln(w, string(b))
 	return err
 }

@@ -122,13 +122,11 @@ func meanAbsDiff(a, b *image.Gray) float64 {
 }
 
 // BenchmarkRenderMIMICCR is the file-to-model-input time on the real CR
-// (decode + rendering); bench/mimic compares it with the Python function.
-// RADRAFT_MIMIC_BENCH_DICOM names another file.
+// (decode + rendering).
+// bench/inference/mimic.sh (bench/inference/mimicbench) compares it with the
+// Python function.
 func BenchmarkRenderMIMICCR(b *testing.B) {
-	cr := os.Getenv("RADRAFT_MIMIC_BENCH_DICOM")
-	if cr == "" {
-		cr = testfiles.CR(b)
-	}
+	cr := testfiles.CR(b)
 	for i := 0; i < b.N; i++ {
 		renderMIMIC(b, cr)
 	}

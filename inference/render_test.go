@@ -103,9 +103,11 @@ func TestMIMICRenderingMatchesPython(t *testing.T) {
 	}
 	// The model input is not the display image (they differ by ~20 grey
 	// levels on average): a rendering mix-up would not pass unnoticed.
-	if m := meanAbsDiff(got, display); m < 5 {
+	m := meanAbsDiff(got, display)
+	if m < 5 {
 		t.Errorf("MIMIC rendering is within %.1f grey levels of the display rendering", m)
 	}
+	t.Logf("testdata CR: MIMIC-CXR-JPG vs display rendering: mean |difference| %.1f grey levels", m)
 	for _, n := range names {
 		g := renderMIMIC(t, filepath.Join(dir, n+".dcm"))
 		compareGray(t, n, g, readPNGGray(t, filepath.Join(dir, n+".png")))

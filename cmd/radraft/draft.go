@@ -25,7 +25,7 @@ const demoNotice = "DEMO MODEL: untrained toy weights; this text is meaningless 
 func runDraft(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("draft", flag.ContinueOnError)
 	file := fs.String("dicom", "", "Part 10 file to draft")
-	pngFile := fs.String("image", "", "or: an 8-bit grayscale PNG display image (skips DICOM decoding)")
+	pngFile := fs.String("image", "", "or: an 8-bit grayscale PNG model input, used as is (skips DICOM decoding and the bundle's input rendering; `model render` makes one)")
 	indication := fs.String("indication", "", "reason for the exam (empty: the no-indication prompt)")
 	dir := fs.String("model", env("RADRAFT_MODEL_DIR", "./models/demo"), "model bundle (RADRAFT_MODEL_DIR)")
 	lib := fs.String("ort-lib", os.Getenv("RADRAFT_ORT_LIB"), "libonnxruntime path (RADRAFT_ORT_LIB)")

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/internal/panics"
 )
 
 // metrics: HTTP latency observed in-process; the domain figures (instances,
@@ -30,7 +31,7 @@ func newMetrics(store *drafts.Store, extra []prometheus.Collector) *metrics {
 		Help:    "HTTP request latency by method, route template and status.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"method", "route", "status"})
-	m.reg.MustRegister(m.http, collectors.NewGoCollector(),
+	m.reg.MustRegister(m.http, panics.Recovered, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &dbCollector{store: store})
 	m.reg.MustRegister(extra...)
 	return m

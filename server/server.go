@@ -51,6 +51,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/internal/panics"
 )
 
 // RenderOptions asks for a preview of an instance.
@@ -178,13 +179,19 @@ func (s *Server) internalError(c *gin.Context, err error) {
 	WriteError(c, http.StatusInternalServerError, "internal", "internal error")
 }
 
+// recoverer turns a handler's panic into a JSON 500; the log holds the
+// panic's type and place only (see panics.Describe), never request data.
 func (s *Server) recoverer(c *gin.Context) {
 	defer func() {
 		if r := recover(); r != nil {
 			if r == http.ErrAbortHandler {
 				panic(r)
 			}
-			s.log.Error("panic in handler", "route", c.FullPath(), "panic", r)
+			panics.Record(s.log, "http", r, "route", c.FullPath(), "method", c.Request.Method)
+			if c.Writer.Written() {
+				c.Abort() // too late for a status: the connection ends the answer
+				return
+			}
 			WriteError(c, http.StatusInternalServerError, "internal", "internal error")
 		}
 	}()

@@ -12,9 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/internal/panics"
 )
 
 func init() {
@@ -103,7 +105,9 @@ func runServe(ctx context.Context, args []string) error {
 	defer shutdown()
 
 	if len(d.queues) > 0 {
-		rc, err := river.NewClient(riverpgxv5.New(store.Pool), &river.Config{Workers: d.workers, Queues: d.queues})
+		rc, err := river.NewClient(riverpgxv5.New(store.Pool), &river.Config{Workers: d.workers, Queues: d.queues,
+			// A worker's panic fails that attempt only, logged without data.
+			Middleware: []rivertype.Middleware{&panics.JobMiddleware{}}})
 		if err != nil {
 			return fmt.Errorf("job workers: %w", err)
 		}

@@ -12,15 +12,19 @@ import (
 // corpusCase is one file of testdata/corpus: NAME.hl7 (segments end in LF in
 // the file; sent with CR unless keep_lf) and NAME.json with what it must
 // yield: the acknowledgement code, the ERR-3 code of a rejection, and for
-// each order the fields (drafts.Order names) to check.
+// each order the fields (drafts.Order names) to check. An unsolicited case
+// is another message type: the extractor rejects it with ERR-3 err, the
+// listener acknowledges it (ack) without storing it.
 type corpusCase struct {
 	Name   string
 	Raw    []byte
-	Ack    string           `json:"ack"`
-	Err    string           `json:"err"`
-	KeepLF bool             `json:"keep_lf"`
-	Latin1 bool             `json:"latin1"`
-	Orders []map[string]any `json:"orders"`
+	Ack    string `json:"ack"`
+	Err    string `json:"err"`
+	KeepLF bool   `json:"keep_lf"`
+	Latin1 bool   `json:"latin1"`
+	// Unsolicited: not an order; acknowledged by the listener, not stored.
+	Unsolicited bool             `json:"unsolicited"`
+	Orders      []map[string]any `json:"orders"`
 }
 
 func loadCorpus(t testing.TB) []corpusCase {
@@ -80,6 +84,12 @@ func TestCorpusExtraction(t *testing.T) {
 			}
 			orders, rej := x.Extract(m)
 			mode := ModeOf(m)
+			if c.Unsolicited {
+				if rej == nil || rej.ErrCode != c.Err {
+					t.Fatalf("extracted %v, want a rejection %s", rej, c.Err)
+				}
+				return
+			}
 			if rej != nil {
 				if got := string(mode.Code(rej.Code)); got != c.Ack || rej.ErrCode != c.Err {
 					t.Fatalf("rejected %s/%s (%s), want %s/%s", got, rej.ErrCode, rej.Text, c.Ack, c.Err)

@@ -4,20 +4,26 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/radraft/radraft/drafts"
 )
 
 // OrderHandler stores order messages and acknowledges them: AA (CA in
-// enhanced mode) only after the order is committed; AE/CE when the message is
-// understood but cannot be processed (no accession and no Study UID, an
-// unsupported order control, the database failing); AR/CR for an unsupported
-// message type or a malformed message. It never logs PHI.
+// enhanced mode) only after the order is committed; AE/CE only when a resend
+// can succeed (the database failing); AR/CR with a reason when it cannot (a
+// malformed message, another HL7 version, no accession and no Study UID, an
+// unsupported order control). Other message types that share the feed (ADT,
+// ORU, SIU…) get AA without being stored or processed, unless
+// RejectUnsolicited; an ACK sent to us is not answered. It never logs PHI.
 type OrderHandler struct {
 	Store     *drafts.Store
 	Extractor Extractor
-	Log       *slog.Logger
+	// RejectUnsolicited answers AR to message types other than orders
+	// instead of AA (accepted, not processed).
+	RejectUnsolicited bool
+	Log               *slog.Logger
 	// StoreTimeout bounds one message's transaction (default 30 seconds).
 	StoreTimeout time.Duration
 }
@@ -46,6 +52,14 @@ func (h *OrderHandler) Handle(ctx context.Context, raw []byte, remote string) []
 	}
 	attrs := []any{"remote", remote, "control_id", msg.ControlID(), "type", msg.Type()}
 	orders, rej := h.Extractor.Extract(msg)
+	if rej != nil && h.unsolicited(msg, rej) {
+		if strings.EqualFold(msg.Segment("MSH").Get(9, 1), "ACK") {
+			h.log().Info("hl7: acknowledgement received; not answered", attrs...)
+			return nil
+		}
+		h.log().Info("hl7: not an order; acknowledged, not processed", attrs...)
+		return answer(AA, AckOptions{})
+	}
 	if rej != nil {
 		h.log().Warn("hl7: message not accepted", append(attrs, "ack", string(mode.Code(rej.Code)), "reason", rej.Text)...)
 		return answer(rej.Code, AckOptions{ErrCode: rej.ErrCode, ErrLocation: rej.Location, Text: rej.Text})
@@ -70,7 +84,7 @@ func (h *OrderHandler) Handle(ctx context.Context, raw []byte, remote string) []
 	res, err := h.Store.SaveOrderMessage(sctx, om)
 	if err != nil {
 		if errors.Is(err, drafts.ErrNoOrderKey) {
-			return answer(AE, AckOptions{ErrCode: ErrRequiredFieldMiss, Text: "order has neither accession number nor Study Instance UID"})
+			return answer(AR, AckOptions{ErrCode: ErrRequiredFieldMiss, Text: "order has neither accession number nor Study Instance UID"})
 		}
 		h.log().Error("hl7: order not stored", append(attrs, "err", err)...)
 		return answer(AE, AckOptions{ErrCode: ErrApplicationError, Text: "order could not be stored; send it again"})
@@ -84,4 +98,14 @@ func (h *OrderHandler) Handle(ctx context.Context, raw []byte, remote string) []
 		h.log().Info("hl7: duplicate message acknowledged again", attrs...)
 	}
 	return answer(AA, AckOptions{})
+}
+
+// unsolicited reports whether a rejected message is another HL7 v2 type on
+// the same feed, to be accepted without processing.
+func (h *OrderHandler) unsolicited(msg *Message, rej *Reject) bool {
+	if h.RejectUnsolicited || (rej.ErrCode != ErrUnsupportedMsgType && rej.ErrCode != ErrUnsupportedEvent) {
+		return false
+	}
+	v := msg.Segment("MSH").Get(12, 1)
+	return v == "" || strings.HasPrefix(v, "2.")
 }

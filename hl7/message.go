@@ -14,12 +14,18 @@
 // input (see FuzzParse) and keeps no state between messages.
 //
 // Acknowledgements (OrderHandler): AA only after the message and its orders
-// are committed (drafts.Store.SaveOrderMessage); AE when the message is
-// understood but cannot be processed (no accession and no Study UID, an
-// unsupported ORC-1, the database failing: "send it again"); AR for another
-// message type, another HL7 version, an empty MSH-10 or a message that does
-// not parse. MSA-2 echoes MSH-10; the ACK's MSH swaps sender and receiver and
-// keeps the message's delimiters, version and processing ID. A message with
+// are committed (drafts.Store.SaveOrderMessage); AE only when a resend can
+// succeed (the database failing: "send it again"); AR, with the reason in
+// MSA-3 and ERR, when it cannot: another HL7 version, an empty MSH-10, no
+// accession and no Study UID, an unsupported ORC-1, a message that does not
+// parse, a frame over the size limit, or a bug (a recovered panic). Other
+// message types on the same feed (ADT, ORU…) get AA without being stored or
+// processed (RADRAFT_HL7_UNSOLICITED=reject answers them AR); an ACK is not
+// answered. (HL7 v2's own text leans the other way, AE for content errors
+// and AR for system errors; radraft follows the rule that a sender may
+// retry exactly what a retry can fix.) MSA-2 echoes MSH-10; the ACK's MSH
+// swaps sender and receiver and keeps the message's delimiters, version and
+// processing ID. A message with
 // MSH-15 or MSH-16 valued is in enhanced mode: it gets an accept
 // acknowledgement CA/CE/CR, sent as MSH-15 asks (AL or empty: always; NE:
 // never; ER: errors only; SU: success only). No separate application
@@ -29,8 +35,11 @@
 // Framing: bytes outside a frame (other than whitespace), a start block
 // inside a frame or an end block not followed by CR close the connection
 // without an ACK (the stream cannot be trusted any more); a frame over the
-// size limit is skipped to its end and answered with AR; a connection closed
-// mid-frame stores nothing. A message re-sent after a lost ACK (same sender,
+// size limit is skipped to its end (never kept beyond the limit) and
+// answered with AR; a connection closed mid-frame stores nothing. Deadlines
+// (Server): a connection may wait IdleTimeout for a message, and a message
+// has MessageTimeout from its first byte to its end, however slowly it
+// trickles; at the connection cap the connection idle longest makes room. A message re-sent after a lost ACK (same sender,
 // MSH-10 and bytes) is acknowledged again but not applied twice.
 package hl7
 

@@ -19,26 +19,26 @@ const (
 var ErrFraming = errors.New("hl7: MLLP framing error")
 
 // TooLargeError is a frame over the size limit. Its content was read and
-// discarded up to the end block, so the stream is still in sync; Prefix holds
-// the first bytes (enough for MSH) to address a NAK.
+// discarded (never kept beyond the limit) up to the end block, so the
+// stream is still in sync, unless Err says why the end was not reached (a
+// read deadline): then the connection must be closed after the NAK. Prefix
+// holds the first bytes (enough for MSH) to address the NAK.
 type TooLargeError struct {
 	Limit  int
 	Prefix []byte
+	Err    error
 }
 
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("hl7: MLLP frame larger than %d bytes", e.Limit)
 }
 
-// maxDiscard bounds how much of an oversized frame is skipped looking for its
-// end before the connection is given up on.
-const maxDiscard = 64 << 20
-
 // ReadFrame reads one MLLP frame and returns the message inside it (without
 // SB, EB and CR). Whitespace between frames is skipped. io.EOF means the peer
 // closed cleanly between frames; io.ErrUnexpectedEOF that it closed inside
 // one; ErrFraming that the bytes are not MLLP; *TooLargeError that a frame
-// exceeded max bytes (it was skipped).
+// exceeded max bytes (it was skipped to its end, however long: the caller's
+// read deadline bounds how long that may take).
 func ReadFrame(r *bufio.Reader, max int) ([]byte, error) {
 	for {
 		c, err := r.ReadByte()
@@ -55,12 +55,22 @@ func ReadFrame(r *bufio.Reader, max int) ([]byte, error) {
 	}
 	var buf []byte
 	tooLarge := false
-	discarded := 0
+	tooLargeErr := func(err error) error {
+		return &TooLargeError{Limit: max, Prefix: buf[:min(len(buf), 4096)], Err: err}
+	}
 	for {
 		chunk, err := r.ReadSlice(EndBlock)
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			if errors.Is(err, io.EOF) {
 				return nil, io.ErrUnexpectedEOF
+			}
+			if !tooLarge && len(buf)+len(chunk) > max {
+				// Cut off inside a frame already over the limit.
+				tooLarge = true
+				buf = append(buf, chunk[:max-len(buf)]...)
+			}
+			if tooLarge {
+				return nil, tooLargeErr(err)
 			}
 			return nil, err
 		}
@@ -79,14 +89,8 @@ func ReadFrame(r *bufio.Reader, max int) ([]byte, error) {
 				tooLarge = true
 				n := min(len(body), max-len(buf))
 				buf = append(buf, body[:n]...)
-				discarded = len(buf)
 			} else {
 				buf = append(buf, body...)
-			}
-		} else {
-			discarded += len(body)
-			if discarded > maxDiscard {
-				return nil, fmt.Errorf("%w: frame without end", ErrFraming)
 			}
 		}
 		if full {
@@ -98,17 +102,16 @@ func ReadFrame(r *bufio.Reader, max int) ([]byte, error) {
 			if errors.Is(err, io.EOF) {
 				return nil, io.ErrUnexpectedEOF
 			}
+			if tooLarge {
+				return nil, tooLargeErr(err)
+			}
 			return nil, err
 		}
 		if c != CarriageR {
 			return nil, fmt.Errorf("%w: end block not followed by CR", ErrFraming)
 		}
 		if tooLarge {
-			p := buf
-			if len(p) > 4096 {
-				p = p[:4096]
-			}
-			return nil, &TooLargeError{Limit: max, Prefix: p}
+			return nil, tooLargeErr(nil)
 		}
 		return buf, nil
 	}

@@ -112,7 +112,7 @@ func (x *Extractor) Extract(m *Message) ([]drafts.Order, *Reject) {
 		}
 	}
 	if len(groups) == 0 {
-		return nil, &Reject{Code: AE, ErrCode: ErrSegmentSequence, Location: "ORC", Text: "no ORC or OBR segment: nothing to order"}
+		return nil, &Reject{Code: AR, ErrCode: ErrSegmentSequence, Location: "ORC", Text: "no ORC or OBR segment: nothing to order"}
 	}
 	orders := make([]drafts.Order, 0, len(groups))
 	for gi, g := range groups {
@@ -130,7 +130,7 @@ func (x *Extractor) Extract(m *Message) ([]drafts.Order, *Reject) {
 		case "CA", "OC", "CR", "DC", "OD", "DR":
 			o.Action = drafts.OrderCancel
 		default:
-			return nil, &Reject{Code: AE, ErrCode: ErrApplicationError, Location: fmt.Sprintf("ORC^%d^1", gi+1),
+			return nil, &Reject{Code: AR, ErrCode: ErrApplicationError, Location: fmt.Sprintf("ORC^%d^1", gi+1),
 				Text: "order control " + safeCode(o.OrderControl) + " is not supported"}
 		}
 		o.OrderStatus = clean(orc.Get(5, 1))
@@ -157,7 +157,7 @@ func (x *Extractor) Extract(m *Message) ([]drafts.Order, *Reject) {
 			o.StudyUID, o.StudyUIDSource = v, "ZDS-1"
 		}
 		if o.AccessionNumber == "" && o.StudyUID == "" {
-			return nil, &Reject{Code: AE, ErrCode: ErrRequiredFieldMiss, Location: fmt.Sprintf("OBR^%d^18", gi+1),
+			return nil, &Reject{Code: AR, ErrCode: ErrRequiredFieldMiss, Location: fmt.Sprintf("OBR^%d^18", gi+1),
 				Text: "order has neither an accession number (" + strings.Join(fields, ", ") + ") nor a Study Instance UID (IPC-3, ZDS-1)"}
 		}
 		o.PlacerOrderNumber = firstOf(orc.Get(2, 1), obr.Get(2, 1))

@@ -30,13 +30,16 @@ type config struct {
 	SOPClasses         string // empty = the built-in chest X-ray list
 	SettleQuiet        time.Duration
 
-	MLLPAddr        string
-	MLLPMaxMessage  int
-	MLLPIdleTimeout time.Duration
-	AccessionFields string
-	RISAddr         string // where signed reports go as ORU^R01; empty = off
-	SRDestinations  string // AET@host:port list where signed reports go as DICOM SR; empty = off
-	SRDrafts        string // "true": also send the unsigned AI draft as a preliminary SR
+	MLLPAddr           string
+	MLLPMaxMessage     int
+	MLLPIdleTimeout    time.Duration
+	MLLPMessageTimeout time.Duration
+	MLLPMaxConns       int
+	HL7Unsolicited     string // accept or reject
+	AccessionFields    string
+	RISAddr            string // where signed reports go as ORU^R01; empty = off
+	SRDestinations     string // AET@host:port list where signed reports go as DICOM SR; empty = off
+	SRDrafts           string // "true": also send the unsigned AI draft as a preliminary SR
 
 	HTTPAddr string
 	TLSCert  string
@@ -119,6 +122,9 @@ func (c *config) bind(fs *flag.FlagSet) {
 	s(&c.MLLPAddr, "mllp-addr", "RADRAFT_MLLP_ADDR", ":2575", "HL7 MLLP listen address")
 	i(&c.MLLPMaxMessage, "mllp-max-message", "RADRAFT_MLLP_MAX_MESSAGE", 1<<20, "largest HL7 message accepted, in bytes")
 	d(&c.MLLPIdleTimeout, "mllp-idle-timeout", "RADRAFT_MLLP_IDLE_TIMEOUT", 5*time.Minute, "close an MLLP connection silent this long")
+	d(&c.MLLPMessageTimeout, "mllp-message-timeout", "RADRAFT_MLLP_MESSAGE_TIMEOUT", 30*time.Second, "a whole HL7 message must arrive within this from its first byte")
+	i(&c.MLLPMaxConns, "mllp-max-conns", "RADRAFT_MLLP_MAX_CONNS", 256, "concurrent MLLP connections; at the cap the one idle longest is closed")
+	s(&c.HL7Unsolicited, "hl7-unsolicited", "RADRAFT_HL7_UNSOLICITED", "accept", "HL7 types other than orders (ADT, ORU…): accept (AA, not processed) or reject (AR)")
 	s(&c.AccessionFields, "accession-fields", "RADRAFT_ACCESSION_FIELDS", "IPC-1,OBR-18,OBR-3", "where to look for the accession number, in order")
 	s(&c.SRDestinations, "sr-destinations", "RADRAFT_SR_DESTINATIONS", "", "comma list of AET@host:port Storage SCPs that receive signed and amended reports as DICOM Basic Text SR; empty = off")
 	s(&c.SRDrafts, "sr-drafts", "RADRAFT_SR_DRAFTS", "false", "true: also send each unsigned AI draft as a preliminary, unverified SR (IHE AI Results)")
@@ -155,6 +161,12 @@ func (c *config) validate() error {
 	}
 	if _, err := strconv.ParseBool(c.SRDrafts); err != nil {
 		return fmt.Errorf("--sr-drafts must be true or false, not %q", c.SRDrafts)
+	}
+	if c.HL7Unsolicited != "accept" && c.HL7Unsolicited != "reject" {
+		return fmt.Errorf("--hl7-unsolicited must be accept or reject, not %q", c.HL7Unsolicited)
+	}
+	if c.MLLPMessageTimeout <= 0 || c.MLLPIdleTimeout <= 0 || c.MLLPMaxConns <= 0 {
+		return fmt.Errorf("--mllp-message-timeout, --mllp-idle-timeout and --mllp-max-conns must be positive")
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
 		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)

@@ -26,11 +26,14 @@ func init() {
 			}
 			srv := &hl7.Server{
 				Handler: &hl7.OrderHandler{
-					Store:     d.store,
-					Extractor: hl7.Extractor{AccessionFields: fields},
+					Store:             d.store,
+					Extractor:         hl7.Extractor{AccessionFields: fields},
+					RejectUnsolicited: d.cfg.HL7Unsolicited == "reject",
 				},
-				MaxMessage:  d.cfg.MLLPMaxMessage,
-				IdleTimeout: d.cfg.MLLPIdleTimeout,
+				MaxMessage:     d.cfg.MLLPMaxMessage,
+				IdleTimeout:    d.cfg.MLLPIdleTimeout,
+				MessageTimeout: d.cfg.MLLPMessageTimeout,
+				MaxConns:       d.cfg.MLLPMaxConns,
 			}
 			go func() {
 				if err := srv.Serve(ln); err != nil {

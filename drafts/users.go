@@ -73,36 +73,40 @@ func HashPassword(password string) (string, error) {
 		return "", err
 	}
 	p := Argon2Params
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	var key []byte
+	withHashSlot(context.Background(), func() { //nolint:errcheck // no deadline: it cannot fail
+		key = argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	})
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// CheckPassword reports whether password matches the PHC string hash.
-func CheckPassword(hash, password string) bool {
+// CheckPassword reports whether password matches the PHC string hash. At
+// most a few hashes run at once (see hashSlots); it waits for a slot until
+// ctx ends, and then returns ctx's error.
+func CheckPassword(ctx context.Context, hash, password string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
+		return false, nil
 	}
 	var m, t uint32
 	var p uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
+		return false, nil
 	}
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
 	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
+		return false, nil
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	var got []byte
+	if err := withHashSlot(ctx, func() { got = argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want))) }); err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
-
-// dummyHash is checked against when the user does not exist, so that a
-// login's timing does not tell whether a username exists.
-var dummyHash, _ = HashPassword("radraft-dummy-password")
 
 // CreateUser adds a user with a hashed password.
 func (s *Store) CreateUser(ctx context.Context, username, role, password string) (User, error) {
@@ -178,13 +182,20 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (Us
 	err := s.Pool.QueryRow(ctx, `SELECT id, username, role, disabled, created_at, password_hash FROM users WHERE username=$1`,
 		username).Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
-		CheckPassword(dummyHash, password)
+		// The same work as for a user who exists.
+		if _, err := CheckPassword(ctx, dummyHash(), password); err != nil {
+			return User{}, fmt.Errorf("drafts: authenticate: %w", err)
+		}
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("drafts: authenticate: %w", err)
 	}
-	if !CheckPassword(hash, password) || u.Disabled {
+	ok, err := CheckPassword(ctx, hash, password)
+	if err != nil {
+		return User{}, fmt.Errorf("drafts: authenticate: %w", err)
+	}
+	if !ok || u.Disabled {
 		return User{}, ErrBadCredentials
 	}
 	return u, nil

@@ -1,14 +1,15 @@
 package server
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -154,15 +155,23 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	ip := c.ClientIP()
-	if wait := s.limiter.blocked(req.Username, ip, time.Now()); wait > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	ctx := c.Request.Context()
+	// The attempt is counted before the password is hashed, so that
+	// concurrent attempts cannot all pass the limit.
+	userKey, ipKey := loginKeys(req.Username, ip)
+	wait, err := s.cfg.Store.ReserveLoginAttempt(ctx, []drafts.ThrottleKey{
+		{Key: userKey, Limit: loginPerUser}, {Key: ipKey, Limit: loginPerIP}}, loginWindow)
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	if wait > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())))
 		WriteError(c, http.StatusTooManyRequests, "rate_limited", "too many failed logins; try again later")
 		return
 	}
-	ctx := c.Request.Context()
 	u, err := s.cfg.Store.Authenticate(ctx, req.Username, req.Password)
 	if errors.Is(err, drafts.ErrBadCredentials) {
-		s.limiter.fail(req.Username, ip, time.Now())
 		// The username may be mistyped PHI-free text; it is not PHI.
 		s.cfg.Store.Audit(ctx, drafts.AuditEntry{Actor: req.Username, Action: "auth.login_failed", RemoteAddr: ip}) //nolint:errcheck
 		WriteError(c, http.StatusUnauthorized, "bad_credentials", "unknown user or wrong password")
@@ -172,7 +181,9 @@ func (s *Server) login(c *gin.Context) {
 		s.internalError(c, err)
 		return
 	}
-	s.limiter.success(req.Username, ip)
+	if err := s.cfg.Store.LoginSucceeded(ctx, []string{userKey}, []string{ipKey}, loginWindow); err != nil {
+		s.log.Warn("login throttle not cleared", "err", err)
+	}
 	id, sess, err := s.cfg.Store.CreateSession(ctx, u, s.cfg.SessionIdle, ip)
 	if err != nil {
 		s.internalError(c, err)
@@ -212,72 +223,18 @@ func (s *Server) me(c *gin.Context) {
 	c.JSON(http.StatusOK, resp)
 }
 
-// loginLimiter counts failed logins per username+IP (5 per 15 minutes) and
-// per IP (30 per 15 minutes). It is per process: with several API nodes
-// behind a balancer each node counts on its own.
-type loginLimiter struct {
-	mu       sync.Mutex
-	fails    map[string][]time.Time
-	window   time.Duration
-	perUser  int
-	perIP    int
-	lastSwep time.Time
-}
+// Login throttle: failed logins per username and address (5 per 15
+// minutes) and per address (30 per 15 minutes), counted in Postgres
+// (drafts.ReserveLoginAttempt), so that every API node shares them.
+const (
+	loginWindow  = 15 * time.Minute
+	loginPerUser = 5
+	loginPerIP   = 30
+)
 
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{fails: map[string][]time.Time{}, window: 15 * time.Minute, perUser: 5, perIP: 30}
-}
-
-func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) > l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = ts
-	}
-	return ts
-}
-
-// blocked returns how long the caller must wait (0 = may try).
-func (l *loginLimiter) blocked(user, ip string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastSwep) > l.window {
-		for k := range l.fails {
-			l.recent(k, now)
-		}
-		l.lastSwep = now
-	}
-	var wait time.Duration
-	for _, k := range []struct {
-		key string
-		max int
-	}{{"u:" + strings.ToLower(user) + "|" + ip, l.perUser}, {"ip:" + ip, l.perIP}} {
-		ts := l.recent(k.key, now)
-		if len(ts) >= k.max {
-			if w := l.window - now.Sub(ts[len(ts)-k.max]); w > wait {
-				wait = w
-			}
-		}
-	}
-	return wait
-}
-
-func (l *loginLimiter) fail(user, ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range []string{"u:" + strings.ToLower(user) + "|" + ip, "ip:" + ip} {
-		l.fails[k] = append(l.fails[k], now)
-	}
-}
-
-func (l *loginLimiter) success(user, ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, "u:"+strings.ToLower(user)+"|"+ip)
+// loginKeys are the throttle keys of a login; the username is hashed (a
+// password typed into the username field is not stored in clear).
+func loginKeys(username, ip string) (userKey, ipKey string) {
+	h := sha256.Sum256([]byte(strings.ToLower(username)))
+	return "u:" + hex.EncodeToString(h[:16]) + "|" + ip, "ip:" + ip
 }

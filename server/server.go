@@ -101,7 +101,6 @@ type Server struct {
 	cfg     Config
 	engine  *gin.Engine
 	log     *slog.Logger
-	limiter *loginLimiter
 	metrics *metrics
 	preview *previewCache
 }
@@ -127,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, limiter: newLoginLimiter(), preview: newPreviewCache(64 << 20)}
+	s := &Server{cfg: cfg, log: cfg.Logger, preview: newPreviewCache(64 << 20)}
 	s.metrics = newMetrics(cfg.Store, cfg.Collectors)
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {

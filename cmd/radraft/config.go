@@ -50,6 +50,10 @@ type config struct {
 	Device    string
 	OrderWait time.Duration
 
+	NodeID         string        // River client ID: stable per node, unique among live processes
+	DraftTimeout   time.Duration // bounds one draft_study attempt
+	JobRescueAfter time.Duration // a job running longer (its worker presumably dead) is retried
+
 	JudgeURL    string
 	JudgeModel  string
 	JudgeAPIKey string
@@ -138,6 +142,9 @@ func (c *config) bind(fs *flag.FlagSet) {
 	s(&c.ORTLib, "ort-lib", "RADRAFT_ORT_LIB", "", "path of libonnxruntime.so; empty = what `radraft model runtime` finds")
 	s(&c.Device, "device", "RADRAFT_DEVICE", "cpu", "cpu or cuda[:N]")
 	d(&c.OrderWait, "order-wait", "RADRAFT_ORDER_WAIT", 2*time.Minute, "how long a settled study waits for its HL7 order before drafting without one")
+	s(&c.NodeID, "node-id", "RADRAFT_NODE_ID", defaultNodeID(env("RADRAFT_ROLE", "all")), "this node's name for the job queue: stable across restarts, unique among running processes (default host-role)")
+	d(&c.DraftTimeout, "draft-timeout", "RADRAFT_DRAFT_TIMEOUT", 10*time.Minute, "one draft attempt is cancelled after this")
+	d(&c.JobRescueAfter, "job-rescue-after", "RADRAFT_JOB_RESCUE_AFTER", 15*time.Minute, "a job running this long is taken as orphaned and retried (longer than --draft-timeout)")
 
 	s(&c.JudgeURL, "judge-url", "RADRAFT_JUDGE_URL", "", "OpenAI-compatible chat endpoint for CheXprompt; empty = offline evaluator")
 	s(&c.JudgeModel, "judge-model", "RADRAFT_JUDGE_MODEL", "", "judge model name")
@@ -165,8 +172,12 @@ func (c *config) validate() error {
 	if c.HL7Unsolicited != "accept" && c.HL7Unsolicited != "reject" {
 		return fmt.Errorf("--hl7-unsolicited must be accept or reject, not %q", c.HL7Unsolicited)
 	}
-	if c.MLLPMessageTimeout <= 0 || c.MLLPIdleTimeout <= 0 || c.MLLPMaxConns <= 0 {
-		return fmt.Errorf("--mllp-message-timeout, --mllp-idle-timeout and --mllp-max-conns must be positive")
+	if c.NodeID == "" || len(c.NodeID) > 100 || strings.ContainsFunc(c.NodeID, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return fmt.Errorf("--node-id must be 1 to 100 printable ASCII characters without spaces, not %q", c.NodeID)
+	}
+	if c.JobRescueAfter <= c.DraftTimeout || c.JobRescueAfter <= evaluationTimeout {
+		return fmt.Errorf("--job-rescue-after (%s) must be longer than --draft-timeout (%s) and the evaluation timeout (%s): a job still running would be started twice",
+			c.JobRescueAfter, c.DraftTimeout, evaluationTimeout)
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
 		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)
@@ -183,6 +194,7 @@ func (c *config) validateRanges() error {
 		{"--max-associations", c.MaxAssociations, 1},
 		{"--max-pdu-length", c.MaxPDULength, 4096},
 		{"--mllp-max-message", c.MLLPMaxMessage, 1024},
+		{"--mllp-max-conns", c.MLLPMaxConns, 1},
 	} {
 		if v.val < v.min {
 			return fmt.Errorf("%s must be at least %d, not %d", v.flag, v.min, v.val)
@@ -194,6 +206,7 @@ func (c *config) validateRanges() error {
 	}{
 		{"--dicom-idle-timeout", c.DICOMIdleTimeout}, {"--dicom-read-timeout", c.DICOMReadTimeout},
 		{"--dicom-artim", c.DICOMARTIM}, {"--settle-quiet", c.SettleQuiet}, {"--mllp-idle-timeout", c.MLLPIdleTimeout},
+		{"--mllp-message-timeout", c.MLLPMessageTimeout}, {"--draft-timeout", c.DraftTimeout},
 	} {
 		if v.val <= 0 {
 			return fmt.Errorf("%s must be positive, not %s", v.flag, v.val)
@@ -208,3 +221,17 @@ func (c *config) validateRanges() error {
 // runsListeners and runsWorker say which parts this node runs.
 func (c *config) runsListeners() bool { return c.Role == "all" || c.Role == "api" }
 func (c *config) runsWorker() bool    { return c.Role == "all" || c.Role == "worker" }
+
+// evaluationTimeout bounds one evaluate_report attempt (the judge's
+// retries included).
+const evaluationTimeout = 10 * time.Minute
+
+// defaultNodeID is "<hostname>-<role>": stable across restarts of the same
+// node, distinct for an api and a worker process on one host.
+func defaultNodeID(role string) string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "radraft"
+	}
+	return h + "-" + role
+}

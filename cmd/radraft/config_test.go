@@ -48,6 +48,13 @@ func TestBadSettingsRefused(t *testing.T) {
 		{nil, []string{"--max-pdu-length", "10"}, "--max-pdu-length"},
 		{nil, []string{"--order-wait", "-1s"}, "--order-wait"},
 		{map[string]string{"RADRAFT_MAX_ASSOCIATIONS": " 8 "}, nil, ""},
+		{nil, []string{"--hl7-unsolicited", "maybe"}, "--hl7-unsolicited"},
+		{nil, []string{"--mllp-message-timeout", "0s"}, "--mllp-message-timeout"},
+		{nil, []string{"--mllp-max-conns", "0"}, "--mllp-max-conns"},
+		{nil, []string{"--job-rescue-after", "5m"}, "--job-rescue-after"},
+		{nil, []string{"--draft-timeout", "20m", "--job-rescue-after", "15m"}, "--job-rescue-after"},
+		{nil, []string{"--draft-timeout", "20m", "--job-rescue-after", "25m", "--node-id", "gpu-1"}, ""},
+		{nil, []string{"--node-id", "two words"}, "--node-id"},
 	} {
 		for k, v := range c.env {
 			t.Setenv(k, v)

@@ -105,17 +105,11 @@ func runServe(ctx context.Context, args []string) error {
 	defer shutdown()
 
 	if len(d.queues) > 0 {
-		rc, err := river.NewClient(riverpgxv5.New(store.Pool), &river.Config{Workers: d.workers, Queues: d.queues,
-			// A worker's panic fails that attempt only, logged without data.
-			Middleware: []rivertype.Middleware{&panics.JobMiddleware{}}})
+		stop, err := startJobs(ctx, d)
 		if err != nil {
 			return fmt.Errorf("job workers: %w", err)
 		}
-		// Jobs must not be hard-cancelled by the signal: rc.Stop drains them.
-		if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("job workers: %w", err)
-		}
-		stops = append(stops, rc.Stop)
+		stops = append(stops, stop)
 		names = append(names, "jobs")
 	}
 	for _, c := range active {
@@ -140,4 +134,47 @@ func ignoreCanceled(err error) error {
 		return nil
 	}
 	return err
+}
+
+// startJobs starts the River client of this node under its stable node ID.
+// Holding the node ID's lock proves that no other live process uses it, so
+// the jobs this ID was running are orphans of an earlier process (killed,
+// crashed): they are made available again at once, instead of after
+// --job-rescue-after, which River's rescuer applies to every node's jobs.
+func startJobs(ctx context.Context, d *deps) (stop func(context.Context) error, err error) {
+	release, err := d.store.ClaimNodeID(ctx, d.cfg.NodeID, 15*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	rescued, err := d.store.RescueOrphanedJobs(ctx, d.cfg.NodeID)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	for _, j := range rescued {
+		slog.Warn("jobs: an attempt of this node's previous process did not finish; rescued",
+			"job", j.ID, "kind", j.Kind, "attempt", j.Attempt, "state", j.State)
+	}
+	rc, err := river.NewClient(riverpgxv5.New(d.store.Pool), &river.Config{
+		ID:                   d.cfg.NodeID,
+		Workers:              d.workers,
+		Queues:               d.queues,
+		RescueStuckJobsAfter: d.cfg.JobRescueAfter,
+		// A worker's panic fails that attempt only, logged without data.
+		Middleware: []rivertype.Middleware{&panics.JobMiddleware{}},
+	})
+	if err != nil {
+		release()
+		return nil, err
+	}
+	// Jobs must not be hard-cancelled by the signal: rc.Stop drains them.
+	if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
+		release()
+		return nil, err
+	}
+	slog.Info("jobs: started", "node_id", d.cfg.NodeID, "rescue_after", d.cfg.JobRescueAfter, "rescued", len(rescued))
+	return func(sctx context.Context) error {
+		defer release()
+		return rc.Stop(sctx)
+	}, nil
 }

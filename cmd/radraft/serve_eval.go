@@ -38,7 +38,7 @@ func prepareEvaluation(ctx context.Context, d *deps) error {
 	if err != nil {
 		return err
 	}
-	river.AddWorker(d.workers, &workflow.EvaluateWorker{Store: d.store, Evaluator: ev})
+	river.AddWorker(d.workers, &workflow.EvaluateWorker{Store: d.store, Evaluator: ev, JobTimeout: evaluationTimeout})
 	// The judge's own concurrency limit (4) bounds requests; more workers
 	// would only wait for it.
 	d.queues[drafts.QueueEvaluation] = river.QueueConfig{MaxWorkers: 4}

@@ -60,6 +60,7 @@ func prepareInference(ctx context.Context, d *deps) error {
 		Indication: storeIndication(store),
 		StorageDir: d.cfg.StorageDir,
 		OrderWait:  d.cfg.OrderWait,
+		JobTimeout: d.cfg.DraftTimeout,
 	}
 	if err := river.AddWorkerSafely(d.workers, w); err != nil {
 		m.Close()

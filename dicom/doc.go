@@ -2,14 +2,17 @@
 // shares (SOP classes, transfer syntaxes, our implementation identity). The
 // work lives in sub-packages:
 //
-//   - ul: the upper layer (PS3.8): PDUs, association negotiation, the
-//     acceptor state machine, ARTIM, PDV fragmentation both ways.
+//   - ul: the upper layer (PS3.8): PDUs, association negotiation (our
+//     transfer-syntax preference), the state machine of Table 9-10 and the
+//     acceptor that runs it (ARTIM, deadlines), PDV fragmentation both ways.
 //   - dimse: command sets (Implicit VR Little Endian), C-ECHO and C-STORE.
-//   - scp: the listener: association limits, AE allowlist, deadlines, and
-//     durable streaming storage of received instances.
+//   - scp: the listener: admission (association and pending-socket caps,
+//     AE allowlist), the DIMSE services (C-ECHO, C-STORE) on a small
+//     Service interface, and durable streaming storage of instances.
 //   - study, pixels: study settling/view selection and pixel decoding.
 //
-// Parsing of received datasets (headers) uses github.com/suyashkumar/dicom.
+// Received datasets' headers are read by dicom/dataset, which checks every
+// declared length against what is left before reading anything.
 // The upper layer is written by hand: no maintained Go library streams PDV
 // fragments to disk while negotiating the way PS3.8 requires.
 package dicom
@@ -31,9 +34,17 @@ const (
 	SecondaryCapture     = "1.2.840.10008.5.1.4.1.1.7"
 )
 
-// DefaultStorageSOPClasses are the storage SOP classes accepted when none
-// are configured: chest X-ray producers.
-var DefaultStorageSOPClasses = []string{CRImageStorage, DXPresentation, DXProcessing, SecondaryCapture}
+// StorageSOPClassRoot is the root under which PS3.4 Annex B (and every
+// later supplement) assigns the Storage Service Class's SOP classes: CR,
+// DX, CT, MR, SC, SR, presentation states, key object selection, …
+const StorageSOPClassRoot = "1.2.840.10008.5.1.4.1.1."
+
+// IsStorageSOPClass reports whether uid is a standard storage SOP class.
+// By default the listener accepts all of them, as a PACS forwarding a
+// whole study expects; only radiographs are drafted.
+func IsStorageSOPClass(uid string) bool {
+	return len(uid) > len(StorageSOPClassRoot) && uid[:len(StorageSOPClassRoot)] == StorageSOPClassRoot && ValidUID(uid)
+}
 
 // Transfer syntaxes.
 const (
@@ -42,21 +53,42 @@ const (
 	DeflatedExplicitVRLE   = "1.2.840.10008.1.2.1.99"
 	ExplicitVRBigEndian    = "1.2.840.10008.1.2.2" // retired, still proposed by DCMTK
 	JPEGBaseline           = "1.2.840.10008.1.2.4.50"
-	JPEGLossless           = "1.2.840.10008.1.2.4.70"
+	JPEGExtended           = "1.2.840.10008.1.2.4.51" // 12-bit
+	JPEGLosslessP14        = "1.2.840.10008.1.2.4.57" // process 14, any predictor
+	JPEGLossless           = "1.2.840.10008.1.2.4.70" // process 14, first-order predictor (SV1)
 	JPEGLSLossless         = "1.2.840.10008.1.2.4.80"
 	JPEGLSNearLossless     = "1.2.840.10008.1.2.4.81"
 	JPEG2000Lossless       = "1.2.840.10008.1.2.4.90"
 	JPEG2000               = "1.2.840.10008.1.2.4.91"
+	HTJ2KLossless          = "1.2.840.10008.1.2.4.201"
+	HTJ2KLosslessRPCL      = "1.2.840.10008.1.2.4.202"
+	HTJ2K                  = "1.2.840.10008.1.2.4.203"
 	RLELossless            = "1.2.840.10008.1.2.5"
 )
 
 // AcceptedTransferSyntaxes are the transfer syntaxes accepted for storage,
-// in our order of preference when a peer proposes several. Datasets are
-// stored exactly as received in the negotiated one.
+// in our default order of preference: of those a peer proposes in a
+// presentation context, negotiation picks the first of this list (the
+// peer's own order does not matter). Uncompressed first (our pixel decoder
+// reads them exactly and at once), then lossless compressed, then lossy.
+// RADRAFT_DICOM_TRANSFER_SYNTAXES replaces the list (and so the order).
+// Datasets are stored exactly as received in the negotiated one.
 var AcceptedTransferSyntaxes = []string{
-	ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLE, ExplicitVRBigEndian,
-	JPEGBaseline, JPEGLossless, JPEGLSLossless, JPEGLSNearLossless,
-	JPEG2000Lossless, JPEG2000, RLELossless,
+	ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian,
+	JPEGLossless, JPEGLosslessP14, JPEGLSLossless, JPEG2000Lossless, HTJ2KLossless, HTJ2KLosslessRPCL,
+	RLELossless, DeflatedExplicitVRLE,
+	JPEGLSNearLossless, JPEG2000, HTJ2K, JPEGBaseline, JPEGExtended,
+}
+
+// KnownTransferSyntax reports whether uid is one of the transfer syntaxes
+// radraft can store (those of AcceptedTransferSyntaxes).
+func KnownTransferSyntax(uid string) bool {
+	for _, ts := range AcceptedTransferSyntaxes {
+		if ts == uid {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidUID reports whether s is a syntactically valid UID (PS3.5 9.1):

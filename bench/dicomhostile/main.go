@@ -35,7 +35,7 @@ func main() {
 		return "ok"
 	}
 	fmt.Printf("| attack | answer | expected | echoscu after | VmHWM |\n|---|---|---|---|---|\n")
-	for _, a := range scptest.Attacks() {
+	for _, a := range scptest.Attacks(func() string { return scptest.NewUID(60) }) {
 		if *only != "" && *only != a.Name {
 			continue
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/radraft/radraft/dicom"
+	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/dicom/scu"
 )
 
@@ -27,7 +29,9 @@ type config struct {
 	DICOMIdleTimeout   time.Duration
 	DICOMReadTimeout   time.Duration
 	DICOMARTIM         time.Duration
-	SOPClasses         string // empty = the built-in chest X-ray list
+	MaxPending         int
+	SOPClasses         string // empty = every storage SOP class
+	TransferSyntaxes   string // empty = dicom.AcceptedTransferSyntaxes
 	SettleQuiet        time.Duration
 
 	MLLPAddr           string
@@ -120,7 +124,9 @@ func (c *config) bind(fs *flag.FlagSet) {
 	d(&c.DICOMIdleTimeout, "dicom-idle-timeout", "RADRAFT_DICOM_IDLE_TIMEOUT", 2*time.Minute, "abort an association idle this long")
 	d(&c.DICOMReadTimeout, "dicom-read-timeout", "RADRAFT_DICOM_READ_TIMEOUT", 30*time.Second, "within a message, each read must progress within this")
 	d(&c.DICOMARTIM, "dicom-artim", "RADRAFT_DICOM_ARTIM", 30*time.Second, "ARTIM: wait this long for an A-ASSOCIATE-RQ, and for the peer to close after release, reject or abort")
-	s(&c.SOPClasses, "sop-classes", "RADRAFT_SOP_CLASSES", "", "comma list of storage SOP class UIDs accepted; empty = CR, DX (both), Secondary Capture")
+	i(&c.MaxPending, "dicom-max-pending", "RADRAFT_DICOM_MAX_PENDING", 32, "DICOM connections without an association yet; when full the oldest is dropped")
+	s(&c.SOPClasses, "sop-classes", "RADRAFT_SOP_CLASSES", "", "comma list of storage SOP class UIDs accepted (an allowlist); empty = every storage SOP class")
+	s(&c.TransferSyntaxes, "dicom-transfer-syntaxes", "RADRAFT_DICOM_TRANSFER_SYNTAXES", "", "comma list of transfer syntax UIDs accepted, in our order of preference; empty = uncompressed, then lossless, then lossy")
 	d(&c.SettleQuiet, "settle-quiet", "RADRAFT_SETTLE_QUIET", 15*time.Second, "a study is complete after this long without a new instance")
 
 	s(&c.MLLPAddr, "mllp-addr", "RADRAFT_MLLP_ADDR", ":2575", "HL7 MLLP listen address")
@@ -179,6 +185,9 @@ func (c *config) validate() error {
 		return fmt.Errorf("--job-rescue-after (%s) must be longer than --draft-timeout (%s) and the evaluation timeout (%s): a job still running would be started twice",
 			c.JobRescueAfter, c.DraftTimeout, evaluationTimeout)
 	}
+	if err := c.validateDICOM(); err != nil {
+		return err
+	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
 		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)
 	}
@@ -192,6 +201,7 @@ func (c *config) validateRanges() error {
 		val, min int
 	}{
 		{"--max-associations", c.MaxAssociations, 1},
+		{"--dicom-max-pending", c.MaxPending, 1},
 		{"--max-pdu-length", c.MaxPDULength, 4096},
 		{"--mllp-max-message", c.MLLPMaxMessage, 1024},
 		{"--mllp-max-conns", c.MLLPMaxConns, 1},
@@ -234,4 +244,20 @@ func defaultNodeID(role string) string {
 		h = "radraft"
 	}
 	return h + "-" + role
+}
+
+// validateDICOM refuses DICOM listener settings that cannot work.
+func (c *config) validateDICOM() error {
+	for _, uid := range scp.SplitList(c.SOPClasses) {
+		if !dicom.IsStorageSOPClass(uid) {
+			return fmt.Errorf("--sop-classes: %q is not a storage SOP class UID (1.2.840.10008.5.1.4.1.1.*)", uid)
+		}
+	}
+	for _, uid := range scp.SplitList(c.TransferSyntaxes) {
+		if !dicom.KnownTransferSyntax(uid) {
+			return fmt.Errorf("--dicom-transfer-syntaxes: %q is not a transfer syntax radraft stores (known: %s)",
+				uid, strings.Join(dicom.AcceptedTransferSyntaxes, ", "))
+		}
+	}
+	return nil
 }

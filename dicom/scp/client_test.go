@@ -9,6 +9,7 @@ import (
 
 	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/dimse"
+	"github.com/radraft/radraft/dicom/scp/scptest"
 	"github.com/radraft/radraft/dicom/ul"
 )
 
@@ -18,17 +19,11 @@ type rawClient struct {
 	t     testing.TB
 	nc    net.Conn
 	c     *ul.Conn
-	ac    *ul.AssociateRQ
+	ac    *ul.AssociateAC
 	msgID uint16
 }
 
-func defaultContexts() []ul.PresentationContext {
-	return []ul.PresentationContext{
-		{ID: 1, AbstractSyntax: dicom.VerificationSOPClass, TransferSyntaxes: []string{dicom.ImplicitVRLittleEndian}},
-		{ID: 3, AbstractSyntax: dicom.SecondaryCapture, TransferSyntaxes: []string{dicom.ExplicitVRLittleEndian}},
-		{ID: 5, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{dicom.ImplicitVRLittleEndian}},
-	}
-}
+func defaultContexts() []ul.PresentationContext { return scptest.Contexts() }
 
 func dial(t testing.TB, ts *testServer) net.Conn {
 	t.Helper()
@@ -49,7 +44,7 @@ func associate(t testing.TB, ts *testServer, callingAE string, pcs []ul.Presenta
 	c, ac, err := ul.Request(nc, &ul.AssociateRQ{
 		ProtocolVersion: 1, CalledAE: "RADRAFT", CallingAE: callingAE,
 		ApplicationContext: dicom.ApplicationContextName, Contexts: pcs,
-		MaxLength: 16384, ImplClassUID: "1.2.3.4", ImplVersionName: "TEST",
+		UserInfo: ul.UserInfo{MaxLength: 16384, ImplClassUID: "1.2.3.4", ImplVersionName: "TEST"},
 	})
 	if err != nil {
 		nc.Close()

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +16,7 @@ import (
 	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/dimse"
 	"github.com/radraft/radraft/dicom/scp"
+	"github.com/radraft/radraft/dicom/scp/scptest"
 	"github.com/radraft/radraft/dicom/ul"
 )
 
@@ -33,8 +31,8 @@ type corpusCase struct {
 	Name string `json:"name"`
 	Why  string `json:"why"`
 	// Expect lists what the server sends back, in order: AC, RJ:r/s/n,
-	// RSP:xxxx (a DIMSE status), RP (release), ABORT, then the connection
-	// closes.
+	// RSP:xxxx (a DIMSE status; its Error Comment is not compared), RP
+	// (release), ABORT:source/reason, then the connection closes.
 	Expect []string `json:"expect"`
 	// Hold keeps the client's side open after sending (the server must time
 	// out by itself); otherwise the client half-closes.
@@ -48,82 +46,23 @@ const (
 	cpSeries  = "1.2.826.0.1.3680043.10.1423.7.3"
 )
 
-// explicit-VR-LE element
-func elEx(g, e uint16, vr string, v []byte) []byte {
-	b := binary.LittleEndian.AppendUint16(nil, g)
-	b = binary.LittleEndian.AppendUint16(b, e)
-	b = append(b, vr...)
-	switch vr {
-	case "OB", "OW", "SQ", "UN", "UT":
-		b = append(b, 0, 0)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
-	default:
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
-	}
-	return append(b, v...)
-}
+var (
+	elEx      = scptest.ElEx
+	uiv       = scptest.UI
+	usv       = scptest.US
+	pdata     = scptest.PData
+	echoRQ    = scptest.EchoRQ
+	storeRQ   = scptest.StoreRQ
+	cat       = scptest.Cat
+	releaseRQ = scptest.ReleaseRQ
+)
 
-func uiv(s string) []byte {
-	if len(s)%2 == 1 {
-		return append([]byte(s), 0)
-	}
-	return []byte(s)
-}
-
-func usv(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
-
-// scDataset is a tiny valid Secondary Capture dataset in Explicit VR LE.
+// scDataset is a tiny valid Secondary Capture dataset of the corpus study.
 func scDataset(sopClass, sopInst string, extra ...[]byte) []byte {
-	var b []byte
-	b = append(b, elEx(0x0008, 0x0016, "UI", uiv(sopClass))...)
-	b = append(b, elEx(0x0008, 0x0018, "UI", uiv(sopInst))...)
-	b = append(b, elEx(0x0008, 0x0060, "CS", []byte("OT"))...)
-	b = append(b, elEx(0x0010, 0x0010, "PN", []byte("TEST^CORPUS "))...)
-	for _, x := range extra {
-		b = append(b, x...)
-	}
-	b = append(b, elEx(0x0020, 0x000D, "UI", uiv(cpStudy))...)
-	b = append(b, elEx(0x0020, 0x000E, "UI", uiv(cpSeries))...)
-	b = append(b, elEx(0x0028, 0x0002, "US", usv(1))...)
-	b = append(b, elEx(0x0028, 0x0004, "CS", []byte("MONOCHROME2 "))...)
-	b = append(b, elEx(0x0028, 0x0010, "US", usv(1))...)
-	b = append(b, elEx(0x0028, 0x0011, "US", usv(2))...)
-	b = append(b, elEx(0x0028, 0x0100, "US", usv(8))...)
-	b = append(b, elEx(0x0028, 0x0101, "US", usv(8))...)
-	b = append(b, elEx(0x0028, 0x0102, "US", usv(7))...)
-	b = append(b, elEx(0x0028, 0x0103, "US", usv(0))...)
-	b = append(b, elEx(0x7FE0, 0x0010, "OB", []byte{1, 2})...)
-	return b
+	return scptest.Dataset{SOPClass: sopClass, SOPInstance: sopInst, Study: cpStudy, Series: cpSeries, Extra: extra}.Bytes()
 }
 
-func corpusRQ() []byte {
-	rq := &ul.AssociateRQ{
-		ProtocolVersion: 1, CalledAE: "RADRAFT", CallingAE: "CORPUS",
-		ApplicationContext: dicom.ApplicationContextName, Contexts: defaultContexts(),
-		MaxLength: 16384, ImplClassUID: "1.2.3.4", ImplVersionName: "CORPUS",
-	}
-	return rq.Encode(ul.TypeAssociateRQ)
-}
-
-func pdata(ctx, ctrl byte, data []byte) []byte { return ul.EncodePDataTF(ctx, ctrl, data) }
-
-func echoRQ(id uint16) []byte {
-	c := &dimse.Command{Field: dimse.CEchoRQ, MessageID: id, AffectedSOPClass: dicom.VerificationSOPClass, DataSetType: dimse.NoDataSet}
-	return pdata(1, ul.PDVCommand|ul.PDVLast, c.Encode())
-}
-
-func storeRQ(ctx byte, id uint16, sopClass, sopInst string, ds []byte) []byte {
-	c := &dimse.Command{Field: dimse.CStoreRQ, MessageID: id, AffectedSOPClass: sopClass, AffectedSOPInst: sopInst}
-	b := pdata(ctx, ul.PDVCommand|ul.PDVLast, c.Encode())
-	// two dataset fragments, to exercise reassembly
-	h := len(ds) / 2
-	b = append(b, pdata(ctx, 0, ds[:h])...)
-	return append(b, pdata(ctx, ul.PDVLast, ds[h:])...)
-}
-
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-
-var releaseRQ = ul.EncodeRelease(ul.TypeReleaseRQ)
+func corpusRQ() []byte { return scptest.RQ("CORPUS") }
 
 // afterStatus: the association is still usable after an error status.
 func afterStatus(status string) []string { return []string{"AC", "RSP:" + status, "RSP:0000", "RP"} }
@@ -146,7 +85,7 @@ func generateCorpus() []corpusCase {
 	badCmd := append([]byte(nil), storeCmd...)
 	binary.LittleEndian.PutUint32(badCmd[16:], 0x7FFF) // second element's length overruns the command
 
-	return []corpusCase{
+	return append([]corpusCase{
 		{Name: "valid-store", Why: "control case: a valid SC instance stored, then echo and release",
 			Expect: []string{"AC", "RSP:0000", "RSP:0000", "RP"},
 			bytes:  cat(rq, storeRQ(3, 1, dicom.SecondaryCapture, cpSOPInst+".9", scDataset(dicom.SecondaryCapture, cpSOPInst+".9")), echoRQ(2), releaseRQ)},
@@ -154,36 +93,36 @@ func generateCorpus() []corpusCase {
 			Expect: []string{}, bytes: rq[:40]},
 		{Name: "rq-lying-length", Why: "A-ASSOCIATE-RQ header claims 300 bytes more than sent; ARTIM expires", Hold: true,
 			Expect: []string{}, bytes: badRQ(func(b []byte) []byte { binary.BigEndian.PutUint32(b[2:], uint32(len(b)-6+300)); return b })},
-		{Name: "rq-huge-length", Why: "A-ASSOCIATE-RQ claiming 4 GB", Expect: []string{"ABORT"},
+		{Name: "rq-huge-length", Why: "A-ASSOCIATE-RQ claiming 4 GB", Expect: []string{"ABORT:2/6"},
 			bytes: badRQ(func(b []byte) []byte { binary.BigEndian.PutUint32(b[2:], 0xFFFFFFF0); return b })},
-		{Name: "rq-item-overrun", Why: "presentation context item longer than its PDU", Expect: []string{"ABORT"},
+		{Name: "rq-item-overrun", Why: "presentation context item longer than its PDU", Expect: []string{"ABORT:2/6"},
 			bytes: badRQ(func(b []byte) []byte { binary.BigEndian.PutUint16(b[pcOff+2:], 0xFFF0); return b })},
-		{Name: "rq-even-context-id", Why: "presentation context IDs are odd", Expect: []string{"ABORT"},
+		{Name: "rq-even-context-id", Why: "presentation context IDs are odd", Expect: []string{"ABORT:2/6"},
 			bytes: badRQ(func(b []byte) []byte { b[pcOff+4] = 2; return b })},
 		{Name: "rq-wrong-app-context", Why: "unknown application context name: RJ 1/1/2", Expect: []string{"RJ:1/1/2"},
 			bytes: badRQ(func(b []byte) []byte { i := bytes.Index(b, []byte("3.1.1.1")); b[i] = '4'; return b })},
-		{Name: "pdata-before-rq", Why: "P-DATA-TF with no association", Expect: []string{"ABORT"}, bytes: echoRQ(1)},
-		{Name: "unknown-pdu-type", Why: "PDU type 0x09 after association", Expect: []string{"AC", "ABORT"},
+		{Name: "pdata-before-rq", Why: "P-DATA-TF with no association", Expect: []string{"ABORT:2/2"}, bytes: echoRQ(1)},
+		{Name: "unknown-pdu-type", Why: "PDU type 0x09 after association", Expect: []string{"AC", "ABORT:2/1"},
 			bytes: cat(rq, []byte{9, 0, 0, 0, 0, 4, 0, 0, 0, 0})},
-		{Name: "pdu-over-cap", Why: "P-DATA-TF longer than the maximum we announced", Expect: []string{"AC", "ABORT"},
+		{Name: "pdu-over-cap", Why: "P-DATA-TF longer than the maximum we announced", Expect: []string{"AC", "ABORT:2/6"},
 			bytes: cat(rq, []byte{4, 0, 0, 0x10, 0, 0}, make([]byte, 64))},
-		{Name: "zero-length-pdata", Why: "P-DATA-TF without a PDV", Expect: []string{"AC", "ABORT"},
+		{Name: "zero-length-pdata", Why: "P-DATA-TF without a PDV", Expect: []string{"AC", "ABORT:2/6"},
 			bytes: cat(rq, []byte{4, 0, 0, 0, 0, 0})},
-		{Name: "pdv-lying-length", Why: "PDV item longer than its PDU", Expect: []string{"AC", "ABORT"},
+		{Name: "pdv-lying-length", Why: "PDV item longer than its PDU", Expect: []string{"AC", "ABORT:2/6"},
 			bytes: cat(rq, func() []byte { b := echoRQ(1); binary.BigEndian.PutUint32(b[6:], 5000); return b }())},
-		{Name: "truncated-pdata", Why: "P-DATA-TF cut short; the per-read deadline expires", Hold: true, Expect: []string{"AC", "ABORT"},
+		{Name: "truncated-pdata", Why: "P-DATA-TF cut short; the per-read deadline expires", Hold: true, Expect: []string{"AC", "ABORT:0/0"},
 			bytes: cat(rq, echoRQ(1)[:30])},
-		{Name: "pdv-unaccepted-context", Why: "PDV on a context never proposed", Expect: []string{"AC", "ABORT"},
+		{Name: "pdv-unaccepted-context", Why: "PDV on a context never proposed", Expect: []string{"AC", "ABORT:2/6"},
 			bytes: cat(rq, func() []byte { b := echoRQ(1); b[10] = 9; return b }())},
-		{Name: "dataset-before-command", Why: "dataset PDV with no command", Expect: []string{"AC", "ABORT"},
+		{Name: "dataset-before-command", Why: "dataset PDV with no command", Expect: []string{"AC", "ABORT:0/0"},
 			bytes: cat(rq, pdata(3, ul.PDVLast, okDS))},
-		{Name: "bad-command", Why: "command element length overruns the command set", Expect: []string{"AC", "ABORT"},
+		{Name: "bad-command", Why: "command element length overruns the command set", Expect: []string{"AC", "ABORT:0/0"},
 			bytes: cat(rq, pdata(3, ul.PDVCommand|ul.PDVLast, badCmd))},
-		{Name: "release-mid-message", Why: "A-RELEASE-RQ between a command and its dataset", Expect: []string{"AC", "ABORT"},
+		{Name: "release-mid-message", Why: "A-RELEASE-RQ between a command and its dataset", Expect: []string{"AC", "ABORT:0/0"},
 			bytes: cat(rq, pdata(3, ul.PDVCommand|ul.PDVLast, storeCmd), releaseRQ)},
-		{Name: "second-rq", Why: "A-ASSOCIATE-RQ on an established association", Expect: []string{"AC", "ABORT"},
+		{Name: "second-rq", Why: "A-ASSOCIATE-RQ on an established association", Expect: []string{"AC", "ABORT:2/2"},
 			bytes: cat(rq, rq)},
-		{Name: "garbage-after-pdu", Why: "a valid C-ECHO, then bytes that are no PDU", Expect: []string{"AC", "RSP:0000", "ABORT"},
+		{Name: "garbage-after-pdu", Why: "a valid C-ECHO, then bytes that are no PDU", Expect: []string{"AC", "RSP:0000", "ABORT:2/1"},
 			bytes: cat(rq, echoRQ(1), []byte("GARBAGE\x00\x00\x00\x01\xff\xfe"))},
 		{Name: "sop-instance-mismatch", Why: "dataset SOP Instance UID differs from the command: A900", Expect: afterStatus("A900"),
 			bytes: cat(rq, storeRQ(3, 1, dicom.SecondaryCapture, cpSOPInst+".1", okDS), echoRQ(2), releaseRQ)},
@@ -191,9 +130,9 @@ func generateCorpus() []corpusCase {
 			bytes: cat(rq, storeRQ(3, 1, dicom.SecondaryCapture, cpSOPInst, scDataset(dicom.CRImageStorage, cpSOPInst)), echoRQ(2), releaseRQ)},
 		{Name: "bad-vr", Why: "an element with VR 'Q!': C000", Expect: afterStatus("C000"),
 			bytes: cat(rq, storeRQ(3, 1, dicom.SecondaryCapture, cpSOPInst, badVR), echoRQ(2), releaseRQ)},
-		{Name: "dataset-lying-length", Why: "an element length beyond the end of the dataset: C000", Expect: afterStatus("C000"),
+		{Name: "dataset-lying-length", Why: "an element length beyond the end of the dataset: C003", Expect: afterStatus("C003"),
 			bytes: cat(rq, storeRQ(3, 1, dicom.SecondaryCapture, cpSOPInst, lyingElem), echoRQ(2), releaseRQ)},
-		{Name: "pixel-data-lying-length", Why: "pixel data longer than the dataset: C000", Expect: afterStatus("C000"),
+		{Name: "pixel-data-lying-length", Why: "pixel data longer than the dataset: C003", Expect: afterStatus("C003"),
 			bytes: cat(rq, storeRQ(3, 1, dicom.SecondaryCapture, cpSOPInst, lyingDS), echoRQ(2), releaseRQ)},
 		{Name: "not-a-dataset", Why: "random bytes as a dataset: C000", Expect: afterStatus("C000"),
 			bytes: cat(rq, storeRQ(3, 1, dicom.SecondaryCapture, cpSOPInst, []byte("\x08\x00\x16\x00this is not DICOM at all")), echoRQ(2), releaseRQ)},
@@ -201,7 +140,17 @@ func generateCorpus() []corpusCase {
 			bytes: cat(rq, storeRQ(3, 1, dicom.CRImageStorage, cpSOPInst, okDS), echoRQ(2), releaseRQ)},
 		{Name: "unknown-command", Why: "C-FIND on the verification context: 0211", Expect: afterStatus("0211"),
 			bytes: cat(rq, pdata(1, ul.PDVCommand|ul.PDVLast, findRQ), echoRQ(2), releaseRQ)},
+	}, issue10Cases()...)
+}
+
+// issue10Cases are issue 10's attacks on the listener (scptest.Attacks),
+// with reproducible UIDs.
+func issue10Cases() []corpusCase {
+	var out []corpusCase
+	for _, a := range scptest.Attacks(scptest.CountingUIDs("1.2.826.0.1.3680043.10.1423.8")) {
+		out = append(out, corpusCase{Name: "issue10-" + a.Name, Why: a.Why, Expect: a.Expect, bytes: a.Bytes})
 	}
+	return out
 }
 
 func corpusDir() string { return filepath.Join("testdata", "malformed") }
@@ -220,7 +169,7 @@ func TestMalformedCorpus(t *testing.T) {
 	})
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			got := exchange(t, ts, c)
+			got := scptest.Statuses(exchange(t, ts, c))
 			if strings.Join(got, " ") != strings.Join(c.Expect, " ") {
 				t.Errorf("%s: got %v, want %v", c.Why, got, c.Expect)
 			}
@@ -232,51 +181,11 @@ func TestMalformedCorpus(t *testing.T) {
 // exchange sends a case and returns what came back, until the close.
 func exchange(t *testing.T, ts *testServer, c corpusCase) []string {
 	t.Helper()
-	nc := dial(t, ts)
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck
-	if _, err := nc.Write(c.bytes); err != nil {
-		t.Fatalf("write: %v", err)
+	got, err := scptest.Exchange(ts.addr.String(), c.bytes, c.Hold, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !c.Hold {
-		nc.(*net.TCPConn).CloseWrite() //nolint:errcheck
-	}
-	got := []string{}
-	for {
-		var h [6]byte
-		if _, err := io.ReadFull(nc, h[:]); err != nil {
-			if !errors.Is(err, io.EOF) && !isReset(err) {
-				t.Fatalf("read after %v: %v", got, err)
-			}
-			return got
-		}
-		body := make([]byte, binary.BigEndian.Uint32(h[2:]))
-		if _, err := io.ReadFull(nc, body); err != nil {
-			t.Fatalf("read body after %v: %v", got, err)
-		}
-		switch h[0] {
-		case ul.TypeAssociateAC:
-			got = append(got, "AC")
-		case ul.TypeAssociateRJ:
-			got = append(got, fmt.Sprintf("RJ:%d/%d/%d", body[1], body[2], body[3]))
-		case ul.TypePDataTF:
-			cmd, err := dimse.Decode(body[6:])
-			if err != nil {
-				t.Fatalf("response: %v", err)
-			}
-			got = append(got, fmt.Sprintf("RSP:%04X", cmd.Status))
-		case ul.TypeReleaseRP:
-			got = append(got, "RP")
-		case ul.TypeAbort:
-			got = append(got, "ABORT")
-		default:
-			got = append(got, fmt.Sprintf("PDU:%#x", h[0]))
-		}
-	}
-}
-
-func isReset(err error) bool {
-	return strings.Contains(err.Error(), "connection reset")
+	return got
 }
 
 type manifest struct {
@@ -303,7 +212,7 @@ func writeCorpus(t *testing.T, cases []corpusCase) {
 		t.Fatal(err)
 	}
 	// The same streams seed the upper-layer fuzz target.
-	seeds := filepath.Join("..", "ul", "testdata", "fuzz", "FuzzReadPDU")
+	seeds := filepath.Join("..", "ul", "testdata", "fuzz", "FuzzAcceptor")
 	os.RemoveAll(seeds)
 	if err := os.MkdirAll(seeds, 0o755); err != nil {
 		t.Fatal(err)

@@ -164,7 +164,9 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 }
 
 // The A-ASSOCIATE-AC answers every context: accepted, abstract syntax not
-// supported (3: SOP class not configured), transfer syntax not supported (4).
+// supported (3: SOP class not in the allowlist), transfer syntax not
+// supported (4); the transfer syntax chosen is the first of ours the
+// proposer offers, whatever its order.
 func TestContextResults(t *testing.T) {
 	ts := startServer(t, func(c *scp.Config) { c.SOPClasses = []string{dicom.CRImageStorage} })
 	rc := associate(t, ts, "PCTEST", []ul.PresentationContext{
@@ -172,9 +174,17 @@ func TestContextResults(t *testing.T) {
 		{ID: 3, AbstractSyntax: dicom.SecondaryCapture, TransferSyntaxes: []string{dicom.ExplicitVRLittleEndian}},
 		{ID: 5, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{"1.2.840.10008.1.2.4.100", dicom.ExplicitVRBigEndian}},
 		{ID: 7, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{"1.2.840.10008.1.2.4.100"}},
+		// our preference, not the proposer's order, picks the syntax
+		{ID: 9, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{dicom.JPEGBaseline, dicom.ImplicitVRLittleEndian, dicom.JPEGLossless, dicom.ExplicitVRLittleEndian}},
+		{ID: 11, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{dicom.JPEGBaseline, dicom.JPEGLossless}},
+		{ID: 13, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{dicom.JPEGExtended}},
+		{ID: 15, AbstractSyntax: dicom.CRImageStorage, TransferSyntaxes: []string{dicom.JPEGLosslessP14}},
 	})
 	defer rc.Close()
-	want := map[byte]byte{1: ul.ResultAcceptance, 3: ul.ResultAbstractSyntaxNotSupported, 5: ul.ResultAcceptance, 7: ul.ResultTransferSyntaxNotSupported}
+	want := map[byte]byte{1: ul.ResultAcceptance, 3: ul.ResultAbstractSyntaxNotSupported, 5: ul.ResultAcceptance, 7: ul.ResultTransferSyntaxNotSupported,
+		9: ul.ResultAcceptance, 11: ul.ResultAcceptance, 13: ul.ResultAcceptance, 15: ul.ResultAcceptance}
+	wantTS := map[byte]string{5: dicom.ExplicitVRBigEndian, 9: dicom.ExplicitVRLittleEndian, 11: dicom.JPEGLossless,
+		13: dicom.JPEGExtended, 15: dicom.JPEGLosslessP14}
 	if len(rc.ac.Contexts) != len(want) {
 		t.Fatalf("AC answers %d contexts, want %d", len(rc.ac.Contexts), len(want))
 	}
@@ -182,8 +192,8 @@ func TestContextResults(t *testing.T) {
 		if pc.Result != want[pc.ID] {
 			t.Errorf("context %d: result %d, want %d", pc.ID, pc.Result, want[pc.ID])
 		}
-		if pc.ID == 5 && pc.TransferSyntaxes[0] != dicom.ExplicitVRBigEndian {
-			t.Errorf("context 5 accepted with %s", pc.TransferSyntaxes[0])
+		if ts, ok := wantTS[pc.ID]; ok && pc.TransferSyntax != ts {
+			t.Errorf("context %d accepted with %s, want %s", pc.ID, pc.TransferSyntax, ts)
 		}
 	}
 	if rc.ac.ImplClassUID != dicom.ImplementationClassUID || rc.ac.MaxLength == 0 {
@@ -194,8 +204,9 @@ func TestContextResults(t *testing.T) {
 	}
 }
 
-// The read deadline is refreshed on every read: a slow sender that keeps
-// making progress is never cut off, however long the whole transfer takes.
+// Each PDU must arrive whole within the read timeout of its own: a slow
+// sender whose PDUs each arrive in time is never cut off, however long the
+// whole transfer takes.
 func TestSlowSenderKeepsGoing(t *testing.T) {
 	ts := startServer(t, func(c *scp.Config) { c.ReadTimeout = 300 * time.Millisecond })
 	rc := associate(t, ts, "SLOW", nil)

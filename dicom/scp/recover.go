@@ -15,7 +15,7 @@ import (
 // without PHI (the panic's text only when it is a runtime error, which
 // holds no received data; else only its type; and the stack, which holds
 // code locations), and the peer gets an A-ABORT.
-func (s *Server) recoverAssociation(c *ul.Conn) {
+func (s *Server) recoverAssociation(a *ul.Association) {
 	p := recover()
 	if p == nil {
 		return
@@ -25,10 +25,9 @@ func (s *Server) recoverAssociation(c *ul.Conn) {
 	if re, ok := p.(runtime.Error); ok {
 		what = re.Error()
 	}
-	s.log.Error("dicom: association handler panicked; association aborted", "remote", remoteHost(c),
+	s.log.Error("dicom: association handler panicked; association aborted", "remote", a.RemoteAddr(),
 		"panic", what, "stack", string(debug.Stack()))
-	c.WritePDU(ul.EncodeAbort(ul.AbortSourceProvider, ul.AbortNotSpecified)) //nolint:errcheck
-	c.Close()
+	a.Close()
 }
 
 // Panics is how many association handlers panicked (and were recovered).

@@ -356,7 +356,9 @@ func TestTransferSyntaxes(t *testing.T) {
 		name, file, opt, want string
 	}{
 		{"implicit", cr, "-xi", "1.2.840.10008.1.2"},
-		{"explicit-le", cr, "-xe", "1.2.840.10008.1.2.1"},
+		// storescu proposes the file's own syntax in a context of its own:
+		// an Explicit LE file is sent as such.
+		{"explicit-le", enc("crle.dcm", "dcmconv", "+te", cr), "-xe", "1.2.840.10008.1.2.1"},
 		{"explicit-be", cr, "-xb", "1.2.840.10008.1.2.2"},
 		{"deflated", cr, "-xd", "1.2.840.10008.1.2.1.99"},
 		{"jpeg-baseline", jpegBaseline, "-xy", "1.2.840.10008.1.2.4.50"},

@@ -40,12 +40,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/radraft/radraft/dicom"
+	"github.com/radraft/radraft/dicom/dimse"
 	"github.com/radraft/radraft/dicom/ul"
 	"github.com/radraft/radraft/drafts"
 )
@@ -63,22 +65,31 @@ type Config struct {
 	AETitle string
 	// AllowedCallingAETs: calling AE titles accepted; empty = any.
 	AllowedCallingAETs []string
-	// SOPClasses: storage SOP classes accepted (Verification always is);
-	// empty = dicom.DefaultStorageSOPClasses.
+	// SOPClasses: an allowlist of storage SOP classes (Verification is
+	// always accepted); empty = every standard storage SOP class
+	// (dicom.IsStorageSOPClass).
 	SOPClasses []string
-	// TransferSyntaxes accepted; empty = dicom.AcceptedTransferSyntaxes.
+	// TransferSyntaxes accepted, in our order of preference; empty =
+	// dicom.AcceptedTransferSyntaxes.
 	TransferSyntaxes []string
 	// MaxAssociations: concurrent associations; more are rejected with a
 	// transient A-ASSOCIATE-RJ (source 3, reason 2).
 	MaxAssociations int
+	// MaxPending: connections without an association yet (awaiting their
+	// A-ASSOCIATE-RQ, or closing after a reject), counted apart from
+	// associations; when full, the oldest is dropped for a new one, so
+	// slow or silent sockets cannot lock real senders out.
+	MaxPending int
 	// MaxPDU: the P-DATA-TF length we announce and accept; longer aborts.
 	MaxPDU uint32
 	// IdleTimeout: an association with no new message for this long is aborted.
 	IdleTimeout time.Duration
-	// ReadTimeout: within a message, each read must progress within it.
+	// ReadTimeout: each PDU must arrive whole within it once awaited (an
+	// absolute deadline per PDU, not per read).
 	ReadTimeout time.Duration
-	// ARTIM: how long we wait for an A-ASSOCIATE-RQ after the connection
-	// opens, and for the peer to close after release/reject/abort.
+	// ARTIM: the A-ASSOCIATE-RQ must have arrived whole this long after the
+	// connection opened (absolute), and after release/reject/abort the peer
+	// has this long to close.
 	ARTIM time.Duration
 	// IndexTimeout bounds the database work of one instance.
 	IndexTimeout time.Duration
@@ -86,14 +97,14 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	if len(c.SOPClasses) == 0 {
-		c.SOPClasses = dicom.DefaultStorageSOPClasses
-	}
 	if len(c.TransferSyntaxes) == 0 {
 		c.TransferSyntaxes = dicom.AcceptedTransferSyntaxes
 	}
 	if c.MaxAssociations <= 0 {
 		c.MaxAssociations = 32
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 32
 	}
 	if c.MaxPDU == 0 {
 		c.MaxPDU = 1 << 20
@@ -120,11 +131,12 @@ func (c *Config) defaults() {
 
 // Server is a running SCP.
 type Server struct {
-	cfg     Config
-	policy  ul.Policy
-	storage *Storage
-	index   Index
-	log     *slog.Logger
+	cfg      Config
+	policy   ul.Policy
+	storage  *Storage
+	index    Index
+	log      *slog.Logger
+	services map[uint16]Service
 
 	active atomic.Int64 // established associations
 	conns  atomic.Int64 // open connections
@@ -132,7 +144,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	lns      []net.Listener
-	open     map[*ul.Conn]struct{}
+	open     map[*ul.Association]struct{}
+	pending  []*ul.Association // not yet established, oldest first
 	draining bool
 	wg       sync.WaitGroup
 }
@@ -140,23 +153,35 @@ type Server struct {
 // New returns a server storing into storage and indexing into index.
 func New(cfg Config, storage *Storage, index Index) *Server {
 	cfg.defaults()
-	abstract := append([]string{dicom.VerificationSOPClass}, cfg.SOPClasses...)
-	return &Server{
-		cfg: cfg,
-		policy: ul.Policy{
-			AETitle:          cfg.AETitle,
-			AllowedCalling:   cfg.AllowedCallingAETs,
-			AbstractSyntaxes: abstract,
-			TransferSyntaxes: cfg.TransferSyntaxes,
-			MaxPDU:           cfg.MaxPDU,
-			ImplClassUID:     dicom.ImplementationClassUID,
-			ImplVersionName:  dicom.ImplementationVersionName,
-		},
+	s := &Server{
+		cfg:     cfg,
 		storage: storage,
 		index:   index,
 		log:     cfg.Logger,
-		open:    map[*ul.Conn]struct{}{},
+		open:    map[*ul.Association]struct{}{},
 	}
+	s.policy = ul.Policy{
+		AETitle:          cfg.AETitle,
+		AllowedCalling:   cfg.AllowedCallingAETs,
+		Accepts:          func(uid string) bool { return uid == dicom.VerificationSOPClass || s.acceptsSOPClass(uid) },
+		TransferSyntaxes: cfg.TransferSyntaxes,
+		MaxPDU:           cfg.MaxPDU,
+		ImplClassUID:     dicom.ImplementationClassUID,
+		ImplVersionName:  dicom.ImplementationVersionName,
+	}
+	s.services = map[uint16]Service{
+		dimse.CEchoRQ:  echoService{},
+		dimse.CStoreRQ: storeService{s},
+	}
+	return s
+}
+
+// acceptsSOPClass says whether instances of a storage SOP class are accepted.
+func (s *Server) acceptsSOPClass(uid string) bool {
+	if len(s.cfg.SOPClasses) > 0 {
+		return slices.Contains(s.cfg.SOPClasses, uid)
+	}
+	return dicom.IsStorageSOPClass(uid)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -171,7 +196,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
-	hardCap := int64(2*s.cfg.MaxAssociations + 16)
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -188,35 +212,45 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return err
 		}
-		if s.conns.Load() >= hardCap {
-			// Far beyond the limit: not even worth an A-ASSOCIATE-RJ.
-			nc.Close()
-			continue
-		}
-		c := ul.NewConn(nc, 64<<10)
-		c.MaxPDU = s.cfg.MaxPDU
-		c.WriteTimeout = s.cfg.ReadTimeout
+		a := ul.NewAcceptor(nc, ul.Options{ARTIM: s.cfg.ARTIM, IdleTimeout: s.cfg.IdleTimeout,
+			PDUTimeout: s.cfg.ReadTimeout, MaxPDU: s.cfg.MaxPDU, WriteTimeout: s.cfg.ReadTimeout})
 		s.mu.Lock()
 		if s.draining {
 			s.mu.Unlock()
 			nc.Close()
 			return ErrServerClosed
 		}
-		s.open[c] = struct{}{}
+		if len(s.pending) >= s.cfg.MaxPending {
+			// The oldest unassociated socket makes room: a real sender
+			// sends its A-ASSOCIATE-RQ at once, a trickle never does.
+			oldest := s.pending[0]
+			s.pending = s.pending[1:]
+			oldest.Drop()
+		}
+		s.pending = append(s.pending, a)
+		s.open[a] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.conns.Add(1)
 		go func() {
 			defer func() {
 				s.mu.Lock()
-				delete(s.open, c)
+				delete(s.open, a)
+				s.unpend(a)
 				s.mu.Unlock()
 				s.conns.Add(-1)
 				s.wg.Done()
 			}()
-			defer s.recoverAssociation(c)
-			s.handle(c)
+			defer s.recoverAssociation(a)
+			s.handle(a)
 		}()
+	}
+}
+
+// unpend removes a from the pending list (s.mu held).
+func (s *Server) unpend(a *ul.Association) {
+	if i := slices.Index(s.pending, a); i >= 0 {
+		s.pending = slices.Delete(s.pending, i, i+1)
 	}
 }
 
@@ -229,8 +263,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, ln := range s.lns {
 		ln.Close()
 	}
-	for c := range s.open {
-		c.Interrupt()
+	for a := range s.open {
+		a.Interrupt()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
@@ -240,8 +274,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		for c := range s.open {
-			c.Close()
+		for a := range s.open {
+			a.Drop()
 		}
 		s.mu.Unlock()
 		<-done
@@ -252,109 +286,60 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Active returns the number of established associations.
 func (s *Server) Active() int { return int(s.active.Load()) }
 
-func remoteHost(c *ul.Conn) string {
-	if a := c.NetConn().RemoteAddr(); a != nil {
-		return a.String()
+// handle runs one connection through the upper layer's state machine
+// (ul.Association): establishment, answered by decide, then the DIMSE
+// message loop.
+func (s *Server) handle(a *ul.Association) {
+	remote := a.RemoteAddr()
+	established := false
+	err := a.Establish(func(rq *ul.AssociateRQ) (*ul.AssociateAC, *ul.Reject) {
+		ac, rj := s.decide(a, rq, remote)
+		if rj == nil {
+			established = true
+		}
+		return ac, rj
+	})
+	if !established {
+		if err != nil {
+			s.log.Info("dicom: connection closed without association", "remote", remote, "err", err)
+		}
+		return
 	}
-	return ""
+	defer s.active.Add(-1)
+	s.mu.Lock()
+	s.unpend(a)
+	s.mu.Unlock()
+	if err != nil { // the AC could not be sent
+		s.log.Info("dicom: association lost while accepting", "remote", remote, "err", err)
+		return
+	}
+	s.log.Info("dicom: association accepted", "calling_ae", a.RQ.CallingAE, "remote", remote,
+		"contexts", len(a.RQ.Contexts), "accepted", len(a.Contexts), "peer_max_pdu", a.RQ.MaxLength)
+	(&assoc{s: s, a: a, callingAE: a.RQ.CallingAE, remote: remote}).run()
 }
 
-// handle runs one association: the acceptor side of the PS3.8 state
-// machine. Sta2 (connection open, ARTIM running) → an A-ASSOCIATE-RQ →
-// AC (Sta6) or RJ (Sta13); in Sta6, P-DATA-TF carries messages, an
-// A-RELEASE-RQ is answered (Sta13), A-ABORT closes, anything else is a
-// protocol violation answered with A-ABORT. In Sta13 we wait for the peer
-// to close, at most ARTIM.
-func (s *Server) handle(c *ul.Conn) {
-	remote := remoteHost(c)
-	// Sta2: ARTIM runs until the A-ASSOCIATE-RQ; a shutdown cuts it short.
-	c.SetReadTimeout(s.cfg.ARTIM, true)
-	typ, rq, err := c.ReadAssociate()
-	c.SetReadTimeout(s.cfg.ReadTimeout, false)
-	if typ == ul.TypeAssociateAC || typ == ul.TypeAssociateRJ {
-		err = &ul.ProtocolError{Reason: ul.AbortUnexpectedPDU, Msg: fmt.Sprintf("PDU type %#x before association", typ)}
+// decide is the local user's answer to an A-ASSOCIATE indication: limits,
+// then the policy (AE titles, SOP classes, transfer syntaxes).
+func (s *Server) decide(a *ul.Association, rq *ul.AssociateRQ, remote string) (*ul.AssociateAC, *ul.Reject) {
+	if a.Interrupted() {
+		return nil, &ul.Reject{Result: ul.RejectTransient, Source: ul.SourceProviderPresentation, Reason: ul.ReasonNoReason}
 	}
-	if err != nil {
-		s.failEarly(c, remote, err)
-		return
-	}
-	if c.Interrupted() {
-		c.WritePDU(ul.EncodeReject(ul.RejectTransient, ul.SourceProviderPresentation, ul.ReasonNoReason)) //nolint:errcheck
-		c.AwaitClose(s.cfg.ARTIM)
-		return
+	if rq.MaxLength != 0 && rq.MaxLength < 64 {
+		s.log.Warn("dicom: association rejected: peer maximum PDU length too small", "calling_ae", rq.CallingAE, "remote", remote)
+		return nil, &ul.Reject{Result: ul.RejectPermanent, Source: ul.SourceServiceUser, Reason: ul.ReasonNoReason}
 	}
 	if n := s.active.Add(1); n > int64(s.cfg.MaxAssociations) {
 		s.active.Add(-1)
 		s.log.Warn("dicom: association rejected: limit reached", "calling_ae", rq.CallingAE, "remote", remote, "limit", s.cfg.MaxAssociations)
-		c.WritePDU(ul.EncodeReject(ul.RejectTransient, ul.SourceProviderPresentation, ul.ReasonLocalLimitExceeded)) //nolint:errcheck
-		c.AwaitClose(s.cfg.ARTIM)
-		return
+		return nil, &ul.Reject{Result: ul.RejectTransient, Source: ul.SourceProviderPresentation, Reason: ul.ReasonLocalLimitExceeded}
 	}
-	defer s.active.Add(-1)
 	ac, rj := ul.Negotiate(rq, &s.policy, dicom.ApplicationContextName)
 	if rj != nil {
+		s.active.Add(-1)
 		s.log.Warn("dicom: association rejected", "calling_ae", rq.CallingAE, "called_ae", rq.CalledAE, "remote", remote,
 			"result", rj.Result, "source", rj.Source, "reason", rj.Reason)
-		c.WritePDU(ul.EncodeReject(rj.Result, rj.Source, rj.Reason)) //nolint:errcheck
-		c.AwaitClose(s.cfg.ARTIM)
-		return
 	}
-	if rq.MaxLength != 0 && rq.MaxLength < 64 {
-		s.abort(c, remote, ul.AbortInvalidParam, "peer maximum PDU length too small")
-		return
-	}
-	c.PeerMaxPDU = rq.MaxLength
-	if err := c.WritePDU(ac.Encode(ul.TypeAssociateAC)); err != nil {
-		c.Close()
-		return
-	}
-	a := &assoc{s: s, c: c, callingAE: rq.CallingAE, remote: remote, contexts: map[byte]ctxInfo{}, buf: make([]byte, 256<<10)}
-	accepted := 0
-	for _, pc := range ac.Contexts {
-		if pc.Result == ul.ResultAcceptance {
-			accepted++
-			a.contexts[pc.ID] = ctxInfo{}
-		}
-	}
-	for _, pc := range rq.Contexts {
-		if _, ok := a.contexts[pc.ID]; ok {
-			for _, apc := range ac.Contexts {
-				if apc.ID == pc.ID {
-					a.contexts[pc.ID] = ctxInfo{abstract: pc.AbstractSyntax, ts: apc.TransferSyntaxes[0]}
-				}
-			}
-		}
-	}
-	s.log.Info("dicom: association accepted", "calling_ae", rq.CallingAE, "remote", remote,
-		"contexts", len(rq.Contexts), "accepted", accepted, "peer_max_pdu", rq.MaxLength)
-	a.run()
-}
-
-// failEarly ends a connection whose first PDU was not a usable A-ASSOCIATE-RQ.
-func (s *Server) failEarly(c *ul.Conn, remote string, err error) {
-	var pe *ul.ProtocolError
-	switch {
-	case errors.As(err, &pe):
-		s.abort(c, remote, pe.Reason, pe.Msg)
-	case errors.Is(err, ul.ErrPeerAborted):
-		c.Close()
-	default:
-		// Timeout (ARTIM) or the peer closed: nothing to say.
-		s.log.Info("dicom: connection closed before association", "remote", remote, "err", err)
-		c.Close()
-	}
-}
-
-func (s *Server) abort(c *ul.Conn, remote string, reason byte, why string) {
-	s.log.Warn("dicom: aborting association", "remote", remote, "reason", reason, "why", why)
-	c.WritePDU(ul.EncodeAbort(ul.AbortSourceProvider, reason)) //nolint:errcheck
-	wait := min(s.cfg.ARTIM, 5*time.Second)
-	s.mu.Lock()
-	if s.draining {
-		wait = min(wait, 500*time.Millisecond)
-	}
-	s.mu.Unlock()
-	c.AwaitClose(wait)
+	return ac, rj
 }
 
 func trimList(s string) []string {

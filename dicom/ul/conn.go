@@ -15,27 +15,21 @@ import (
 // interrupted (server shutdown) while waiting for its next message.
 var ErrInterrupted = errors.New("ul: association interrupted")
 
-// deadlineReader refreshes the read deadline before every read of the
-// socket, so a peer that stalls mid-PDU is cut off after one timeout, and a
-// peer that keeps sending is never cut off however long the transfer.
+// deadlineReader applies the read deadline of the current phase (ARTIM,
+// idle, whole PDU) to every read: deadlines are absolute, so a peer that
+// trickles bytes cannot stretch them. Reads while idle (between messages)
+// fail at once with ErrInterrupted after an Interrupt.
 type deadlineReader struct {
 	c           net.Conn
 	mu          sync.Mutex
-	timeout     time.Duration
 	idle        bool
 	interrupted bool
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
-	d.mu.Lock()
-	if d.interrupted && d.idle {
-		d.mu.Unlock()
+	if d.wasInterrupted() {
 		return 0, ErrInterrupted
 	}
-	if d.timeout > 0 {
-		d.c.SetReadDeadline(time.Now().Add(d.timeout)) //nolint:errcheck
-	}
-	d.mu.Unlock()
 	n, err := d.c.Read(p)
 	if err != nil && d.wasInterrupted() {
 		return n, ErrInterrupted
@@ -79,16 +73,16 @@ func NewConn(nc net.Conn, bufSize int) *Conn {
 // NetConn is the underlying connection.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
-// SetReadTimeout sets the deadline applied afresh before every read; idle
-// says the association is between messages (and so may be interrupted).
-func (c *Conn) SetReadTimeout(d time.Duration, idle bool) {
+// setDeadline sets the absolute read deadline; idle says the association
+// is between messages (and so may be interrupted).
+func (c *Conn) setDeadline(t time.Time, idle bool) {
 	c.dr.mu.Lock()
-	c.dr.timeout = d
+	defer c.dr.mu.Unlock()
 	c.dr.idle = idle
 	if c.dr.interrupted && idle {
-		c.nc.SetReadDeadline(time.Unix(1, 0)) //nolint:errcheck
+		t = time.Unix(1, 0)
 	}
-	c.dr.mu.Unlock()
+	c.nc.SetReadDeadline(t) //nolint:errcheck
 }
 
 // Interrupt asks the association to stop: a read waiting for the next
@@ -112,44 +106,6 @@ func (c *Conn) Interrupted() bool {
 
 // Buffered reports whether received bytes wait in the read buffer.
 func (c *Conn) Buffered() int { return c.br.Buffered() }
-
-// ReadAssociate reads the first PDU of an association, which must be an
-// A-ASSOCIATE-RQ (acceptor) or AC/RJ (requestor). For RJ it returns the
-// result/source/reason in a *RejectError.
-func (c *Conn) ReadAssociate() (byte, *AssociateRQ, error) {
-	h, err := ReadHeader(c.br)
-	if err != nil {
-		return 0, nil, err
-	}
-	switch h.Type {
-	case TypeAssociateRQ, TypeAssociateAC:
-	case TypeAssociateRJ:
-		if h.Length != 4 {
-			return h.Type, nil, protoErr(AbortInvalidParam, "A-ASSOCIATE-RJ of length %d", h.Length)
-		}
-		var b [4]byte
-		if _, err := io.ReadFull(c.br, b[:]); err != nil {
-			return h.Type, nil, err
-		}
-		return h.Type, nil, &RejectError{Result: b[1], Source: b[2], Reason: b[3]}
-	case TypeAbort:
-		return h.Type, nil, ErrPeerAborted
-	default:
-		if h.Type < TypeAssociateRQ || h.Type > TypeAbort {
-			return h.Type, nil, protoErr(AbortUnrecognizedPDU, "unknown PDU type %#x", h.Type)
-		}
-		return h.Type, nil, protoErr(AbortUnexpectedPDU, "PDU type %#x before association", h.Type)
-	}
-	if h.Length > MaxNegotiationPDU || h.Length > c.MaxPDU && h.Length > 64<<10 {
-		return h.Type, nil, protoErr(AbortInvalidParam, "A-ASSOCIATE PDU of %d bytes: %v", h.Length, ErrPDUTooLarge)
-	}
-	body := make([]byte, h.Length)
-	if _, err := io.ReadFull(c.br, body); err != nil {
-		return h.Type, nil, err
-	}
-	a, err := DecodeAssociate(h.Type, body)
-	return h.Type, a, err
-}
 
 // RejectError is an A-ASSOCIATE-RJ received from the peer.
 type RejectError struct{ Result, Source, Reason byte }
@@ -181,10 +137,11 @@ func (p PDV) Command() bool { return p.Control&PDVCommand != 0 }
 // Last reports whether this is the last fragment of its command or dataset.
 func (p PDV) Last() bool { return p.Control&PDVLast != 0 }
 
-// NextPDV returns the next PDV, reading P-DATA-TF PDUs as needed. A release
-// or abort from the peer comes back as ErrReleaseRQ/ErrPeerAborted; any
-// other PDU, a PDU over MaxPDU or a malformed PDV is a *ProtocolError.
-// Unread data of the previous PDV is discarded.
+// NextPDV returns the next PDV, reading P-DATA-TF PDUs as needed: the
+// requestor's simple reader (the acceptor reads through its Association).
+// A release or abort from the peer comes back as ErrReleaseRQ/RP or
+// ErrPeerAborted; any other PDU, a PDU over MaxPDU or a malformed PDV is a
+// *ProtocolError. Unread data of the previous PDV is discarded.
 func (c *Conn) NextPDV() (PDV, error) {
 	if c.pdvLeft > 0 {
 		if _, err := c.br.Discard(int(c.pdvLeft)); err != nil {
@@ -197,34 +154,30 @@ func (c *Conn) NextPDV() (PDV, error) {
 		if err != nil {
 			return PDV{}, err
 		}
-		switch h.Type {
-		case TypePDataTF:
-		case TypeReleaseRQ, TypeReleaseRP:
-			if h.Length != 4 {
-				return PDV{}, protoErr(AbortInvalidParam, "release PDU of length %d", h.Length)
-			}
+		ev, pe := pduEvent(h, c.MaxPDU)
+		switch {
+		case pe != nil:
+			return PDV{}, pe
+		case ev == Evt12 || ev == Evt13:
 			if _, err := c.br.Discard(4); err != nil {
 				return PDV{}, err
 			}
-			if h.Type == TypeReleaseRQ {
+			if ev == Evt12 {
 				return PDV{}, ErrReleaseRQ
 			}
 			return PDV{}, ErrReleaseRP
-		case TypeAbort:
+		case ev == Evt16:
 			return PDV{}, ErrPeerAborted
-		case TypeAssociateRQ, TypeAssociateAC, TypeAssociateRJ:
+		case ev != Evt10:
 			return PDV{}, protoErr(AbortUnexpectedPDU, "PDU type %#x during association", h.Type)
-		default:
-			return PDV{}, protoErr(AbortUnrecognizedPDU, "unknown PDU type %#x", h.Type)
-		}
-		if h.Length > c.MaxPDU {
-			return PDV{}, protoErr(AbortInvalidParam, "P-DATA-TF of %d bytes, over %d: %v", h.Length, c.MaxPDU, ErrPDUTooLarge)
-		}
-		if h.Length < 6 {
-			return PDV{}, protoErr(AbortInvalidParam, "P-DATA-TF of %d bytes holds no PDV", h.Length)
 		}
 		c.pduLeft = h.Length
 	}
+	return c.nextPDVInPDU()
+}
+
+// nextPDVInPDU reads the next PDV item header of the P-DATA-TF being read.
+func (c *Conn) nextPDVInPDU() (PDV, error) {
 	if c.pduLeft < 6 {
 		return PDV{}, protoErr(AbortInvalidParam, "%d stray bytes at the end of a P-DATA-TF", c.pduLeft)
 	}
@@ -349,19 +302,3 @@ func (c *Conn) StreamFragments(ctxID byte, r io.Reader, size int64) error {
 
 // Close closes the transport.
 func (c *Conn) Close() error { return c.nc.Close() }
-
-// AwaitClose waits up to artim for the peer to close the transport (after
-// A-RELEASE-RP, A-ASSOCIATE-RJ or A-ABORT: the ARTIM timer of PS3.8 9.1.5),
-// then closes it.
-func (c *Conn) AwaitClose(artim time.Duration) {
-	c.dr.mu.Lock()
-	c.dr.timeout = 0
-	c.dr.idle = true // an Interrupt cuts the wait short
-	if c.dr.interrupted {
-		artim = 0
-	}
-	c.nc.SetReadDeadline(time.Now().Add(artim)) //nolint:errcheck
-	c.dr.mu.Unlock()
-	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20)) //nolint:errcheck
-	c.nc.Close()
-}

@@ -1,10 +1,12 @@
-// Package ul is radraft's DICOM upper layer (PS3.8): PDU encoding and
-// decoding, association negotiation (A-ASSOCIATE-RQ/AC/RJ), the acceptor
-// state machine with its ARTIM timer, release and abort, and P-DATA-TF with
-// PDV fragmentation in both directions.
+// Package ul is radraft's DICOM upper layer (PS3.8): the PDUs and their
+// encoding (pdu.go), association negotiation with our transfer-syntax
+// preference (negotiate.go), the protocol machine of PS3.8 Table 9-10 and
+// the acceptor that runs it with ARTIM and whole-PDU deadlines (fsm.go),
+// and the transport: buffered PDU reading with caps, PDV fragmentation
+// both ways (conn.go). Every PDU radraft reads or writes goes through here.
 //
 // It is written by hand because no maintained Go library streams PDV
-// fragments: Conn hands each PDV's data to the caller as an io.Reader read
+// fragments: a PDV's data is handed to the caller as an io.Reader read
 // straight from the socket, so a dataset of any size goes to disk without
 // ever being held in memory. Every length read from the wire is checked
 // against a cap before anything is allocated.
@@ -121,13 +123,20 @@ func putHeader(b []byte, typ byte, length int) {
 	binary.BigEndian.PutUint32(b[2:6], uint32(length))
 }
 
-// PresentationContext is one proposed presentation context (RQ) or one
-// answer (AC).
+// PresentationContext is one presentation context proposed in an
+// A-ASSOCIATE-RQ.
 type PresentationContext struct {
 	ID               byte
-	AbstractSyntax   string   // RQ only
-	TransferSyntaxes []string // RQ: proposed, in the peer's order; AC: the one chosen
-	Result           byte     // AC only
+	AbstractSyntax   string
+	TransferSyntaxes []string // in the proposer's order
+}
+
+// ContextResult is the answer to one presentation context in an
+// A-ASSOCIATE-AC.
+type ContextResult struct {
+	ID             byte
+	Result         byte   // ResultAcceptance, ResultAbstractSyntaxNotSupported…
+	TransferSyntax string // the one chosen; not significant unless accepted
 }
 
 // RoleSelection is an SCP/SCU role selection sub-item.
@@ -136,18 +145,32 @@ type RoleSelection struct {
 	SCU, SCP bool
 }
 
-// AssociateRQ is a decoded A-ASSOCIATE-RQ (or, with Contexts' Result set,
-// an A-ASSOCIATE-AC).
+// UserInfo is the user information item of both A-ASSOCIATE PDUs.
+type UserInfo struct {
+	MaxLength       uint32 // 0 = no limit
+	ImplClassUID    string
+	ImplVersionName string
+	Roles           []RoleSelection
+}
+
+// AssociateRQ is an A-ASSOCIATE-RQ.
 type AssociateRQ struct {
 	ProtocolVersion    uint16
 	CalledAE           string
 	CallingAE          string
 	ApplicationContext string
 	Contexts           []PresentationContext
-	MaxLength          uint32 // 0 = no limit
-	ImplClassUID       string
-	ImplVersionName    string
-	Roles              []RoleSelection
+	UserInfo
+}
+
+// AssociateAC is an A-ASSOCIATE-AC: the fixed fields echo the RQ's.
+type AssociateAC struct {
+	ProtocolVersion    uint16
+	CalledAE           string
+	CallingAE          string
+	ApplicationContext string
+	Contexts           []ContextResult
+	UserInfo
 }
 
 // Limits on what a negotiation PDU may contain.
@@ -191,15 +214,6 @@ func (c *cursor) u16() uint16 {
 	return v
 }
 
-func (c *cursor) u32() uint32 {
-	if !c.need(4) {
-		return 0
-	}
-	v := binary.BigEndian.Uint32(c.b)
-	c.b = c.b[4:]
-	return v
-}
-
 func (c *cursor) bytes(n int) []byte {
 	if !c.need(n) {
 		return nil
@@ -223,20 +237,29 @@ func trimUID(b []byte) string {
 
 func trimAE(b []byte) string { return strings.TrimSpace(strings.TrimRight(string(b), "\x00")) }
 
-// DecodeAssociate decodes the body (after the 6-byte header) of an
-// A-ASSOCIATE-RQ or -AC.
-func DecodeAssociate(typ byte, body []byte) (*AssociateRQ, error) {
+// associateFixed is what both A-ASSOCIATE PDUs carry besides their contexts.
+type associateFixed struct {
+	version                                 uint16
+	calledAE, callingAE, applicationContext string
+	UserInfo
+}
+
+// decodeAssociate decodes the body of an A-ASSOCIATE PDU of type typ,
+// handing each presentation context item (of the type that PDU must hold)
+// to onContext.
+func decodeAssociate(typ byte, body []byte, onContext func(v []byte) error) (associateFixed, error) {
 	c := &cursor{b: body}
-	a := &AssociateRQ{}
-	a.ProtocolVersion = c.u16()
+	var a associateFixed
+	a.version = c.u16()
 	c.u16()
-	a.CalledAE = trimAE(c.bytes(16))
-	a.CallingAE = trimAE(c.bytes(16))
+	a.calledAE = trimAE(c.bytes(16))
+	a.callingAE = trimAE(c.bytes(16))
 	c.bytes(32)
-	if c.err != nil {
-		return nil, c.err
+	want := byte(itemPresContextRQ)
+	if typ == TypeAssociateAC {
+		want = itemPresContextAC
 	}
-	seen := map[byte]bool{}
+	contexts := 0
 	for len(c.b) > 0 && c.err == nil {
 		t, v := c.item()
 		if c.err != nil {
@@ -244,81 +267,134 @@ func DecodeAssociate(typ byte, body []byte) (*AssociateRQ, error) {
 		}
 		switch t {
 		case itemApplicationContext:
-			a.ApplicationContext = trimUID(v)
+			a.applicationContext = trimUID(v)
 		case itemPresContextRQ, itemPresContextAC:
-			if (typ == TypeAssociateRQ) != (t == itemPresContextRQ) {
-				return nil, protoErr(AbortUnexpectedParam, "presentation context item %#x in PDU type %#x", t, typ)
+			if t != want {
+				return a, protoErr(AbortUnexpectedParam, "presentation context item %#x in PDU type %#x", t, typ)
 			}
-			if len(a.Contexts) >= maxContexts {
-				return nil, protoErr(AbortInvalidParam, "more than %d presentation contexts", maxContexts)
+			if contexts++; contexts > maxContexts {
+				return a, protoErr(AbortInvalidParam, "more than %d presentation contexts", maxContexts)
 			}
-			pc, err := decodeContext(t, v)
-			if err != nil {
-				return nil, err
+			if err := onContext(v); err != nil {
+				return a, err
 			}
-			if typ == TypeAssociateRQ && seen[pc.ID] {
-				return nil, protoErr(AbortInvalidParam, "presentation context ID %d proposed twice", pc.ID)
-			}
-			seen[pc.ID] = true
-			a.Contexts = append(a.Contexts, pc)
 		case itemUserInfo:
-			if err := a.decodeUserInfo(v); err != nil {
-				return nil, err
+			if err := a.UserInfo.decode(v); err != nil {
+				return a, err
 			}
 		default:
 			// Unknown items are ignored (PS3.8 9.3.1).
 		}
 	}
-	if c.err != nil {
-		return nil, c.err
-	}
-	return a, nil
+	return a, c.err
 }
 
-func decodeContext(t byte, v []byte) (PresentationContext, error) {
-	c := &cursor{b: v}
-	pc := PresentationContext{ID: c.u8()}
-	c.u8()
-	pc.Result = c.u8()
-	c.u8()
-	if t == itemPresContextRQ {
-		pc.Result = 0
+// DecodeAssociateRQ decodes the body (after the 6-byte header) of an
+// A-ASSOCIATE-RQ.
+func DecodeAssociateRQ(body []byte) (*AssociateRQ, error) {
+	rq := &AssociateRQ{}
+	seen := map[byte]bool{}
+	f, err := decodeAssociate(TypeAssociateRQ, body, func(v []byte) error {
+		id, _, subs, err := decodeContextItem(v)
+		if err != nil {
+			return err
+		}
+		if seen[id] {
+			return protoErr(AbortInvalidParam, "presentation context ID %d proposed twice", id)
+		}
+		seen[id] = true
+		pc := PresentationContext{ID: id}
+		for _, s := range subs {
+			switch s.typ {
+			case itemAbstractSyntax:
+				pc.AbstractSyntax = s.uid
+			case itemTransferSyntax:
+				pc.TransferSyntaxes = append(pc.TransferSyntaxes, s.uid)
+			}
+		}
+		if pc.AbstractSyntax == "" || len(pc.TransferSyntaxes) == 0 {
+			return protoErr(AbortInvalidParam, "presentation context %d lacks abstract or transfer syntax", pc.ID)
+		}
+		rq.Contexts = append(rq.Contexts, pc)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	rq.ProtocolVersion, rq.CalledAE, rq.CallingAE, rq.ApplicationContext, rq.UserInfo = f.version, f.calledAE, f.callingAE, f.applicationContext, f.UserInfo
+	return rq, nil
+}
+
+// DecodeAssociateAC decodes the body (after the 6-byte header) of an
+// A-ASSOCIATE-AC.
+func DecodeAssociateAC(body []byte) (*AssociateAC, error) {
+	ac := &AssociateAC{}
+	f, err := decodeAssociate(TypeAssociateAC, body, func(v []byte) error {
+		id, result, subs, err := decodeContextItem(v)
+		if err != nil {
+			return err
+		}
+		r := ContextResult{ID: id, Result: result}
+		n := 0
+		for _, s := range subs {
+			switch s.typ {
+			case itemTransferSyntax:
+				r.TransferSyntax = s.uid
+				n++
+			default:
+				return protoErr(AbortUnexpectedParam, "sub-item %#x in an A-ASSOCIATE-AC presentation context", s.typ)
+			}
+		}
+		// Exactly one transfer syntax, significant only when accepted (PS3.8 9.3.3.2).
+		if n > 1 || result == ResultAcceptance && n != 1 {
+			return protoErr(AbortInvalidParam, "presentation context %d answered with %d transfer syntaxes", id, n)
+		}
+		ac.Contexts = append(ac.Contexts, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ac.ProtocolVersion, ac.CalledAE, ac.CallingAE, ac.ApplicationContext, ac.UserInfo = f.version, f.calledAE, f.callingAE, f.applicationContext, f.UserInfo
+	return ac, nil
+}
+
+type subItem struct {
+	typ byte
+	uid string
+}
+
+// decodeContextItem splits a presentation context item: ID (odd), result
+// (AC only) and its abstract/transfer syntax sub-items.
+func decodeContextItem(v []byte) (id, result byte, subs []subItem, err error) {
+	c := &cursor{b: v}
+	id = c.u8()
+	c.u8()
+	result = c.u8()
+	c.u8()
 	for len(c.b) > 0 && c.err == nil {
 		st, sv := c.item()
 		if c.err != nil {
 			break
 		}
-		switch st {
-		case itemAbstractSyntax:
-			pc.AbstractSyntax = trimUID(sv)
-		case itemTransferSyntax:
-			if len(pc.TransferSyntaxes) >= maxTSPerContext {
-				return pc, protoErr(AbortInvalidParam, "too many transfer syntaxes in context %d", pc.ID)
-			}
-			pc.TransferSyntaxes = append(pc.TransferSyntaxes, trimUID(sv))
-		default:
-			return pc, protoErr(AbortUnrecognizedParam, "unknown sub-item %#x in presentation context", st)
+		if st != itemAbstractSyntax && st != itemTransferSyntax {
+			return id, result, nil, protoErr(AbortUnrecognizedParam, "unknown sub-item %#x in presentation context", st)
 		}
+		if len(subs) > maxTSPerContext {
+			return id, result, nil, protoErr(AbortInvalidParam, "too many transfer syntaxes in context %d", id)
+		}
+		subs = append(subs, subItem{st, trimUID(sv)})
 	}
 	if c.err != nil {
-		return pc, c.err
+		return id, result, nil, c.err
 	}
-	if pc.ID%2 == 0 {
-		return pc, protoErr(AbortInvalidParam, "presentation context ID %d is even", pc.ID)
+	if id%2 == 0 {
+		return id, result, nil, protoErr(AbortInvalidParam, "presentation context ID %d is even", id)
 	}
-	if t == itemPresContextRQ && (pc.AbstractSyntax == "" || len(pc.TransferSyntaxes) == 0) {
-		return pc, protoErr(AbortInvalidParam, "presentation context %d lacks abstract or transfer syntax", pc.ID)
-	}
-	// An AC context answers with exactly one transfer syntax (PS3.8 9.3.3.2),
-	// which is significant only when the context is accepted.
-	if t == itemPresContextAC && (len(pc.TransferSyntaxes) > 1 || pc.Result == ResultAcceptance && len(pc.TransferSyntaxes) != 1) {
-		return pc, protoErr(AbortInvalidParam, "accepted presentation context %d with %d transfer syntaxes", pc.ID, len(pc.TransferSyntaxes))
-	}
-	return pc, nil
+	return id, result, subs, nil
 }
 
-func (a *AssociateRQ) decodeUserInfo(v []byte) error {
+func (u *UserInfo) decode(v []byte) error {
 	c := &cursor{b: v}
 	for len(c.b) > 0 && c.err == nil {
 		t, sv := c.item()
@@ -330,11 +406,11 @@ func (a *AssociateRQ) decodeUserInfo(v []byte) error {
 			if len(sv) != 4 {
 				return protoErr(AbortInvalidParam, "maximum length sub-item of %d bytes", len(sv))
 			}
-			a.MaxLength = binary.BigEndian.Uint32(sv)
+			u.MaxLength = binary.BigEndian.Uint32(sv)
 		case subImplClassUID:
-			a.ImplClassUID = trimUID(sv)
+			u.ImplClassUID = trimUID(sv)
 		case subImplVersionName:
-			a.ImplVersionName = strings.TrimSpace(string(sv))
+			u.ImplVersionName = strings.TrimSpace(string(sv))
 		case subRoleSelection:
 			sc := &cursor{b: sv}
 			n := sc.u16()
@@ -343,7 +419,7 @@ func (a *AssociateRQ) decodeUserInfo(v []byte) error {
 			if sc.err != nil {
 				return sc.err
 			}
-			a.Roles = append(a.Roles, RoleSelection{SOPClass: uid, SCU: scu == 1, SCP: scp == 1})
+			u.Roles = append(u.Roles, RoleSelection{SOPClass: uid, SCU: scu == 1, SCP: scp == 1})
 		default:
 			// async operations window, extended negotiation, user identity:
 			// not used; the defaults (one operation at a time) apply.
@@ -363,46 +439,54 @@ func padAE(s string) []byte {
 	return b
 }
 
-// Encode encodes a as a full PDU of type typ (TypeAssociateRQ or -AC).
-func (a *AssociateRQ) Encode(typ byte) []byte {
-	b := make([]byte, 6, 512)
-	b = append(b, byte(a.ProtocolVersion>>8), byte(a.ProtocolVersion), 0, 0)
-	b = append(b, padAE(a.CalledAE)...)
-	b = append(b, padAE(a.CallingAE)...)
+// encodeAssociate encodes an A-ASSOCIATE PDU of type typ around its
+// already encoded presentation context items.
+func encodeAssociate(typ byte, f associateFixed, contexts []byte) []byte {
+	b := make([]byte, 6, 512+len(contexts))
+	b = append(b, byte(f.version>>8), byte(f.version), 0, 0)
+	b = append(b, padAE(f.calledAE)...)
+	b = append(b, padAE(f.callingAE)...)
 	b = append(b, make([]byte, 32)...)
-	b = appendItem(b, itemApplicationContext, []byte(a.ApplicationContext))
-	for _, pc := range a.Contexts {
-		var v []byte
-		if typ == TypeAssociateRQ {
-			v = []byte{pc.ID, 0, 0, 0}
-			v = appendItem(v, itemAbstractSyntax, []byte(pc.AbstractSyntax))
-			for _, ts := range pc.TransferSyntaxes {
-				v = appendItem(v, itemTransferSyntax, []byte(ts))
-			}
-			b = appendItem(b, itemPresContextRQ, v)
-		} else {
-			v = []byte{pc.ID, 0, pc.Result, 0}
-			ts := ""
-			if len(pc.TransferSyntaxes) > 0 {
-				ts = pc.TransferSyntaxes[0]
-			}
-			v = appendItem(v, itemTransferSyntax, []byte(ts))
-			b = appendItem(b, itemPresContextAC, v)
-		}
-	}
+	b = appendItem(b, itemApplicationContext, []byte(f.applicationContext))
+	b = append(b, contexts...)
 	var ui []byte
 	var ml [4]byte
-	binary.BigEndian.PutUint32(ml[:], a.MaxLength)
+	binary.BigEndian.PutUint32(ml[:], f.MaxLength)
 	ui = appendItem(ui, subMaxLength, ml[:])
-	if a.ImplClassUID != "" {
-		ui = appendItem(ui, subImplClassUID, []byte(a.ImplClassUID))
+	if f.ImplClassUID != "" {
+		ui = appendItem(ui, subImplClassUID, []byte(f.ImplClassUID))
 	}
-	if a.ImplVersionName != "" {
-		ui = appendItem(ui, subImplVersionName, []byte(a.ImplVersionName))
+	if f.ImplVersionName != "" {
+		ui = appendItem(ui, subImplVersionName, []byte(f.ImplVersionName))
 	}
 	b = appendItem(b, itemUserInfo, ui)
 	putHeader(b, typ, len(b)-6)
 	return b
+}
+
+// Encode encodes rq as a full PDU.
+func (rq *AssociateRQ) Encode() []byte {
+	var items []byte
+	for _, pc := range rq.Contexts {
+		v := []byte{pc.ID, 0, 0, 0}
+		v = appendItem(v, itemAbstractSyntax, []byte(pc.AbstractSyntax))
+		for _, ts := range pc.TransferSyntaxes {
+			v = appendItem(v, itemTransferSyntax, []byte(ts))
+		}
+		items = appendItem(items, itemPresContextRQ, v)
+	}
+	return encodeAssociate(TypeAssociateRQ, associateFixed{rq.ProtocolVersion, rq.CalledAE, rq.CallingAE, rq.ApplicationContext, rq.UserInfo}, items)
+}
+
+// Encode encodes ac as a full PDU.
+func (ac *AssociateAC) Encode() []byte {
+	var items []byte
+	for _, pc := range ac.Contexts {
+		v := []byte{pc.ID, 0, pc.Result, 0}
+		v = appendItem(v, itemTransferSyntax, []byte(pc.TransferSyntax))
+		items = appendItem(items, itemPresContextAC, v)
+	}
+	return encodeAssociate(TypeAssociateAC, associateFixed{ac.ProtocolVersion, ac.CalledAE, ac.CallingAE, ac.ApplicationContext, ac.UserInfo}, items)
 }
 
 // EncodeReject encodes an A-ASSOCIATE-RJ PDU.

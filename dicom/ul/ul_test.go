@@ -15,10 +15,10 @@ func TestAssociateRoundTrip(t *testing.T) {
 			{ID: 1, AbstractSyntax: "1.2.840.10008.1.1", TransferSyntaxes: []string{"1.2.840.10008.1.2"}},
 			{ID: 3, AbstractSyntax: "1.2.840.10008.5.1.4.1.1.1", TransferSyntaxes: []string{"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"}},
 		},
-		MaxLength: 16384, ImplClassUID: "1.2.3", ImplVersionName: "X",
+		UserInfo: UserInfo{MaxLength: 16384, ImplClassUID: "1.2.3", ImplVersionName: "X"},
 	}
-	b := rq.Encode(TypeAssociateRQ)
-	got, err := DecodeAssociate(TypeAssociateRQ, b[6:])
+	b := rq.Encode()
+	got, err := DecodeAssociateRQ(b[6:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,17 +26,25 @@ func TestAssociateRoundTrip(t *testing.T) {
 		len(got.Contexts) != 2 || got.Contexts[1].TransferSyntaxes[1] != "1.2.840.10008.1.2" {
 		t.Fatalf("decoded %+v", got)
 	}
-	ac, rj := Negotiate(got, &Policy{AETitle: "RADRAFT", AbstractSyntaxes: []string{"1.2.840.10008.1.1"},
+	ac, rj := Negotiate(got, &Policy{AETitle: "RADRAFT", Accepts: func(s string) bool { return s == "1.2.840.10008.1.1" },
 		TransferSyntaxes: []string{"1.2.840.10008.1.2"}, MaxPDU: 1 << 20}, "1.2.840.10008.3.1.1.1")
 	if rj != nil {
 		t.Fatalf("rejected: %+v", rj)
 	}
-	back, err := DecodeAssociate(TypeAssociateAC, ac.Encode(TypeAssociateAC)[6:])
+	back, err := DecodeAssociateAC(ac.Encode()[6:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Contexts[0].Result != ResultAcceptance || back.Contexts[1].Result != ResultAbstractSyntaxNotSupported {
+	if back.Contexts[0].Result != ResultAcceptance || back.Contexts[0].TransferSyntax != "1.2.840.10008.1.2" ||
+		back.Contexts[1].Result != ResultAbstractSyntaxNotSupported {
 		t.Fatalf("AC contexts %+v", back.Contexts)
+	}
+	// An RQ is not an AC, nor the other way round.
+	if _, err := DecodeAssociateAC(b[6:]); err == nil {
+		t.Error("an A-ASSOCIATE-RQ body decoded as an AC")
+	}
+	if _, err := DecodeAssociateRQ(ac.Encode()[6:]); err == nil {
+		t.Error("an A-ASSOCIATE-AC body decoded as an RQ")
 	}
 	for _, c := range []struct {
 		p    Policy
@@ -48,6 +56,22 @@ func TestAssociateRoundTrip(t *testing.T) {
 		if _, rj := Negotiate(got, &c.p, "1.2.840.10008.3.1.1.1"); rj == nil || *rj != c.want {
 			t.Errorf("policy %+v: %+v, want %+v", c.p, rj, c.want)
 		}
+	}
+}
+
+// An accepted AC context must name exactly one transfer syntax; one with
+// none (the PDU of issue 10 that once panicked negotiation) is invalid.
+func TestACContextWithoutTransferSyntax(t *testing.T) {
+	ac := (&AssociateAC{ProtocolVersion: 1, ApplicationContext: "1.2.840.10008.3.1.1.1",
+		Contexts: []ContextResult{{ID: 1, Result: ResultAcceptance, TransferSyntax: "1.2.840.10008.1.2"}}}).Encode()
+	// cut the transfer syntax sub-item out of the context item
+	i := bytes.IndexByte(ac[74:], itemPresContextAC) + 74
+	item := ac[i : i+4+4+4+len("1.2.840.10008.1.2")]
+	stripped := append([]byte{itemPresContextAC, 0, 0, 4}, item[4:8]...)
+	body := append(append(append([]byte(nil), ac[6:i]...), stripped...), ac[i+len(item):]...)
+	var pe *ProtocolError
+	if _, err := DecodeAssociateAC(body); !errors.As(err, &pe) || pe.Reason != AbortInvalidParam {
+		t.Fatalf("decoding an accepted context without transfer syntax: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package scptest
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"time"
 
@@ -41,8 +42,8 @@ func ACFirst() []byte {
 
 // HugeElement is a dataset whose private OB element declares n bytes but
 // carries 16, and then ends.
-func HugeElement(sop string, n uint32) []byte {
-	d := Dataset{SOPClass: dicom.SecondaryCapture, SOPInstance: sop, Study: NewUID(60), Series: NewUID(60)}
+func HugeElement(sop, study, series string, n uint32) []byte {
+	d := Dataset{SOPClass: dicom.SecondaryCapture, SOPInstance: sop, Study: study, Series: series}
 	full := d.Bytes()
 	// cut after Patient Name; append the lying private element
 	i := indexOfTag(full, 0x0020, 0x000D)
@@ -63,20 +64,20 @@ func store(id uint16, d Dataset) []byte {
 	return StoreRQ(3, id, d.SOPClass, d.SOPInstance, d.Bytes())
 }
 
-func sc(name []byte) Dataset {
-	return Dataset{SOPClass: dicom.SecondaryCapture, SOPInstance: NewUID(60), Study: NewUID(60), Series: NewUID(60), PatientName: name}
-}
-
 // Attacks are issue 10's attacks on the DICOM listener that fit one
-// connection, with fresh UIDs (so they can be replayed against one
-// database). The trickle attack is Trickle.
-func Attacks() []Attack {
+// connection; uid makes their UIDs (NewUID for fresh ones, so they can be
+// replayed against one database; a counter for a reproducible corpus).
+// The trickle attack is Trickle.
+func Attacks(uid func() string) []Attack {
+	sc := func(name []byte) Dataset {
+		return Dataset{SOPClass: dicom.SecondaryCapture, SOPInstance: uid(), Study: uid(), Series: uid(), PatientName: name}
+	}
 	rq := RQ("ATTACKER")
 	okEnd := []string{"RSP:0000", "RP"} // a C-ECHO after the attack, then release
 	tail := Cat(EchoRQ(99), ReleaseRQ)
 	huge := func(id uint16) []byte {
-		sop := NewUID(60)
-		return StoreRQ(3, id, dicom.SecondaryCapture, sop, HugeElement(sop, 0xFFFFFFF0))
+		sop := uid()
+		return StoreRQ(3, id, dicom.SecondaryCapture, sop, HugeElement(sop, uid(), uid(), 0xFFFFFFF0))
 	}
 	other := sc(nil)
 	moved := sc(nil)
@@ -91,19 +92,25 @@ func Attacks() []Attack {
 			Bytes: ACFirst(), Expect: []string{"ABORT:2/2"}},
 		{Name: "huge-length-x3", Why: "three C-STOREs whose private OB element declares ~4 GB and carries 16 bytes",
 			Bytes:  Cat(rq, huge(1), huge(2), huge(3), tail),
-			Expect: append([]string{"AC", "RSP:C000", "RSP:C000", "RSP:C000"}, okEnd...)},
+			Expect: append([]string{"AC", "RSP:C003", "RSP:C003", "RSP:C003"}, okEnd...)},
 		{Name: "latin1-name", Why: "Patient Name in Latin-1 bytes, no Specific Character Set",
 			Bytes: Cat(rq, store(1, sc([]byte("M\xdcLLER^J\xd6RG "))), tail), Expect: append([]string{"AC", "RSP:0000"}, okEnd...)},
 		{Name: "nul-name", Why: "a NUL byte inside Patient Name",
 			Bytes: Cat(rq, store(1, sc([]byte("DOE\x00^JOHN "))), tail), Expect: append([]string{"AC", "RSP:0000"}, okEnd...)},
 		{Name: "uid-1..2", Why: "SOP Instance UID 1..2 (empty component)",
-			Bytes: Cat(rq, store(1, bad), tail), Expect: append([]string{"AC", "RSP:C000"}, okEnd...)},
+			Bytes: Cat(rq, store(1, bad), tail), Expect: append([]string{"AC", "RSP:C001"}, okEnd...)},
 		{Name: "series-other-study", Why: "a Series Instance UID already stored under another study",
-			Bytes: Cat(rq, store(1, other), store(2, moved), tail), Expect: append([]string{"AC", "RSP:0000", "RSP:C000"}, okEnd...)},
+			Bytes: Cat(rq, store(1, other), store(2, moved), tail), Expect: append([]string{"AC", "RSP:0000", "RSP:C002"}, okEnd...)},
 		{Name: "truncated-dataset", Why: "the dataset ends inside its last element (declared 100 bytes, 4 sent)",
 			Bytes:  Cat(rq, StoreRQ(3, 1, dicom.SecondaryCapture, truncSOP, truncated), tail),
-			Expect: append([]string{"AC", "RSP:C000"}, okEnd...)},
+			Expect: append([]string{"AC", "RSP:C003"}, okEnd...)},
 	}
+}
+
+// CountingUIDs returns a generator of reproducible UIDs under root.
+func CountingUIDs(root string) func() string {
+	n := 0
+	return func() string { n++; return fmt.Sprintf("%s.%d", root, n) }
 }
 
 func sopOf(ds []byte) string {

@@ -116,9 +116,9 @@ func RQ(callingAE string) []byte {
 	rq := &ul.AssociateRQ{
 		ProtocolVersion: 1, CalledAE: "RADRAFT", CallingAE: callingAE,
 		ApplicationContext: dicom.ApplicationContextName, Contexts: Contexts(),
-		MaxLength: 16384, ImplClassUID: "1.2.3.4", ImplVersionName: callingAE,
+		UserInfo: ul.UserInfo{MaxLength: 16384, ImplClassUID: "1.2.3.4", ImplVersionName: callingAE},
 	}
-	return rq.Encode(ul.TypeAssociateRQ)
+	return rq.Encode()
 }
 
 // PData is one P-DATA-TF PDU holding one PDV.
@@ -221,4 +221,13 @@ func Exchange(addr string, b []byte, hold bool, timeout time.Duration) ([]string
 		nc.(*net.TCPConn).CloseWrite() //nolint:errcheck
 	}
 	return ReadAnswers(nc), nil
+}
+
+// Statuses drops the Error Comments from ReadAnswers' words.
+func Statuses(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i], _, _ = strings.Cut(w, "|")
+	}
+	return out
 }

@@ -13,6 +13,11 @@ import (
 // indexed; IndexInstance changed nothing.
 var ErrInstanceExists = errors.New("drafts: instance already stored")
 
+// ErrSeriesInOtherStudy: the instance's Series Instance UID is already
+// indexed under another study; a series belongs to one study (PS3.3), so
+// the instance is refused rather than indexed inconsistently.
+var ErrSeriesInOtherStudy = errors.New("drafts: series already stored under another study")
+
 // ReceivedInstance is everything DICOM ingest records for one stored file.
 // The transport fills it from the file's headers; the store only files it.
 type ReceivedInstance struct {
@@ -96,7 +101,8 @@ func parseDA(s string) *time.Time {
 // ready goes back to receiving so that it is settled again with this
 // instance), the series, the instance row and an audit entry (references
 // only). It returns ErrInstanceExists, changing nothing, when the SOP
-// Instance UID is already indexed. The file must already be durable.
+// Instance UID is already indexed, and ErrSeriesInOtherStudy when the
+// series is indexed under another study. The file must already be durable.
 func (s *Store) IndexInstance(ctx context.Context, r *ReceivedInstance) error {
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
@@ -127,8 +133,9 @@ func (s *Store) IndexInstance(ctx context.Context, r *ReceivedInstance) error {
 			updated_at          = now()`,
 		r.StudyUID, r.AccessionNumber, r.PatientID, r.PatientName, r.PatientBirthDate, r.PatientSex,
 		parseDA(r.StudyDate), r.StudyTime, r.StudyDescription, r.ReferringPhysician, r.Indication, r.IndicationSource)
-	b.Queue(`INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, body_part)
-		VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (series_uid) DO NOTHING`,
+	b.Queue(`WITH ins AS (INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, body_part)
+		VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (series_uid) DO NOTHING RETURNING study_uid)
+		SELECT study_uid FROM ins UNION ALL SELECT study_uid FROM series WHERE series_uid = $1`,
 		r.SeriesUID, r.StudyUID, r.Modality, r.SeriesNumber, r.SeriesDescription, r.BodyPart)
 	b.Queue(`INSERT INTO instances (sop_instance_uid, sop_class_uid, series_uid, study_uid, instance_number,
 			transfer_syntax_uid, path, file_size, dataset_size, sha256, calling_ae, view_position, view_code,
@@ -146,9 +153,14 @@ func (s *Store) IndexInstance(ctx context.Context, r *ReceivedInstance) error {
 		br.Close()
 		return fmt.Errorf("drafts: index study: %w", err)
 	}
-	if _, err := br.Exec(); err != nil {
+	var seriesStudy string
+	if err := br.QueryRow().Scan(&seriesStudy); err != nil {
 		br.Close()
 		return fmt.Errorf("drafts: index series: %w", err)
+	}
+	if seriesStudy != r.StudyUID {
+		br.Close()
+		return ErrSeriesInOtherStudy // the rollback undoes the study update
 	}
 	tag, err := br.Exec()
 	if err != nil {

@@ -49,6 +49,17 @@ func TestIndexInstance(t *testing.T) {
 	if err := s.IndexInstance(ctx, received("1.2.3.4.1")); !errors.Is(err, drafts.ErrInstanceExists) {
 		t.Fatalf("repeat: %v", err)
 	}
+	// The same series under another study is refused, changing nothing.
+	moved := received("1.2.3.4.9")
+	moved.StudyUID = "1.2.9"
+	if err := s.IndexInstance(ctx, moved); !errors.Is(err, drafts.ErrSeriesInOtherStudy) {
+		t.Fatalf("series under another study: %v", err)
+	}
+	var studies int
+	s.Pool.QueryRow(ctx, `SELECT count(*) FROM studies`).Scan(&studies) //nolint:errcheck
+	if studies != 1 {
+		t.Errorf("%d studies after a refused instance", studies)
+	}
 	var audits int
 	s.Pool.QueryRow(ctx, `SELECT instance_count FROM studies`).Scan(&count)                                //nolint:errcheck
 	s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'instance.receive'`).Scan(&audits) //nolint:errcheck

@@ -24,10 +24,15 @@ const NoDataSet = 0x0101
 
 // Statuses radraft sends.
 const (
-	StatusSuccess               = 0x0000
-	StatusOutOfResources        = 0xA700 // storage or index failed
-	StatusDataSetMismatch       = 0xA900 // dataset SOP class/instance ≠ command
-	StatusCannotUnderstand      = 0xC000 // dataset not parseable
+	StatusSuccess          = 0x0000
+	StatusOutOfResources   = 0xA700 // storage or index failed
+	StatusDataSetMismatch  = 0xA900 // dataset SOP class/instance ≠ command
+	StatusCannotUnderstand = 0xC000 // dataset not parseable
+	// Implementation-defined "cannot understand" failures (PS3.4 B.2.3
+	// leaves Cxxx to the SCP): permanent, a resend cannot succeed.
+	StatusInvalidUID            = 0xC001 // SOP instance, study or series UID not a valid UID
+	StatusSeriesInOtherStudy    = 0xC002 // the series is already stored under another study
+	StatusTruncated             = 0xC003 // the dataset ends inside an element
 	StatusSOPClassNotSupported  = 0x0122
 	StatusUnrecognizedOperation = 0x0211
 	StatusMistypedArgument      = 0x0212

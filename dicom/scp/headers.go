@@ -1,13 +1,10 @@
 package scp
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"strings"
 
-	sdicom "github.com/suyashkumar/dicom"
-	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/radraft/radraft/dicom/dataset"
 )
 
 // headers are the attributes radraft indexes, read from a received file.
@@ -24,62 +21,52 @@ type headers struct {
 	Rows, Columns                                                        int
 }
 
+func tg(g, e uint16) dataset.Tag { return dataset.Tag{Group: g, Element: e} }
+
 // indicationTags are where an indication may hide in DICOM headers, in the
 // order they are preferred.
 var indicationTags = []struct {
-	t    tag.Tag
+	t    dataset.Tag
 	name string
 }{
-	{tag.Tag{Group: 0x0040, Element: 0x1002}, "ReasonForTheRequestedProcedure"},
-	{tag.Tag{Group: 0x0032, Element: 0x1060}, "RequestedProcedureDescription"},
-	{tag.Tag{Group: 0x0008, Element: 0x1080}, "AdmittingDiagnosesDescription"},
-	{tag.Tag{Group: 0x0032, Element: 0x1030}, "ReasonForStudy"},
+	{tg(0x0040, 0x1002), "ReasonForTheRequestedProcedure"},
+	{tg(0x0032, 0x1060), "RequestedProcedureDescription"},
+	{tg(0x0008, 0x1080), "AdmittingDiagnosesDescription"},
+	{tg(0x0032, 0x1030), "ReasonForStudy"},
 }
 
-// knownVRs are the value representations of PS3.5 6.2 (and what the parser
-// reports for implicit VR elements it does not know).
-var knownVRs = map[string]bool{}
+var (
+	tagViewCodeSeq = tg(0x0054, 0x0220)
+	tagCodeValue   = tg(0x0008, 0x0100)
+)
 
-func init() {
-	for _, vr := range strings.Fields(`AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV NA`) {
-		knownVRs[vr] = true
+// indexedWant is what readHeaders asks the dataset reader for.
+var indexedWant = func() dataset.Want {
+	w := dataset.Want{Sequences: map[dataset.Tag][]dataset.Tag{tagViewCodeSeq: {tagCodeValue}}}
+	for _, t := range []dataset.Tag{tg(0x0008, 0x0016), tg(0x0008, 0x0018), tg(0x0020, 0x000D), tg(0x0020, 0x000E),
+		tg(0x0008, 0x0050), tg(0x0010, 0x0020), tg(0x0010, 0x0010), tg(0x0010, 0x0030), tg(0x0010, 0x0040),
+		tg(0x0008, 0x0020), tg(0x0008, 0x0030), tg(0x0008, 0x1030), tg(0x0008, 0x0090), tg(0x0008, 0x0060),
+		tg(0x0020, 0x0011), tg(0x0008, 0x103E), tg(0x0018, 0x0015), tg(0x0020, 0x0013), tg(0x0018, 0x5101),
+		tg(0x0020, 0x0062), tg(0x0028, 0x0004), tg(0x0028, 0x0010), tg(0x0028, 0x0011)} {
+		w.Tags = append(w.Tags, t)
 	}
-	knownVRs[tag.UnknownVR] = true
-}
+	for _, it := range indicationTags {
+		w.Tags = append(w.Tags, it.t)
+	}
+	return w
+}()
 
-var pixelDataTag = tag.Tag{Group: 0x7FE0, Element: 0x0010}
-
-// readHeaders parses the Part 10 file in r (size bytes) up to the pixel
-// data, which is skipped unread, and returns the indexed attributes.
-func readHeaders(r io.Reader, size int64) (h *headers, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			h, err = nil, fmt.Errorf("dataset parser failed: %v", p)
-		}
-	}()
-	p, err := sdicom.NewParser(r, size, nil, sdicom.SkipPixelData(), sdicom.AllowUnknownSpecificCharacterSet())
+// readHeaders reads the Part 10 file in r (size bytes) with the one DICOM
+// header reader (dicom/dataset): every element length is checked, the
+// pixel data and anything not indexed are skipped unread, and a dataset
+// that ends inside an element is an error.
+func readHeaders(r io.ReadSeeker, size int64) (*headers, error) {
+	ds, err := dataset.ReadPart10(r, size, indexedWant)
 	if err != nil {
 		return nil, err
 	}
-	ds := sdicom.Dataset{}
-	for {
-		el, err := p.Next()
-		if errors.Is(err, sdicom.ErrorEndOfDICOM) || errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if el.Tag == pixelDataTag {
-			break
-		}
-		if !knownVRs[el.RawValueRepresentation] {
-			return nil, fmt.Errorf("element %v has an invalid VR", el.Tag)
-		}
-		ds.Elements = append(ds.Elements, el)
-	}
-	str := func(g, e uint16) string { return firstString(&ds, tag.Tag{Group: g, Element: e}) }
-	h = &headers{
+	str := func(g, e uint16) string { return ds.String(tg(g, e)) }
+	h := &headers{
 		SOPClassUID:        str(0x0008, 0x0016),
 		SOPInstanceUID:     str(0x0008, 0x0018),
 		StudyUID:           str(0x0020, 0x000D),
@@ -101,69 +88,17 @@ func readHeaders(r io.Reader, size int64) (h *headers, err error) {
 		ViewPosition:       str(0x0018, 0x5101),
 		ImageLaterality:    str(0x0020, 0x0062),
 		Photometric:        str(0x0028, 0x0004),
-		Rows:               firstInt(&ds, tag.Tag{Group: 0x0028, Element: 0x0010}),
-		Columns:            firstInt(&ds, tag.Tag{Group: 0x0028, Element: 0x0011}),
+		Rows:               ds.Uint16(tg(0x0028, 0x0010)),
+		Columns:            ds.Uint16(tg(0x0028, 0x0011)),
 	}
 	for _, it := range indicationTags {
-		if v := joinStrings(&ds, it.t); v != "" {
+		if v := strings.Join(ds.Strings(it.t), `\`); v != "" {
 			h.Indication, h.IndicationSource = v, it.name
 			break
 		}
 	}
-	h.ViewCode = firstCodeValue(&ds, tag.Tag{Group: 0x0054, Element: 0x0220})
+	if items := ds.Items(tagViewCodeSeq); len(items) > 0 {
+		h.ViewCode = items[0].String(tagCodeValue)
+	}
 	return h, nil
-}
-
-func strings_(ds *sdicom.Dataset, t tag.Tag) []string {
-	el, err := ds.FindElementByTag(t)
-	if err != nil || el.Value == nil {
-		return nil
-	}
-	v, ok := el.Value.GetValue().([]string)
-	if !ok {
-		return nil
-	}
-	return v
-}
-
-func firstString(ds *sdicom.Dataset, t tag.Tag) string {
-	v := strings_(ds, t)
-	if len(v) == 0 {
-		return ""
-	}
-	return strings.TrimRight(strings.TrimSpace(v[0]), "\x00")
-}
-
-func joinStrings(ds *sdicom.Dataset, t tag.Tag) string {
-	return strings.TrimSpace(strings.Join(strings_(ds, t), `\`))
-}
-
-func firstInt(ds *sdicom.Dataset, t tag.Tag) int {
-	el, err := ds.FindElementByTag(t)
-	if err != nil || el.Value == nil {
-		return 0
-	}
-	if v, ok := el.Value.GetValue().([]int); ok && len(v) > 0 {
-		return v[0]
-	}
-	return 0
-}
-
-// firstCodeValue returns Code Value (0008,0100) of the first item of the
-// code sequence t.
-func firstCodeValue(ds *sdicom.Dataset, t tag.Tag) string {
-	el, err := ds.FindElementByTag(t)
-	if err != nil || el.Value == nil {
-		return ""
-	}
-	items, ok := el.Value.GetValue().([]*sdicom.SequenceItemValue)
-	if !ok || len(items) == 0 {
-		return ""
-	}
-	elems, ok := items[0].GetValue().([]*sdicom.Element)
-	if !ok {
-		return ""
-	}
-	item := sdicom.Dataset{Elements: elems}
-	return firstString(&item, tag.Tag{Group: 0x0008, Element: 0x0100})
 }

@@ -37,14 +37,14 @@ func (s *Server) Ingest(r io.Reader, sopClass, sopInst, ts string, o Origin) (st
 		}
 		return st, why, nil
 	}
-	if !slices.Contains(s.cfg.SOPClasses, sopClass) {
+	if !s.acceptsSOPClass(sopClass) {
 		return reject(dimse.StatusSOPClassNotSupported, "SOP class not accepted")
 	}
 	if !slices.Contains(s.cfg.TransferSyntaxes, ts) {
 		return reject(dimse.StatusCannotUnderstand, "transfer syntax not accepted")
 	}
 	if !pathSafe(sopInst) {
-		return reject(dimse.StatusCannotUnderstand, "invalid SOP instance UID")
+		return reject(dimse.StatusInvalidUID, "invalid SOP Instance UID")
 	}
 	in, err := s.storage.create(sopClass, sopInst, ts, o.CallingAE)
 	if err != nil {

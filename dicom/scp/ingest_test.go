@@ -48,9 +48,10 @@ func TestIngestFollowsCStoreRules(t *testing.T) {
 		ds                 []byte
 		want               uint16
 	}{
-		{"SOP class not accepted", "1.2.840.10008.5.1.4.1.1.2", other, dicom.ExplicitVRLittleEndian, ds, 0x0122},
+		{"SOP class not accepted (not a storage class)", "1.2.840.10008.5.1.4.31", other, dicom.ExplicitVRLittleEndian, ds, 0x0122},
 		{"transfer syntax not accepted", dicom.SecondaryCapture, other, "1.2.3", ds, 0xC000},
-		{"unsafe UID", dicom.SecondaryCapture, "../x", dicom.ExplicitVRLittleEndian, ds, 0xC000},
+		{"unsafe UID", dicom.SecondaryCapture, "../x", dicom.ExplicitVRLittleEndian, ds, 0xC001},
+		{"UID with an empty component", dicom.SecondaryCapture, "1..2", dicom.ExplicitVRLittleEndian, ds, 0xC001},
 		{"dataset differs from the announced instance", dicom.SecondaryCapture, other, dicom.ExplicitVRLittleEndian, ds, 0xA900},
 		{"garbage", dicom.SecondaryCapture, other, dicom.ExplicitVRLittleEndian, []byte("not a dataset at all"), 0xC000},
 	} {

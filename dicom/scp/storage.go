@@ -66,19 +66,24 @@ func (s *Storage) lock(uid string) func() {
 	return m.Unlock
 }
 
-// pathSafe reports whether a UID can name a file or directory: only digits
-// and dots, not starting with a dot. (dicom.ValidUID is stricter; real
-// files sometimes carry leading zeros, which are harmless here.)
+// pathSafe reports whether a UID is valid enough to be stored and to name
+// a file or directory: 1-64 characters, digits and dots, no empty
+// component (so no leading, trailing or double dot). dicom.ValidUID is
+// stricter; real files sometimes carry leading zeros, which are harmless
+// here and accepted.
 func pathSafe(uid string) bool {
-	if uid == "" || len(uid) > 64 || uid[0] == '.' {
+	if uid == "" || len(uid) > 64 {
 		return false
 	}
+	prev := byte('.')
 	for i := 0; i < len(uid); i++ {
-		if (uid[i] < '0' || uid[i] > '9') && uid[i] != '.' {
+		c := uid[i]
+		if c == '.' && prev == '.' || (c < '0' || c > '9') && c != '.' {
 			return false
 		}
+		prev = c
 	}
-	return true
+	return prev != '.'
 }
 
 // incoming is a file being received.

@@ -186,7 +186,7 @@ func TestAcceptorActions(t *testing.T) {
 						done <- ""
 					}()
 				case Sta13:
-					peer.Write(testRQ().Encode()) //nolint:errcheck
+					peer.Write(testRQ().Encode())                   //nolint:errcheck
 					go func() { a.Establish(reject); done <- "" }() //nolint:errcheck
 					if w := readWord(peer); w != "RJ" {
 						t.Fatalf("got %s, want RJ", w)

@@ -41,7 +41,9 @@ func FuzzAcceptor(f *testing.F) {
 		runtime.ReadMemStats(&before)
 		a := NewAcceptor(byteConn{bytes.NewReader(data)}, Options{ARTIM: time.Second, IdleTimeout: time.Second,
 			PDUTimeout: time.Second, MaxPDU: 64 << 10})
-		err := a.Establish(func(rq *AssociateRQ) (*AssociateAC, *Reject) { return Negotiate(rq, fuzzPolicy, "1.2.840.10008.3.1.1.1") })
+		err := a.Establish(func(rq *AssociateRQ) (*AssociateAC, *Reject) {
+			return Negotiate(rq, fuzzPolicy, "1.2.840.10008.3.1.1.1")
+		})
 		if err == nil {
 			driveSta6(t, a)
 		}

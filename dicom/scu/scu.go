@@ -133,7 +133,7 @@ func (c *Client) Store(ctx context.Context, d Destination, sopClass, sopInst str
 		ProtocolVersion: 1, CalledAE: d.AETitle, CallingAE: c.CallingAE,
 		ApplicationContext: dicom.ApplicationContextName,
 		Contexts:           []ul.PresentationContext{{ID: ctxID, AbstractSyntax: sopClass, TransferSyntaxes: []string{dicom.ExplicitVRLittleEndian}}},
-		MaxLength:          1 << 20, ImplClassUID: dicom.ImplementationClassUID, ImplVersionName: dicom.ImplementationVersionName,
+		UserInfo:           ul.UserInfo{MaxLength: 1 << 20, ImplClassUID: dicom.ImplementationClassUID, ImplVersionName: dicom.ImplementationVersionName},
 	})
 	if err != nil {
 		return 0, err

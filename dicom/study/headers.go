@@ -2,11 +2,8 @@ package study
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
-	"github.com/suyashkumar/dicom"
-	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/radraft/radraft/dicom/dataset"
 )
 
 // Headers are the view-related attributes of a stored file that the index
@@ -23,78 +20,46 @@ type Headers struct {
 	RequestedProcedureDescription string
 }
 
-// ReadHeaders parses a Part 10 file's elements, skipping pixel data.
+var (
+	tagViewPosition       = dataset.Tag{Group: 0x0018, Element: 0x5101}
+	tagSeriesDescription  = dataset.Tag{Group: 0x0008, Element: 0x103E}
+	tagStudyDescription   = dataset.Tag{Group: 0x0008, Element: 0x1030}
+	tagProtocolName       = dataset.Tag{Group: 0x0018, Element: 0x1030}
+	tagProcessingDesc     = dataset.Tag{Group: 0x0018, Element: 0x1400}
+	tagRequestedProcedure = dataset.Tag{Group: 0x0032, Element: 0x1060}
+	tagViewCodeSequence   = dataset.Tag{Group: 0x0054, Element: 0x0220}
+	tagProcedureCodeSeq   = dataset.Tag{Group: 0x0008, Element: 0x1032}
+	tagCodeValue          = dataset.Tag{Group: 0x0008, Element: 0x0100}
+	tagCodeMeaning        = dataset.Tag{Group: 0x0008, Element: 0x0104}
+	viewHeaders           = dataset.Want{
+		Tags: []dataset.Tag{tagViewPosition, tagSeriesDescription, tagStudyDescription, tagProtocolName,
+			tagProcessingDesc, tagRequestedProcedure},
+		Sequences: map[dataset.Tag][]dataset.Tag{tagViewCodeSequence: {tagCodeValue}, tagProcedureCodeSeq: {tagCodeMeaning}},
+	}
+)
+
+// ReadHeaders reads a Part 10 file's view-related elements with radraft's
+// one header reader (dicom/dataset), skipping pixel data unread.
 func ReadHeaders(path string) (*Headers, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	ds, err := dicom.Parse(f, st.Size(), nil, dicom.SkipPixelData())
+	ds, err := dataset.ReadFile(path, viewHeaders)
 	if err != nil {
 		return nil, fmt.Errorf("study: parse headers: %w", err)
 	}
 	h := &Headers{
-		ViewPosition:                  str(&ds, tag.ViewPosition),
-		SeriesDescription:             str(&ds, tag.SeriesDescription),
-		StudyDescription:              str(&ds, tag.StudyDescription),
-		ProtocolName:                  str(&ds, tag.ProtocolName),
-		ProcessingDescription:         str(&ds, tag.AcquisitionDeviceProcessingDescription),
-		RequestedProcedureDescription: str(&ds, tag.RequestedProcedureDescription),
+		ViewPosition:                  ds.String(tagViewPosition),
+		SeriesDescription:             ds.String(tagSeriesDescription),
+		StudyDescription:              ds.String(tagStudyDescription),
+		ProtocolName:                  ds.String(tagProtocolName),
+		ProcessingDescription:         ds.String(tagProcessingDesc),
+		RequestedProcedureDescription: ds.String(tagRequestedProcedure),
 	}
-	if items := seqItems(&ds, tag.ViewCodeSequence); len(items) > 0 {
-		h.ViewCode = itemStr(items[0], tag.CodeValue)
+	if items := ds.Items(tagViewCodeSequence); len(items) > 0 {
+		h.ViewCode = items[0].String(tagCodeValue)
 	}
-	for _, it := range seqItems(&ds, tag.ProcedureCodeSequence) {
-		if m := itemStr(it, tag.CodeMeaning); m != "" {
+	for _, it := range ds.Items(tagProcedureCodeSeq) {
+		if m := it.String(tagCodeMeaning); m != "" {
 			h.ProcedureCodeMeanings = append(h.ProcedureCodeMeanings, m)
 		}
 	}
 	return h, nil
-}
-
-func str(ds *dicom.Dataset, t tag.Tag) string {
-	e, err := ds.FindElementByTag(t)
-	if err != nil || e.Value == nil {
-		return ""
-	}
-	return firstString(e)
-}
-
-func firstString(e *dicom.Element) string {
-	if v, ok := e.Value.GetValue().([]string); ok && len(v) > 0 {
-		return strings.TrimSpace(strings.Trim(v[0], "\x00"))
-	}
-	return ""
-}
-
-func seqItems(ds *dicom.Dataset, t tag.Tag) [][]*dicom.Element {
-	e, err := ds.FindElementByTag(t)
-	if err != nil || e.Value == nil {
-		return nil
-	}
-	items, ok := e.Value.GetValue().([]*dicom.SequenceItemValue)
-	if !ok {
-		return nil
-	}
-	out := make([][]*dicom.Element, 0, len(items))
-	for _, it := range items {
-		if els, ok := it.GetValue().([]*dicom.Element); ok {
-			out = append(out, els)
-		}
-	}
-	return out
-}
-
-func itemStr(item []*dicom.Element, t tag.Tag) string {
-	for _, e := range item {
-		if e.Tag == t && e.Value != nil {
-			return firstString(e)
-		}
-	}
-	return ""
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/dimse"
 	"github.com/radraft/radraft/dicom/scp"
+	"github.com/radraft/radraft/dicom/scp/scptest"
 	"github.com/radraft/radraft/dicom/ul"
 	"github.com/radraft/radraft/drafts"
 )
@@ -254,5 +255,66 @@ func TestShutdownDoesNotWaitForSilentConnections(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("shutdown took %v", d)
+	}
+}
+
+// A PDU trickled one byte at a time is cut off when its own deadline
+// passes, however steadily the bytes come: the read timeout bounds the
+// whole PDU, not each read.
+func TestTricklePDUIsCutOff(t *testing.T) {
+	ts := startServer(t, func(c *scp.Config) { c.ReadTimeout = 500 * time.Millisecond })
+	rc := associate(t, ts, "TRICKLE", nil)
+	defer rc.Close()
+	pdu := scptest.EchoRQ(1)
+	start := time.Now()
+	type answer struct {
+		err error
+		at  time.Duration
+	}
+	done := make(chan answer, 1)
+	go func() { _, err := rc.readResponse(); done <- answer{err, time.Since(start)} }()
+	var got answer
+send:
+	for _, b := range pdu {
+		rc.nc.Write([]byte{b}) //nolint:errcheck
+		select {
+		case got = <-done:
+			break send
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if got.err == nil && got.at == 0 {
+		got = <-done
+	}
+	if !errors.Is(got.err, ul.ErrPeerAborted) {
+		t.Fatalf("a trickled PDU: %v, want an A-ABORT", got.err)
+	}
+	if got.at > 2*time.Second {
+		t.Fatalf("cut off after %v", got.at)
+	}
+}
+
+// The A-ASSOCIATE-RQ must be in whole within ARTIM of the connection
+// opening: a trickle does not re-arm it.
+func TestTrickleRQWithinARTIM(t *testing.T) {
+	ts := startServer(t, func(c *scp.Config) { c.ARTIM = 500 * time.Millisecond })
+	nc := dial(t, ts)
+	defer nc.Close()
+	start := time.Now()
+	rq := scptest.RQ("TRICKLE")
+	for _, b := range rq {
+		if _, err := nc.Write([]byte{b}); err != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the connection outlived ARTIM tenfold")
+		}
+	}
+	if got := scptest.ReadAnswers(nc); len(got) != 0 {
+		t.Fatalf("answers %v, want a silent close", got)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("closed after %v", d)
 	}
 }

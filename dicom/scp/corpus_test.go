@@ -211,16 +211,18 @@ func writeCorpus(t *testing.T, cases []corpusCase) {
 	if err := os.WriteFile(filepath.Join(dir, "cases.json"), append(m, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The same streams seed the upper-layer fuzz target.
-	seeds := filepath.Join("..", "ul", "testdata", "fuzz", "FuzzAcceptor")
-	os.RemoveAll(seeds)
-	if err := os.MkdirAll(seeds, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		s := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", c.bytes)
-		if err := os.WriteFile(filepath.Join(seeds, c.Name), []byte(s), 0o644); err != nil {
+	// The same streams seed the fuzz targets of the upper layer and of the
+	// listener.
+	for _, seeds := range []string{filepath.Join("..", "ul", "testdata", "fuzz", "FuzzAcceptor"), filepath.Join("testdata", "fuzz", "FuzzServer")} {
+		os.RemoveAll(seeds)
+		if err := os.MkdirAll(seeds, 0o755); err != nil {
 			t.Fatal(err)
+		}
+		for _, c := range cases {
+			s := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", c.bytes)
+			if err := os.WriteFile(filepath.Join(seeds, c.Name), []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

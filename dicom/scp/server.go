@@ -1,7 +1,11 @@
 // Package scp is radraft's DICOM listener: a Verification and Storage SCP.
 // It owns association admission (called/calling AE checks, a limit on
-// concurrent associations, ARTIM, idle and per-read timeouts, a cap on the
-// PDU length accepted) and durable, streaming storage of what is received.
+// concurrent associations and a separate one on sockets not yet
+// associated, the SOP class policy), the DIMSE services (each a Service:
+// echo.go, store.go) and durable, streaming storage of what is received.
+// Every PDU goes through dicom/ul's acceptor (PS3.8 Table 9-10, ARTIM and
+// per-PDU deadlines); a panic in an association's handler ends only that
+// association.
 //
 // A C-STORE is handled as follows, and answered only at the end:
 //
@@ -10,13 +14,16 @@
 //     transfer syntax, SOP class and instance from the command, our
 //     implementation class UID, the calling AE); the dataset bytes are kept
 //     exactly as received and hashed (sha256) on the way;
-//  2. the headers are parsed (github.com/suyashkumar/dicom, stopping at the
-//     pixel data): unparseable → C000; SOP class/instance differing from the
-//     command → A900;
+//  2. the whole dataset is walked by dicom/dataset (every declared length
+//     checked against what is left, values not indexed skipped unread):
+//     unparseable → C000; ending inside an element → C003; SOP class or
+//     instance differing from the command → A900; an invalid SOP instance,
+//     study or series UID → C001;
 //  3. the file is fsynced, renamed to <study>/<series>/<sop>.dcm and its
 //     directory fsynced; a disk error → A700;
 //  4. the study, series and instance are indexed in one transaction; a
-//     database error → A700 (never 0000 for an instance not indexed);
+//     database error → A700 (never 0000 for an instance not indexed); a
+//     series already indexed under another study → C002 (the file removed);
 //  5. only then 0000.
 //
 // A second copy of an indexed SOP Instance UID: identical dataset bytes

@@ -42,7 +42,7 @@ func (m *memIndex) IndexInstance(_ context.Context, r *drafts.ReceivedInstance) 
 	return nil
 }
 
-func (m *memIndex) RecordDuplicate(context.Context, string) error                { return nil }
+func (m *memIndex) RecordDuplicate(context.Context, string) error                 { return nil }
 func (m *memIndex) RecordConflict(context.Context, drafts.InstanceConflict) error { return nil }
 
 // fuzzConn is a net.Conn reading from a byte slice and discarding writes.

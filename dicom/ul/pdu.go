@@ -235,7 +235,22 @@ func trimUID(b []byte) string {
 	return strings.TrimRight(string(b), "\x00 ")
 }
 
-func trimAE(b []byte) string { return strings.TrimSpace(strings.TrimRight(string(b), "\x00")) }
+// trimAE is an AE title as received, trimmed; bytes outside the default
+// repertoire's printable range (AE titles may hold nothing else) become
+// '?', so a hostile title can be logged and stored as it is.
+func trimAE(b []byte) string {
+	clean := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c < 0x20 || c > 0x7E {
+			if c == 0 {
+				continue
+			}
+			c = '?'
+		}
+		clean = append(clean, c)
+	}
+	return strings.TrimSpace(string(clean))
+}
 
 // associateFixed is what both A-ASSOCIATE PDUs carry besides their contexts.
 type associateFixed struct {

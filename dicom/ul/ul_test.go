@@ -143,3 +143,18 @@ func TestSeveralPDVsInOnePDU(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// AE titles hold only the default repertoire: other bytes become '?', NULs
+// go, so a hostile title can be logged and stored.
+func TestAETitleSanitised(t *testing.T) {
+	rq := (&AssociateRQ{ProtocolVersion: 1, CalledAE: "RADRAFT", CallingAE: "CAF\xe9\x00\n",
+		ApplicationContext: "1.2.840.10008.3.1.1.1",
+		Contexts:           []PresentationContext{{ID: 1, AbstractSyntax: "1.2.840.10008.1.1", TransferSyntaxes: []string{"1.2.840.10008.1.2"}}}}).Encode()
+	got, err := DecodeAssociateRQ(rq[6:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CallingAE != "CAF??" {
+		t.Fatalf("calling AE %q", got.CallingAE)
+	}
+}

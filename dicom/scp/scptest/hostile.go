@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/radraft/radraft/dicom"
@@ -124,7 +125,7 @@ func sopOf(ds []byte) string {
 }
 
 // Trickle opens n connections to addr that each send an A-ASSOCIATE-RQ one
-// byte every interval; stop closes them.
+// byte every interval; stop (idempotent) closes them.
 func Trickle(addr string, n int, interval time.Duration) (stop func(), err error) {
 	rq := RQ("TRICKLE")
 	done := make(chan struct{})
@@ -154,10 +155,13 @@ func Trickle(addr string, n int, interval time.Duration) (stop func(), err error
 			}
 		}()
 	}
+	var once sync.Once
 	return func() {
-		close(done)
-		for _, c := range conns {
-			c.Close()
-		}
+		once.Do(func() {
+			close(done)
+			for _, c := range conns {
+				c.Close()
+			}
+		})
 	}, nil
 }

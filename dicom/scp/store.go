@@ -89,7 +89,7 @@ func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (
 		return dimse.StatusOutOfResources, "index unavailable"
 	}
 	if existing != nil {
-		return s.second(ctx, in, existing, sum, o)
+		return s.second(ctx, in, existing, sum, ts, o)
 	}
 	rel := instancePath(h.StudyUID, h.SeriesUID, h.SOPInstanceUID)
 	if err := s.storage.commit(in, rel); err != nil {
@@ -127,7 +127,7 @@ func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (
 }
 
 // second handles a copy of an already indexed instance.
-func (s *Server) second(ctx context.Context, in *incoming, existing *drafts.StoredInstance, sum string, o Origin) (uint16, string) {
+func (s *Server) second(ctx context.Context, in *incoming, existing *drafts.StoredInstance, sum, ts string, o Origin) (uint16, string) {
 	if existing.SHA256 == sum {
 		in.abort()
 		if err := s.index.RecordDuplicate(ctx, existing.SOPInstanceUID); err != nil {
@@ -143,6 +143,7 @@ func (s *Server) second(ctx context.Context, in *incoming, existing *drafts.Stor
 	}
 	if err := s.index.RecordConflict(ctx, drafts.InstanceConflict{
 		SOPInstanceUID: existing.SOPInstanceUID, Path: rel, SHA256: sum, FileSize: in.size(), CallingAE: o.CallingAE,
+		TransferSyntaxUID: ts,
 	}); err != nil {
 		s.log.Error("dicom: recording a conflicting copy failed", "err", err)
 		return dimse.StatusOutOfResources, "index unavailable"

@@ -7,17 +7,25 @@
 #
 #   bench/ingest/run.sh [REPS]
 #
+# PEERS (default "orthanc storescp") chooses the peers; BASELINE_BIN=path
+# adds a second radraft binary (e.g. one built from an older commit) as
+# "baseline", run the same way, to compare two radraft versions in one run.
+#
 # Needs: Go, DCMTK (storescu, storescp, echoscu), Orthanc and
 # orthanc-postgresql (Debian packages), a Postgres reachable at
 # RADRAFT_TEST_DATABASE_URL (default postgres://127.0.0.1:5432/postgres).
 # Prints instances/s per run, medians, the ratios radraft/Orthanc and
 # radraft/storescp, and radraft's peak RSS (VmHWM of the server process).
 set -euo pipefail
-for need in storescu storescp echoscu Orthanc; do
-  command -v "$need" >/dev/null || { echo "bench/ingest: $need missing: apt-get install dcmtk orthanc orthanc-postgresql" >&2; exit 1; }
+PEERS=${PEERS:-orthanc storescp}
+for need in storescu storescp echoscu; do
+  command -v "$need" >/dev/null || { echo "bench/ingest: $need missing: apt-get install dcmtk" >&2; exit 1; }
 done
-[ -e /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so ] \
-  || { echo "bench/ingest: apt-get install orthanc-postgresql" >&2; exit 1; }
+if [[ " $PEERS " == *" orthanc "* ]]; then
+  command -v Orthanc >/dev/null || { echo "bench/ingest: apt-get install orthanc orthanc-postgresql (or PEERS=storescp)" >&2; exit 1; }
+  [ -e /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so ] \
+    || { echo "bench/ingest: apt-get install orthanc-postgresql (or PEERS=storescp)" >&2; exit 1; }
+fi
 REPS=${1:-3}
 N=200
 PAR=4
@@ -63,11 +71,11 @@ push() { # aet port → prints seconds
 
 drop_caches_hint() { sync; }
 
-run_radraft() {
-  local db="radraft_bench_$$_$1" p hp pid secs
+run_radraft() { # rep [binary]
+  local db="radraft_bench_$$_$1" p hp pid secs bin=${2:-$W/radraft}
   psql_admin "DROP DATABASE IF EXISTS $db" ; psql_admin "CREATE DATABASE $db"
   rm -rf "$W/radraft-store"; p=$(port); hp=$(port)
-  "$W/radraft" serve --role=api --database-url="${ADMIN%/*}/$db?sslmode=disable" --storage-dir="$W/radraft-store" \
+  "$bin" serve --role=api --database-url="${ADMIN%/*}/$db?sslmode=disable" --storage-dir="$W/radraft-store" \
     --dicom-addr=127.0.0.1:$p --mllp-addr= --http-addr=127.0.0.1:$hp >"$W/radraft.log" 2>&1 &
   pid=$!
   wait_echo RADRAFT "$p"
@@ -131,24 +139,39 @@ run_storescp() {
 
 median() { sort -g | awk '{a[NR]=$1} END{if(NR%2){print a[(NR+1)/2]}else{print (a[NR/2]+a[NR/2+1])/2}}'; }
 
-: >"$W/r.txt"; : >"$W/o.txt"; : >"$W/s.txt"; : >"$W/rss.txt"
-# The machine is shared: each repetition runs the three targets back to back,
-# in a rotating order, so that load from elsewhere hits them alike.
+: >"$W/r.txt"; : >"$W/o.txt"; : >"$W/s.txt"; : >"$W/b.txt"; : >"$W/rss.txt"; : >"$W/brss.txt"
+# The machine is shared: each repetition runs the targets back to back, in a
+# rotating order, so that load from elsewhere hits them alike.
 one() {
   case $1 in
     radraft) read -r secs rss < <(run_radraft "$2"); echo "$N / $secs" | bc -l >>"$W/r.txt"; echo "$rss" >>"$W/rss.txt" ;;
+    baseline) read -r secs rss < <(run_radraft "$2" "$BASELINE_BIN"); echo "$N / $secs" | bc -l >>"$W/b.txt"; echo "$rss" >>"$W/brss.txt" ;;
     orthanc) o=$(run_orthanc "$2"); echo "$N / $o" | bc -l >>"$W/o.txt" ;;
     storescp) s=$(run_storescp "$2"); echo "$N / $s" | bc -l >>"$W/s.txt" ;;
   esac
 }
-ORDERS=("radraft orthanc storescp" "storescp radraft orthanc" "orthanc storescp radraft")
+TARGETS=(radraft $PEERS)
+[ -n "${BASELINE_BIN:-}" ] && TARGETS+=(baseline)
 for r in $(seq 1 "$REPS"); do
-  for t in ${ORDERS[$(((r - 1) % 3))]}; do one "$t" "$r"; done
-  printf 'rep %d: radraft %.1f/s (peak RSS %d MB)  orthanc %.1f/s  storescp %.1f/s\n' "$r" \
-    "$(tail -1 "$W/r.txt")" "$(($(tail -1 "$W/rss.txt") / 1024))" "$(tail -1 "$W/o.txt")" "$(tail -1 "$W/s.txt")"
+  n=${#TARGETS[@]}
+  for i in $(seq 0 $((n - 1))); do one "${TARGETS[$(((i + r - 1) % n))]}" "$r"; done
+  line="rep $r:"
+  for t in "${TARGETS[@]}"; do
+    f=${t:0:1}; [ "$t" = baseline ] && f=b
+    line="$line $t $(printf '%.1f' "$(tail -1 "$W/$f.txt")")/s"
+  done
+  echo "$line (radraft peak RSS $(($(tail -1 "$W/rss.txt") / 1024)) MB)"
 done
-R=$(median <"$W/r.txt"); O=$(median <"$W/o.txt"); S=$(median <"$W/s.txt"); RSS=$(sort -n "$W/rss.txt" | tail -1)
-printf '\nmedians over %d runs (instances/s): radraft %.1f  orthanc %.1f  storescp %.1f\n' "$REPS" "$R" "$O" "$S"
-printf 'radraft/orthanc %.2fx (floor 1.5)  radraft/storescp %.2fx (floor 0.8)  radraft peak RSS %d MB (limit 200)\n' \
-  "$(echo "$R / $O" | bc -l)" "$(echo "$R / $S" | bc -l)" "$((RSS / 1024))"
+R=$(median <"$W/r.txt"); RSS=$(sort -n "$W/rss.txt" | tail -1)
+printf '\nmedians over %d runs (instances/s): radraft %.1f' "$REPS" "$R"
+for t in $PEERS ${BASELINE_BIN:+baseline}; do
+  f=${t:0:1}; [ "$t" = baseline ] && f=b
+  printf '  %s %.1f' "$t" "$(median <"$W/$f.txt")"
+done
+echo
+[[ " $PEERS " == *" orthanc "* ]] && printf 'radraft/orthanc %.2fx (floor 1.5)\n' "$(echo "$R / $(median <"$W/o.txt")" | bc -l)"
+[[ " $PEERS " == *" storescp "* ]] && printf 'radraft/storescp %.2fx (floor 0.8)\n' "$(echo "$R / $(median <"$W/s.txt")" | bc -l)"
+[ -n "${BASELINE_BIN:-}" ] && printf 'radraft/baseline %.2fx (baseline peak RSS %d MB)\n' "$(echo "$R / $(median <"$W/b.txt")" | bc -l)" \
+  "$(($(sort -n "$W/brss.txt" | tail -1) / 1024))"
+printf 'radraft peak RSS %d MB (limit 200)\n' "$((RSS / 1024))"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

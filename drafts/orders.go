@@ -20,7 +20,9 @@ type OrderAction int
 const (
 	// OrderNew creates the order (ORC-1 NW, SN), or re-opens a cancelled one.
 	OrderNew OrderAction = iota + 1
-	// OrderUpdate changes its fields (XO, XR, SC); an unknown order is created.
+	// OrderUpdate changes its fields (XO, XR, SC); the order is found by
+	// accession, then placer/filler order number, then Study UID; an
+	// unknown order is created.
 	OrderUpdate
 	// OrderCancel marks it cancelled (CA, OC, DC, CR) and cancels a pending draft.
 	OrderCancel
@@ -147,6 +149,9 @@ func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderRe
 			if o.StudyUID != "" {
 				keys = append(keys, "uid:"+o.StudyUID)
 			}
+			if o.PlacerOrderNumber != "" {
+				keys = append(keys, "placer:"+o.PlacerOrderNumber)
+			}
 		}
 		// The locks and the message row in one round trip.
 		b := &pgx.Batch{}
@@ -223,6 +228,14 @@ func lockIDs(keys []string) []int64 {
 // lets Postgres use the partial index with generic (prepared) plans.
 const findByAccessionSQL = `SELECT id FROM orders WHERE accession_number = $1 AND accession_number <> '' FOR UPDATE`
 
+// findByOrderNumberSQL finds an order by its placer order number (ORC-2),
+// else its filler order number (ORC-3), newest first.
+const findByOrderNumberSQL = `SELECT id FROM orders WHERE id = (SELECT id FROM (
+		(SELECT id, 0 AS pri, updated_at FROM orders WHERE placer_order_number = $1 AND placer_order_number <> '')
+		UNION ALL
+		(SELECT id, 1, updated_at FROM orders WHERE filler_order_number = $2 AND filler_order_number <> '')
+	) m ORDER BY pri, updated_at DESC LIMIT 1) FOR UPDATE`
+
 // applyOrder applies one order of a stored message. prefound, when not nil,
 // is the result of findByAccessionSQL for it, run after the locks were taken
 // (0: no such order).
@@ -235,6 +248,12 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 		out.OrderID = *prefound
 	} else if o.AccessionNumber != "" {
 		err = tx.QueryRow(ctx, findByAccessionSQL, o.AccessionNumber).Scan(&out.OrderID)
+	}
+	if out.OrderID == 0 && o.Action != OrderNew && (o.PlacerOrderNumber != "" || o.FillerOrderNumber != "") &&
+		(err == nil || errors.Is(err, pgx.ErrNoRows)) {
+		// A correction (XO) or cancel names its order by the order
+		// numbers even when it corrects the accession.
+		err = tx.QueryRow(ctx, findByOrderNumberSQL, o.PlacerOrderNumber, o.FillerOrderNumber).Scan(&out.OrderID)
 	}
 	if out.OrderID == 0 && o.StudyUID != "" && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
 		err = tx.QueryRow(ctx, `SELECT id FROM orders WHERE study_uid = $2 AND study_uid <> ''

@@ -58,6 +58,9 @@ type Flag struct {
 	Insignificant      map[string]int `json:"clinically_insignificant"`
 	SignificantTotal   int            `json:"significant_total"`
 	InsignificantTotal int            `json:"insignificant_total"`
+	PatientName        string         `json:"patient_name"` // DICOM, else the order's (PHI)
+	PatientID          string         `json:"patient_id"`
+	SignedBy           string         `json:"signed_by"` // the radiologist who signed the reference text
 }
 
 // FlagDetail is a flag with both texts and the whole evaluation (PHI).
@@ -147,9 +150,14 @@ func (f FlagFilter) where(args *[]any, withFlag bool) string {
 	return strings.Join(conds, " AND ")
 }
 
-const flagColumns = `q.id, q.evaluation_id, q.report_id::text, q.study_uid, COALESCE(s.accession_number, ''), q.status,
+// flagColumns: the accession is the DICOM one, else the order's; the
+// patient and the signing radiologist name the study for a QA lead.
+const flagColumns = `q.id, q.evaluation_id, q.report_id::text, q.study_uid,
+	COALESCE(NULLIF(s.accession_number, ''), s.order_accession_number, ''), q.status,
 	q.disposition, q.note, q.disposed_by, q.disposed_at, q.created_at, e.model_name, e.model_version, e.engine,
-	e.judge_model, e.reference_at, e.significant_total, e.insignificant_total`
+	e.judge_model, e.reference_at, e.significant_total, e.insignificant_total,
+	COALESCE(NULLIF(s.patient_name, ''), s.order_patient_name, ''), COALESCE(NULLIF(s.patient_id, ''), s.order_patient_id, ''),
+	COALESCE((SELECT fr.signed_by FROM reports fr WHERE fr.id = q.report_id), '')`
 
 func scanFlag(row pgx.Row, extra ...any) (*Flag, error) {
 	var f Flag
@@ -157,7 +165,7 @@ func scanFlag(row pgx.Row, extra ...any) (*Flag, error) {
 	counts := make([]int, 2*len(EvaluationErrorTypes))
 	dest := []any{&f.ID, &f.EvaluationID, &f.ReportID, &f.StudyUID, &f.AccessionNumber, &f.Status, &f.Disposition, &f.Note,
 		&f.DisposedBy, &f.DisposedAt, &f.CreatedAt, &f.ModelName, &f.ModelVersion, &f.Engine, &f.JudgeModel, &f.SignedAt,
-		&f.SignificantTotal, &f.InsignificantTotal}
+		&f.SignificantTotal, &f.InsignificantTotal, &f.PatientName, &f.PatientID, &f.SignedBy}
 	for i := range counts {
 		dest = append(dest, &counts[i])
 	}

@@ -34,7 +34,12 @@ type WorklistQuery struct {
 	Text string
 	// Flag filters by QA flag: "open" (a flag awaits a disposition),
 	// "flagged" (any flag), "none" (never flagged); empty = all.
-	Flag   string
+	Flag string
+	// Order filters by the study's HL7 order: "cancelled" (its order was
+	// cancelled), "no_indication" (drafted without an indication although
+	// an order for the patient exists), "mismatch" (the order's accession,
+	// MRN or name differs from the DICOM one); empty = all.
+	Order  string
 	Sort   string // "study_date" (default) or "received"
 	Asc    bool   // default newest first
 	Limit  int    // default 50, at most 500
@@ -65,6 +70,50 @@ type WorklistItem struct {
 	// QAFlag is the report's QA flag state: "open" (a CheXprompt flag awaits
 	// a disposition), "dispositioned", or null (never flagged).
 	QAFlag *string `json:"qa_flag"`
+	OrderIdentity
+}
+
+// OrderIdentity is what the study's HL7 order says about whom and which
+// exam it is, beside the DICOM values. The DICOM value is preferred for
+// display; Mismatch names the fields where both exist and differ
+// ("accession_number", "patient_id", "patient_name").
+type OrderIdentity struct {
+	OrderID              *int64   `json:"order_id"`
+	OrderAccessionNumber string   `json:"order_accession_number"`
+	OrderPatientID       string   `json:"order_patient_id"`
+	OrderPatientName     string   `json:"order_patient_name"`
+	OrderCancelled       bool     `json:"order_cancelled"`
+	Mismatch             []string `json:"mismatch"`
+}
+
+// identityCols are the studies columns of an OrderIdentity, in scan order.
+const identityCols = `st.order_id, st.order_accession_number, st.order_patient_id, st.order_patient_name, st.order_cancelled`
+
+func (o *OrderIdentity) scanDest() []any {
+	return []any{&o.OrderID, &o.OrderAccessionNumber, &o.OrderPatientID, &o.OrderPatientName, &o.OrderCancelled}
+}
+
+// compare fills Mismatch from the DICOM values of the study.
+func (o *OrderIdentity) compare(accession, patientID, patientName string) {
+	o.Mismatch = []string{}
+	differ := func(a, b string) bool {
+		a, b = normIdentity(a), normIdentity(b)
+		return a != "" && b != "" && a != b
+	}
+	if differ(accession, o.OrderAccessionNumber) {
+		o.Mismatch = append(o.Mismatch, "accession_number")
+	}
+	if differ(patientID, o.OrderPatientID) {
+		o.Mismatch = append(o.Mismatch, "patient_id")
+	}
+	if differ(patientName, o.OrderPatientName) {
+		o.Mismatch = append(o.Mismatch, "patient_name")
+	}
+}
+
+// normIdentity makes "DOE^JANE^^" and "doe^jane" equal.
+func normIdentity(s string) string {
+	return strings.ToLower(strings.TrimRight(strings.TrimSpace(s), "^ "))
 }
 
 // WorklistPage is one page of the worklist.
@@ -153,14 +202,17 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 	if t := strings.ToLower(strings.TrimSpace(q.Text)); t != "" {
 		// Accession and MRN by prefix; the name as a substring from 3
 		// characters on, words in order ("doe jane" finds DOE^JANE).
+		// The order's accession, MRN and name count as much as the DICOM ones.
 		p := arg(likeEscape(t) + "%")
-		cond := fmt.Sprintf("lower(st.accession_number) LIKE %s OR lower(st.patient_id) LIKE %s", p, p)
+		cond := fmt.Sprintf("lower(st.accession_number) LIKE %s OR lower(st.patient_id) LIKE %s"+
+			" OR lower(st.order_accession_number) LIKE %s OR lower(st.order_patient_id) LIKE %s", p, p, p, p)
 		if len([]rune(t)) >= 3 {
 			words := strings.Fields(t)
 			for i, w := range words {
 				words[i] = likeEscape(w)
 			}
-			cond += " OR lower(st.patient_name) LIKE " + arg("%"+strings.Join(words, "%")+"%")
+			n := arg("%" + strings.Join(words, "%") + "%")
+			cond += " OR lower(st.patient_name) LIKE " + n + " OR lower(st.order_patient_name) LIKE " + n
 		}
 		where = append(where, "("+cond+")")
 	}
@@ -175,6 +227,20 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		where = append(where, "NOT EXISTS (SELECT 1 FROM reports fr JOIN qa_flags f ON f.report_id = fr.id WHERE fr.study_uid = st.study_uid)")
 	default:
 		return q, "", nil, fmt.Errorf("drafts: unknown worklist flag filter %q", q.Flag)
+	}
+	switch q.Order {
+	case "":
+	case "cancelled":
+		where = append(where, "st.order_cancelled")
+	case "no_indication":
+		where = append(where, noIndicationSQL)
+	case "mismatch":
+		where = append(where, `st.order_id IS NOT NULL AND (
+			(st.accession_number <> '' AND st.order_accession_number <> '' AND lower(st.accession_number) <> lower(st.order_accession_number))
+			OR (st.patient_id <> '' AND st.order_patient_id <> '' AND lower(st.patient_id) <> lower(st.order_patient_id))
+			OR (st.patient_name <> '' AND st.order_patient_name <> '' AND lower(rtrim(st.patient_name, '^ ')) <> lower(rtrim(st.order_patient_name, '^ '))))`)
+	default:
+		return q, "", nil, fmt.Errorf("drafts: unknown worklist order filter %q", q.Order)
 	}
 	cmp, dir := "<", "DESC"
 	if q.Asc {
@@ -225,7 +291,7 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		     ELSE '' END,
 		(SELECT CASE WHEN count(*) = 0 THEN NULL WHEN bool_or(f.status = 'open') THEN 'open' ELSE 'dispositioned' END
 		   FROM qa_flags f WHERE r.id IS NOT NULL AND f.report_id = r.id),
-		page.k::text
+		page.k::text, ` + identityCols + `
 	FROM page
 	JOIN studies st ON st.study_uid = page.study_uid
 	LEFT JOIN reports r ON r.study_uid = st.study_uid
@@ -259,9 +325,11 @@ func (s *Store) runWorklist(ctx context.Context, q WorklistQuery, sql string, ar
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WorklistItem, error) {
 		var it WorklistItem
 		var key string
-		err := r.Scan(&it.StudyUID, &it.AccessionNumber, &it.PatientID, &it.PatientName, &it.PatientBirthDate, &it.PatientSex,
+		err := r.Scan(append([]any{&it.StudyUID, &it.AccessionNumber, &it.PatientID, &it.PatientName, &it.PatientBirthDate, &it.PatientSex,
 			&it.StudyDate, &it.StudyDescription, &it.ReceivedAt, &it.InstanceCount, &it.StudyState, &it.StateReason,
-			&it.Status, &it.ReportStatus, &it.CurrentVersion, &it.SignedBy, &it.SignedAt, &it.Indication, &it.IndicationSource, &it.QAFlag, &key)
+			&it.Status, &it.ReportStatus, &it.CurrentVersion, &it.SignedBy, &it.SignedAt, &it.Indication, &it.IndicationSource, &it.QAFlag, &key},
+			it.OrderIdentity.scanDest()...)...)
+		it.compare(it.AccessionNumber, it.PatientID, it.PatientName)
 		keys = append(keys, key)
 		return it, err
 	})
@@ -311,6 +379,7 @@ type StudyDetail struct {
 	Indication         StudyIndication `json:"-"`
 	Order              *StoredOrder    `json:"-"`
 	Series             []SeriesDetail  `json:"series"`
+	OrderIdentity
 }
 
 // SeriesDetail is one series of a study.
@@ -348,17 +417,19 @@ func (s *Store) StudyDetail(ctx context.Context, studyUID string) (*StudyDetail,
 	d := &StudyDetail{StudyUID: studyUID}
 	err := s.Pool.QueryRow(ctx, `SELECT accession_number, patient_id, patient_name, patient_birth_date, patient_sex,
 		to_char(study_date, 'YYYY-MM-DD'), study_time, study_description, referring_physician, state, state_reason, instance_count,
-		first_received_at, last_received_at, settled_at, frontal_sop_instance_uid, view_reason, dicom_indication, dicom_indication_source
-		FROM studies WHERE study_uid=$1`, studyUID).Scan(&d.AccessionNumber, &d.PatientID, &d.PatientName, &d.PatientBirthDate,
+		first_received_at, last_received_at, settled_at, frontal_sop_instance_uid, view_reason, dicom_indication, dicom_indication_source,
+		`+identityCols+`
+		FROM studies st WHERE study_uid=$1`, studyUID).Scan(append([]any{&d.AccessionNumber, &d.PatientID, &d.PatientName, &d.PatientBirthDate,
 		&d.PatientSex, &d.StudyDate, &d.StudyTime, &d.StudyDescription, &d.ReferringPhysician, &d.State, &d.StateReason,
 		&d.InstanceCount, &d.FirstReceivedAt, &d.LastReceivedAt, &d.SettledAt, &d.FrontalSOP, &d.ViewReason,
-		&d.DICOMIndication, &d.DICOMIndicationSrc)
+		&d.DICOMIndication, &d.DICOMIndicationSrc}, d.OrderIdentity.scanDest()...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrStudyNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("drafts: study: %w", err)
 	}
+	d.compare(d.AccessionNumber, d.PatientID, d.PatientName)
 	if d.Order, err = s.OrderForStudy(ctx, studyUID); err != nil {
 		return nil, err
 	}

@@ -19,11 +19,11 @@ func init() {
 }
 
 var worklistStatuses = map[string]bool{
-	"receiving": true, "settled": true, "needs_view": true, "ready": true, "drafting": true, "draft_failed": true,
+	"receiving": true, "settled": true, "cancelled": true, "needs_view": true, "ready": true, "drafting": true, "draft_failed": true,
 	drafts.WorklistDrafted: true, drafts.WorklistEdited: true, drafts.ReportSigned: true, drafts.ReportAmended: true,
 }
 
-// worklist: GET /api/v1/worklist?status=drafted,edited&from=2026-01-01&to=2026-01-31&q=smith&flag=open&sort=study_date&order=desc&limit=50&cursor=...
+// worklist: GET /api/v1/worklist?status=drafted,edited&from=2026-01-01&to=2026-01-31&q=smith&flag=open&order=no_indication&sort=study_date&order=desc&limit=50&cursor=...
 func (s *Server) worklist(c *gin.Context) {
 	q := drafts.WorklistQuery{Text: c.Query("q"), Sort: c.DefaultQuery("sort", "study_date"), Cursor: c.Query("cursor")}
 	if st := c.Query("status"); st != "" {
@@ -53,6 +53,12 @@ func (s *Server) worklist(c *gin.Context) {
 	case "", "open", "flagged", "none":
 	default:
 		WriteError(c, http.StatusBadRequest, "bad_request", "flag must be open, flagged or none")
+		return
+	}
+	switch q.Order = c.Query("order"); q.Order {
+	case "", "cancelled", "no_indication", "mismatch":
+	default:
+		WriteError(c, http.StatusBadRequest, "bad_request", "order must be cancelled, no_indication or mismatch")
 		return
 	}
 	if q.Sort != "study_date" && q.Sort != "received" {
@@ -86,7 +92,7 @@ func (s *Server) worklist(c *gin.Context) {
 	}
 	// The search text is PHI: the audit row says only that one was used.
 	if !s.auditOr500(c, "worklist.view", "", "", map[string]any{
-		"rows": len(page.Items), "statuses": q.Statuses, "flag": q.Flag, "search": q.Text != "", "page": q.Cursor != "",
+		"rows": len(page.Items), "statuses": q.Statuses, "flag": q.Flag, "search": q.Text != "", "page": q.Cursor != "", "order": q.Order,
 	}) {
 		return
 	}

@@ -124,6 +124,14 @@ func (w *DraftWorker) work(ctx context.Context, log *slog.Logger, job *river.Job
 	if err != nil {
 		return fmt.Errorf("indication: %w", err)
 	}
+	if ind.OrderCancelled && job.Args.Reason != "requested" {
+		// The RIS cancelled the exam: no draft unless a person asks for one.
+		if err := w.Store.MarkDraftFailed(ctx, uid, gen, "not drafted: the RIS cancelled the order"); err != nil {
+			return err
+		}
+		log.Info("draft: order cancelled")
+		return river.JobCancel(errors.New("order cancelled"))
+	}
 	if wait, err := w.waitForOrder(ctx, log, t, ind, job.CreatedAt); err != nil || wait > 0 {
 		if err != nil {
 			return err

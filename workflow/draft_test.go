@@ -202,3 +202,26 @@ func TestWorkerRedraftsWhenOrderArrivesWhileDrafting(t *testing.T) {
 		t.Fatalf("third run drafted again (calls %d, err %v)", fd.calls, err)
 	}
 }
+
+// A study whose only order the RIS cancelled is not drafted, unless a
+// person asks for a draft.
+func TestWorkerSkipsCancelledOrder(t *testing.T) {
+	s := draftstest.New(t)
+	ctx := context.Background()
+	fd := &fakeDrafter{}
+	cancelled := func(ctx context.Context, uid string) (inference.Indication, error) {
+		return inference.Indication{OrderCancelled: true}, nil
+	}
+	w := &inference.Worker{Store: s, Drafter: fd, Indication: cancelled, StorageDir: "/data", OrderWait: time.Minute}
+	seed(t, s, "2.1", true, time.Hour)
+	var cancel *river.JobCancelError
+	if err := w.Work(ctx, job("2.1", "settled", 1)); !errors.As(err, &cancel) || fd.calls != 0 {
+		t.Fatalf("cancelled order: %v, %d drafter calls", err, fd.calls)
+	}
+	if st, r := studyState(t, s, "2.1"); st != "draft_failed" || !strings.Contains(r, "cancelled the order") {
+		t.Fatalf("state %s %q", st, r)
+	}
+	if err := w.Work(ctx, job("2.1", "requested", 1)); err != nil || fd.calls != 1 {
+		t.Fatalf("requested draft: %v, %d drafter calls", err, fd.calls)
+	}
+}

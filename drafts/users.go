@@ -236,11 +236,18 @@ func (s *Store) CreateSession(ctx context.Context, u User, ttl time.Duration, re
 	return id, sess, nil
 }
 
+// DefaultSessionMax is the longest a session lives after login when the
+// caller gives no limit.
+const DefaultSessionMax = 12 * time.Hour
+
 // SessionByID returns the live session of a cookie value, sliding its
-// expiry to idle from now when idle > 0 (at most 12 hours after login). The
-// row is written at most once a minute per session, so that reads do not
-// each cost a commit.
-func (s *Store) SessionByID(ctx context.Context, id string, idle time.Duration) (Session, error) {
+// expiry to idle from now when idle > 0, but never past max after login
+// (DefaultSessionMax when max <= 0). The row is written at most once a
+// minute per session, so that reads do not each cost a commit.
+func (s *Store) SessionByID(ctx context.Context, id string, idle, max time.Duration) (Session, error) {
+	if max <= 0 {
+		max = DefaultSessionMax
+	}
 	var sess Session
 	u := &sess.User
 	var lastSeen time.Time
@@ -257,8 +264,8 @@ func (s *Store) SessionByID(ctx context.Context, id string, idle time.Duration) 
 	}
 	if idle > 0 && time.Since(lastSeen) > time.Minute {
 		err = s.Pool.QueryRow(ctx, `UPDATE sessions SET last_seen_at = now(),
-			expires_at = LEAST(created_at + interval '12 hours', now() + make_interval(secs => $2::bigint))
-			WHERE id_hash = $1 RETURNING expires_at`, h, int64(idle/time.Second)).Scan(&sess.ExpiresAt)
+			expires_at = LEAST(created_at + make_interval(secs => $3::bigint), now() + make_interval(secs => $2::bigint))
+			WHERE id_hash = $1 RETURNING expires_at`, h, int64(idle/time.Second), int64(max/time.Second)).Scan(&sess.ExpiresAt)
 		if err != nil {
 			return Session{}, fmt.Errorf("drafts: session: %w", err)
 		}

@@ -107,7 +107,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		WriteError(c, http.StatusUnauthorized, "unauthenticated", "log in first")
 		return
 	}
-	sess, err := s.cfg.Store.SessionByID(ctx, id, s.cfg.SessionIdle)
+	sess, err := s.cfg.Store.SessionByID(ctx, id, s.cfg.SessionIdle, s.cfg.SessionMax)
 	if errors.Is(err, drafts.ErrNoSession) {
 		s.clearCookie(c)
 		WriteError(c, http.StatusUnauthorized, "unauthenticated", "session expired; log in again")
@@ -193,7 +193,9 @@ func (s *Server) login(c *gin.Context) {
 		s.internalError(c, err)
 		return
 	}
-	s.setCookie(c, id, 12*3600)
+	// The cookie may live as long as a session can (SessionMax); the
+	// server ends the session earlier after SessionIdle without use.
+	s.setCookie(c, id, int(s.cfg.SessionMax/time.Second))
 	c.JSON(http.StatusOK, sessionResponse{User: u, CSRFToken: sess.CSRFToken, ExpiresAt: &sess.ExpiresAt})
 }
 
@@ -214,13 +216,35 @@ func (s *Server) logout(c *gin.Context) {
 func (s *Server) me(c *gin.Context) {
 	resp := sessionResponse{User: CurrentUser(c)}
 	if id, ok := c.Get(ctxSession); ok {
-		sess, err := s.cfg.Store.SessionByID(c.Request.Context(), id.(string), 0)
+		sess, err := s.cfg.Store.SessionByID(c.Request.Context(), id.(string), 0, s.cfg.SessionMax)
 		if err == nil {
 			resp.CSRFToken = sess.CSRFToken
 			resp.ExpiresAt = &sess.ExpiresAt
 		}
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// session: GET /api/v1/auth/session (public) answers 200 whether or not
+// the browser has a live session, so that the login page's check does not
+// log a 401 in the console.
+func (s *Server) session(c *gin.Context) {
+	id, err := c.Cookie(SessionCookie)
+	if err != nil || id == "" {
+		c.JSON(http.StatusOK, gin.H{"authenticated": false})
+		return
+	}
+	sess, err := s.cfg.Store.SessionByID(c.Request.Context(), id, s.cfg.SessionIdle, s.cfg.SessionMax)
+	if errors.Is(err, drafts.ErrNoSession) {
+		s.clearCookie(c)
+		c.JSON(http.StatusOK, gin.H{"authenticated": false})
+		return
+	}
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"authenticated": true, "user": sess.User, "csrf_token": sess.CSRFToken, "expires_at": sess.ExpiresAt})
 }
 
 // Login throttle: failed logins per username and address (5 per 15

@@ -57,7 +57,8 @@ var permissionMatrix = map[string]expectation{
 	"POST /api/v1/auth/login":       public(400), // no body
 	"POST /api/v1/auth/logout":      allow(204, rad, qa, admin),
 	"GET /api/v1/auth/me":           allow(200, rad, qa, admin),
-	"GET /api/v1/openapi.json":      allow(200, rad, qa, admin),
+	"GET /api/v1/openapi.json":      public(200), // no data in it
+	"GET /api/v1/auth/session":      public(200), // authenticated true or false
 	"GET /api/v1/worklist":          allow(200, rad, qa),
 	"GET /api/v1/studies/:studyUID": allow(200, rad, qa),
 	"GET /api/v1/studies/:studyUID/instances/:sopUID/file":    allow(200, rad, qa),
@@ -76,6 +77,8 @@ var permissionMatrix = map[string]expectation{
 	"POST /api/v1/admin/tokens":                               allow(400, admin),
 	"DELETE /api/v1/admin/tokens/:id":                         allow(404, admin),
 	"GET /api/v1/admin/outbox":                                allow(200, admin),
+	"GET /api/v1/orders/attention":                            allow(200, rad, qa, admin),
+	"GET /api/v1/studies/:studyUID/priors":                    allow(200, rad, qa),
 
 	// QA routes of server/qa.go (CheXprompt engineer).
 	"GET /api/v1/qa/flags":                             allow(200, qa, admin),

@@ -81,9 +81,11 @@ type Config struct {
 	ResultsOut bool
 	// Render draws previews; nil answers 501 on the preview route.
 	Render Renderer
-	// SessionIdle is how long a session lives without use (default 30 min;
-	// at most 12 h after login in any case).
+	// SessionIdle is how long a session lives without use (default 30 min).
 	SessionIdle time.Duration
+	// SessionMax is the longest a session lives after login, used or not
+	// (default drafts.DefaultSessionMax, 12 h); the cookie's Max-Age.
+	SessionMax time.Duration
 	// TrustedProxies may set X-Forwarded-For (CIDRs or IPs); none by
 	// default, so the audit log records the TCP peer.
 	TrustedProxies []string
@@ -123,6 +125,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = 30 * time.Minute
 	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = drafts.DefaultSessionMax
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -146,10 +151,13 @@ func New(cfg Config) (*Server, error) {
 
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
+	v1.GET("/auth/session", s.session)
+	// The API description is public: it holds no data, and a newcomer
+	// reads in it how to log in.
+	v1.GET("/openapi.json", s.openapi)
 	api := v1.Group("", s.authenticate)
 	api.POST("/auth/logout", s.logout)
 	api.GET("/auth/me", s.me)
-	api.GET("/openapi.json", s.openapi)
 	for _, f := range routeFuncs {
 		f(s, api)
 	}

@@ -45,9 +45,11 @@ type config struct {
 	SRDestinations     string // AET@host:port list where signed reports go as DICOM SR; empty = off
 	SRDrafts           string // "true": also send the unsigned AI draft as a preliminary SR
 
-	HTTPAddr string
-	TLSCert  string
-	TLSKey   string
+	HTTPAddr    string
+	TLSCert     string
+	TLSKey      string
+	SessionIdle time.Duration
+	SessionMax  time.Duration
 
 	ModelDir  string
 	ORTLib    string
@@ -143,9 +145,11 @@ func (c *config) bind(fs *flag.FlagSet) {
 	s(&c.HTTPAddr, "http-addr", "RADRAFT_HTTP_ADDR", ":8080", "REST API and UI listen address")
 	s(&c.TLSCert, "tls-cert", "RADRAFT_TLS_CERT", "", "PEM certificate for HTTPS")
 	s(&c.TLSKey, "tls-key", "RADRAFT_TLS_KEY", "", "PEM private key for HTTPS")
+	d(&c.SessionIdle, "session-idle", "RADRAFT_SESSION_IDLE", 30*time.Minute, "a UI session ends after this long without a request")
+	d(&c.SessionMax, "session-max", "RADRAFT_SESSION_MAX", 12*time.Hour, "a UI session ends this long after login however it is used (the cookie's lifetime)")
 
 	s(&c.ModelDir, "model-dir", "RADRAFT_MODEL_DIR", "./models/demo", "ONNX model bundle")
-	s(&c.ORTLib, "ort-lib", "RADRAFT_ORT_LIB", "", "path of libonnxruntime.so; empty = what `radraft model runtime` finds")
+	s(&c.ORTLib, "ort-lib", "RADRAFT_ORT_LIB", "", "path of libonnxruntime.so; empty = what 'radraft model runtime' finds")
 	s(&c.Device, "device", "RADRAFT_DEVICE", "cpu", "cpu or cuda[:N]")
 	d(&c.OrderWait, "order-wait", "RADRAFT_ORDER_WAIT", 2*time.Minute, "how long a settled study waits for its HL7 order before drafting without one")
 	s(&c.NodeID, "node-id", "RADRAFT_NODE_ID", defaultNodeID(env("RADRAFT_ROLE", "all")), "this node's name for the job queue: stable across restarts, unique among running processes (default host-role)")
@@ -187,6 +191,9 @@ func (c *config) validate() error {
 	}
 	if err := c.validateDICOM(); err != nil {
 		return err
+	}
+	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
+		return fmt.Errorf("--session-idle must be at least 1m and --session-max at least --session-idle (got %s and %s)", c.SessionIdle, c.SessionMax)
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
 		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)

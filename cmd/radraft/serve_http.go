@@ -28,11 +28,13 @@ func init() {
 func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error) {
 	cfg := d.cfg
 	srv, err := server.New(server.Config{
-		Store:      d.store,
-		StorageDir: cfg.StorageDir,
-		TLS:        cfg.TLSCert != "",
-		ResultsOut: cfg.RISAddr != "",
-		Collectors: d.metrics,
+		Store:       d.store,
+		StorageDir:  cfg.StorageDir,
+		TLS:         cfg.TLSCert != "",
+		ResultsOut:  cfg.RISAddr != "",
+		SessionIdle: cfg.SessionIdle,
+		SessionMax:  cfg.SessionMax,
+		Collectors:  d.metrics,
 		Ready: func(context.Context) error {
 			if _, ok := inferenceReady(cfg); !ok {
 				return errors.New("model not loaded")

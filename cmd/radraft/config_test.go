@@ -2,7 +2,10 @@ package main
 
 import (
 	"flag"
+	"io"
 	"os"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -72,6 +75,82 @@ func TestBadSettingsRefused(t *testing.T) {
 		for k := range c.env {
 			t.Setenv(k, "") // restored by t.Setenv's cleanup; blank for the next case
 			os.Unsetenv(k)
+		}
+	}
+}
+
+// serveSettings returns the RADRAFT_* variables `radraft serve -h` lists.
+func serveSettings(t *testing.T) []string {
+	t.Helper()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var c config
+	c.bind(fs)
+	env := regexp.MustCompile(`\((RADRAFT_[A-Z0-9_]+)\)$`)
+	var out []string
+	fs.VisitAll(func(f *flag.Flag) {
+		// flag.PrintDefaults reads a back-quoted word as the value's name
+		// ("-ort-lib radraft model runtime"): usages must not hold one.
+		if strings.Contains(f.Usage, "`") {
+			t.Errorf("-%s: a backquote in the usage garbles serve -h: %q", f.Name, f.Usage)
+		}
+		m := env.FindStringSubmatch(f.Usage)
+		if m == nil {
+			t.Errorf("-%s does not name its environment variable: %q", f.Name, f.Usage)
+			return
+		}
+		out = append(out, m[1])
+	})
+	sort.Strings(out)
+	return out
+}
+
+// readmeSettings returns the RADRAFT_* variables of README's configuration
+// table; "`RADRAFT_JUDGE_URL` / `_MODEL`" rows name several.
+func readmeSettings(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "| `RADRAFT_") {
+			continue
+		}
+		first := strings.Split(line, "|")[1]
+		prefix := ""
+		for _, name := range regexp.MustCompile("`([A-Z0-9_]+)`").FindAllStringSubmatch(first, -1) {
+			n := name[1]
+			if strings.HasPrefix(n, "RADRAFT_") {
+				prefix = n[:strings.LastIndex(n, "_")]
+			} else {
+				n = prefix + n
+			}
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestREADMEListsEverySetting(t *testing.T) {
+	flags, readme := serveSettings(t), readmeSettings(t)
+	if len(flags) < 20 {
+		t.Fatalf("only %d settings found in serve's flags", len(flags))
+	}
+	in := func(list []string, s string) bool {
+		i := sort.SearchStrings(list, s)
+		return i < len(list) && list[i] == s
+	}
+	for _, f := range flags {
+		if !in(readme, f) {
+			t.Errorf("README's configuration table lacks %s (serve -h lists it)", f)
+		}
+	}
+	for _, r := range readme {
+		if !in(flags, r) {
+			t.Errorf("README's configuration table lists %s, which serve does not have", r)
 		}
 	}
 }

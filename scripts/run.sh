@@ -31,5 +31,14 @@ if [ -z "$(bin/radraft user list)" ]; then
     printf '%s\t%s\t%s\n' "${u%%:*}" "${u#*:}" "$pw" >> data/initial-passwords
   done
   echo "created users admin, rad (radiologist) and qa (qa_lead); passwords in data/initial-passwords"
+else
+  # Another clone (or an earlier run) created the accounts in this database:
+  # none are created, and their passwords are in that clone's file only.
+  users=$(bin/radraft user list | awk '{print $1}' | paste -sd, -)
+  echo "accounts already exist in this database ($users): none created."
+  if [ ! -f data/initial-passwords ]; then
+    echo "  Their passwords are in data/initial-passwords of the clone that created them. To set one here:"
+    echo "  printf '%s\n' 'a-new-password' | bin/radraft user passwd --username rad"
+  fi
 fi
 exec bin/radraft serve "$@"

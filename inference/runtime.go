@@ -85,7 +85,8 @@ func FindRuntime(ctx context.Context, o RuntimeOptions) (string, error) {
 	if _, err := os.Stat(cached); err == nil {
 		return cached, nil
 	}
-	// The checkout's own cache, filled by scripts/fetch-onnxruntime.sh.
+	// Where an older checkout's scripts/fetch-onnxruntime.sh kept it (the
+	// script now fills the cache folder above, like this function).
 	for _, p := range []string{".cache/onnxruntime/" + NPMVersion + "/libonnxruntime.so.1"} {
 		if _, err := os.Stat(p); err == nil {
 			return filepath.Abs(p)

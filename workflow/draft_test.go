@@ -209,10 +209,10 @@ func TestWorkerSkipsCancelledOrder(t *testing.T) {
 	s := draftstest.New(t)
 	ctx := context.Background()
 	fd := &fakeDrafter{}
-	cancelled := func(ctx context.Context, uid string) (inference.Indication, error) {
-		return inference.Indication{OrderCancelled: true}, nil
+	cancelled := func(ctx context.Context, uid string) (workflow.Indication, error) {
+		return workflow.Indication{OrderCancelled: true}, nil
 	}
-	w := &inference.Worker{Store: s, Drafter: fd, Indication: cancelled, StorageDir: "/data", OrderWait: time.Minute}
+	w := &workflow.DraftWorker{Store: s, Drafter: fd, Indication: cancelled, StorageDir: "/data", OrderWait: time.Minute}
 	seed(t, s, "2.1", true, time.Hour)
 	var cancel *river.JobCancelError
 	if err := w.Work(ctx, job("2.1", "settled", 1)); !errors.As(err, &cancel) || fd.calls != 0 {

@@ -79,7 +79,7 @@ func (s *Store) OrdersNeedingAttention(ctx context.Context, minAge time.Duration
 	if res.UnmatchedOrders == nil {
 		res.UnmatchedOrders = []UnmatchedOrder{}
 	}
-	page, err := s.Worklist(ctx, WorklistQuery{Order: "no_indication", Sort: "received", Limit: limit})
+	page, err := s.Worklist(ctx, WorklistQuery{OrderIssue: "no_indication", Sort: "received", Limit: limit})
 	if err != nil {
 		return nil, err
 	}

@@ -84,8 +84,8 @@ func TestWorklistShowsAndFindsTheOrdersIdentity(t *testing.T) {
 	if !slices.Equal(it.Mismatch, []string{"patient_id"}) || it.PatientID != "MRN-D2" {
 		t.Fatalf("7.2 mismatch %v (names differ only in case, MRN differs)", it.Mismatch)
 	}
-	if got := worklistUIDs(t, s, drafts.WorklistQuery{Order: "mismatch"}); !slices.Equal(got, []string{"7.2"}) {
-		t.Fatalf("order=mismatch found %v", got)
+	if got := worklistUIDs(t, s, drafts.WorklistQuery{OrderIssue: "mismatch"}); !slices.Equal(got, []string{"7.2"}) {
+		t.Fatalf("order_issue=mismatch found %v", got)
 	}
 	// A study arriving after its order gets the order's identity too.
 	addPatientStudy(t, s, "7.3", "", "", "", "2026-11-03")
@@ -143,8 +143,8 @@ func TestCancelledOrderShowsInTheWorklist(t *testing.T) {
 	if got := worklistUIDs(t, s, drafts.WorklistQuery{Statuses: []string{"cancelled"}}); !slices.Equal(got, []string{"8.1"}) {
 		t.Fatalf("status=cancelled found %v", got)
 	}
-	if got := worklistUIDs(t, s, drafts.WorklistQuery{Order: "cancelled"}); !slices.Equal(got, []string{"8.1"}) {
-		t.Fatalf("order=cancelled found %v", got)
+	if got := worklistUIDs(t, s, drafts.WorklistQuery{OrderIssue: "cancelled"}); !slices.Equal(got, []string{"8.1"}) {
+		t.Fatalf("order_issue=cancelled found %v", got)
 	}
 	// Signed anyway: the signature wins over the cancellation.
 	if _, err := s.SignReport(ctx, drafts.ReportChange{StudyUID: "8.1", Findings: "Read anyway.", Actor: "rad1"}, false); err != nil {
@@ -178,8 +178,8 @@ func TestOrdersNeedingAttention(t *testing.T) {
 	if len(res.NoIndication) != 1 || res.NoIndication[0].StudyUID != "6.1" {
 		t.Fatalf("no indication: %+v", res.NoIndication)
 	}
-	if got := worklistUIDs(t, s, drafts.WorklistQuery{Order: "no_indication"}); !slices.Equal(got, []string{"6.1"}) {
-		t.Fatalf("order=no_indication found %v", got)
+	if got := worklistUIDs(t, s, drafts.WorklistQuery{OrderIssue: "no_indication"}); !slices.Equal(got, []string{"6.1"}) {
+		t.Fatalf("order_issue=no_indication found %v", got)
 	}
 }
 

@@ -35,15 +35,15 @@ type WorklistQuery struct {
 	// Flag filters by QA flag: "open" (a flag awaits a disposition),
 	// "flagged" (any flag), "none" (never flagged); empty = all.
 	Flag string
-	// Order filters by the study's HL7 order: "cancelled" (its order was
+	// OrderIssue filters by the study's HL7 order: "cancelled" (its order was
 	// cancelled), "no_indication" (drafted without an indication although
 	// an order for the patient exists), "mismatch" (the order's accession,
 	// MRN or name differs from the DICOM one); empty = all.
-	Order  string
-	Sort   string // "study_date" (default) or "received"
-	Asc    bool   // default newest first
-	Limit  int    // default 50, at most 500
-	Cursor string // from a previous page's NextCursor
+	OrderIssue string
+	Sort       string // "study_date" (default) or "received"
+	Asc        bool   // default newest first
+	Limit      int    // default 50, at most 500
+	Cursor     string // from a previous page's NextCursor
 }
 
 // WorklistItem is one row of the worklist. It carries PHI.
@@ -228,7 +228,7 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 	default:
 		return q, "", nil, fmt.Errorf("drafts: unknown worklist flag filter %q", q.Flag)
 	}
-	switch q.Order {
+	switch q.OrderIssue {
 	case "":
 	case "cancelled":
 		where = append(where, "st.order_cancelled")
@@ -240,7 +240,7 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 			OR (st.patient_id <> '' AND st.order_patient_id <> '' AND lower(st.patient_id) <> lower(st.order_patient_id))
 			OR (st.patient_name <> '' AND st.order_patient_name <> '' AND lower(rtrim(st.patient_name, '^ ')) <> lower(rtrim(st.order_patient_name, '^ '))))`)
 	default:
-		return q, "", nil, fmt.Errorf("drafts: unknown worklist order filter %q", q.Order)
+		return q, "", nil, fmt.Errorf("drafts: unknown worklist order issue %q", q.OrderIssue)
 	}
 	cmp, dir := "<", "DESC"
 	if q.Asc {

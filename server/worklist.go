@@ -23,7 +23,7 @@ var worklistStatuses = map[string]bool{
 	drafts.WorklistDrafted: true, drafts.WorklistEdited: true, drafts.ReportSigned: true, drafts.ReportAmended: true,
 }
 
-// worklist: GET /api/v1/worklist?status=drafted,edited&from=2026-01-01&to=2026-01-31&q=smith&flag=open&order=no_indication&sort=study_date&order=desc&limit=50&cursor=...
+// worklist: GET /api/v1/worklist?status=drafted,edited&from=2026-01-01&to=2026-01-31&q=smith&flag=open&order_issue=no_indication&sort=study_date&order=desc&limit=50&cursor=...
 func (s *Server) worklist(c *gin.Context) {
 	q := drafts.WorklistQuery{Text: c.Query("q"), Sort: c.DefaultQuery("sort", "study_date"), Cursor: c.Query("cursor")}
 	if st := c.Query("status"); st != "" {
@@ -55,10 +55,10 @@ func (s *Server) worklist(c *gin.Context) {
 		WriteError(c, http.StatusBadRequest, "bad_request", "flag must be open, flagged or none")
 		return
 	}
-	switch q.Order = c.Query("order"); q.Order {
+	switch q.OrderIssue = c.Query("order_issue"); q.OrderIssue {
 	case "", "cancelled", "no_indication", "mismatch":
 	default:
-		WriteError(c, http.StatusBadRequest, "bad_request", "order must be cancelled, no_indication or mismatch")
+		WriteError(c, http.StatusBadRequest, "bad_request", "order_issue must be cancelled, no_indication or mismatch")
 		return
 	}
 	if q.Sort != "study_date" && q.Sort != "received" {
@@ -92,7 +92,7 @@ func (s *Server) worklist(c *gin.Context) {
 	}
 	// The search text is PHI: the audit row says only that one was used.
 	if !s.auditOr500(c, "worklist.view", "", "", map[string]any{
-		"rows": len(page.Items), "statuses": q.Statuses, "flag": q.Flag, "search": q.Text != "", "page": q.Cursor != "", "order": q.Order,
+		"rows": len(page.Items), "statuses": q.Statuses, "flag": q.Flag, "search": q.Text != "", "page": q.Cursor != "", "order_issue": q.OrderIssue,
 	}) {
 		return
 	}

@@ -7,8 +7,16 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   base: '/',
   resolve: {
-    // xmlbuilder2 (pulled in by Cornerstone) extends Node's EventEmitter at load
-    alias: { events: fileURLToPath(new URL('./src/shims/events.ts', import.meta.url)) },
+    // Node built-ins that Cornerstone's dependencies name: xmlbuilder2 extends
+    // EventEmitter at load and @oozcitak/url uses two IDNA helpers of "url";
+    // the WASM codecs require fs/path only in their Node branch. Explicit
+    // browser stand-ins (src/shims/) instead of Vite's externalize warnings.
+    alias: {
+      events: fileURLToPath(new URL('./src/shims/events.ts', import.meta.url)),
+      fs: fileURLToPath(new URL('./src/shims/node-only.ts', import.meta.url)),
+      path: fileURLToPath(new URL('./src/shims/node-only.ts', import.meta.url)),
+      url: fileURLToPath(new URL('./src/shims/url.ts', import.meta.url)),
+    },
   },
   build: {
     outDir: 'dist',

@@ -71,3 +71,22 @@ export function sentenceAt(marked: readonly MarkedSentence[], offset: number): n
   }
   return best === -1 && marked.length > 0 ? 0 : best;
 }
+
+/** Whose the non-AI text of a report is, as the viewer should read it: the
+ * signing radiologist's, else the last human author's; "you" when that is
+ * the viewer (or when nobody but the AI has written yet). */
+export function textOwner(
+  signedBy: string | null | undefined,
+  versions: { version: number; author: string; kind: string }[],
+  me: string | null | undefined,
+): { you: boolean; name: string; tag: string; legend: string } {
+  let name = signedBy ?? '';
+  if (!name) {
+    const human = [...versions].filter((v) => v.kind !== 'ai_draft' && v.author !== 'ai').sort((a, b) => b.version - a.version)[0];
+    name = human?.author ?? '';
+  }
+  const you = !name || name === me;
+  return you
+    ? { you, name: me ?? '', tag: 'Yours', legend: 'by you · plain text is yours.' }
+    : { you, name, tag: `${name}'s`, legend: `by ${name} · plain text is ${name}'s.` };
+}

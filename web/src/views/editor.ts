@@ -6,7 +6,7 @@
 
 import * as api from '../api';
 import { announce, clear, fmtDate, h, sourceLabel } from '../dom';
-import { accept, acceptAll, aiShare, deleteSentence, markSentences, pruneAccepted, sentenceAt, type MarkedSentence } from '../marking';
+import { accept, acceptAll, aiShare, deleteSentence, markSentences, pruneAccepted, sentenceAt, textOwner, type MarkedSentence } from '../marking';
 import { diffSentences, splitSentences } from '../sentences';
 import { key, setViewShortcuts, type Shortcut } from '../shortcuts';
 
@@ -59,7 +59,7 @@ export class Editor {
   constructor(
     private root: HTMLElement,
     private uid: string,
-    private perm: { canEdit: boolean; canSign: boolean },
+    private perm: { canEdit: boolean; canSign: boolean; me?: string },
     private studyState: { state: string; reason: string } = { state: '', reason: '' },
   ) {
     window.addEventListener('beforeunload', this.onUnload);
@@ -253,7 +253,7 @@ export class Editor {
       h('mark', { class: 'ai' }, 'AI text'),
       ' unchanged from the AI draft · ',
       h('mark', { class: 'accepted' }, 'accepted'),
-      ' by you · plain text is yours. ',
+      ` ${this.owner().legend} `,
       h('span', { 'data-testid': 'ai-share' }),
     );
     this.list = h('ol', { class: 'sentences', 'aria-label': 'Sentences', 'data-testid': 'sentences' }) as HTMLOListElement;
@@ -307,6 +307,11 @@ export class Editor {
     );
   }
 
+  /** Whose the human text is, for labels (the signer's name for anyone else). */
+  private owner(): ReturnType<typeof textOwner> {
+    return textOwner(this.report?.signed_by, this.report?.versions ?? [], this.perm.me);
+  }
+
   /** Re-marks sentences and redraws the backdrop and the sentence list. */
   private refresh(): void {
     const ai = this.aiText();
@@ -326,7 +331,7 @@ export class Editor {
     clear(this.list);
     const editable = this.mode === 'edit';
     for (const m of this.marked) {
-      const label = m.owner === 'ai' ? 'AI' : m.owner === 'accepted' ? 'Accepted' : 'Yours';
+      const label = m.owner === 'ai' ? 'AI' : m.owner === 'accepted' ? 'Accepted' : this.owner().tag;
       const li = h(
         'li',
         { class: `${m.owner}${m.index === this.selected ? ' sel' : ''}`, 'data-owner': m.owner, 'aria-current': m.index === this.selected ? 'true' : undefined },

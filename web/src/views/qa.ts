@@ -1,7 +1,7 @@
 // QA dashboard for qa_lead: flag queue, flag page, metrics charts.
 
 import * as api from '../api';
-import { announce, fmtDate, h } from '../dom';
+import { announce, fmtDate, h, personName } from '../dom';
 import { navigate } from '../main';
 import { diffSentences, splitSentences } from '../sentences';
 import { key, setViewShortcuts } from '../shortcuts';
@@ -13,6 +13,13 @@ export const DISPOSITIONS: [string, string][] = [
   ['acceptable', 'Acceptable (not clinically significant here)'],
   ['judge_wrong', 'The judge was wrong'],
 ];
+
+/** A study as people name it: patient, MRN and accession (never a UID tail). */
+export function studyName(f: { accession_number?: string; patient_name?: string; patient_id?: string; study_uid: string }): string {
+  const who = [personName(f.patient_name ?? ''), f.patient_id ? `MRN ${f.patient_id}` : ''].filter(Boolean).join(', ');
+  const acc = f.accession_number ? `Acc. ${f.accession_number}` : 'no accession';
+  return who ? `${who} · ${acc}` : acc;
+}
 
 function errorSummary(errors: api.CheckError[]): HTMLElement {
   const sig = errors.filter((e) => e.significant);
@@ -103,7 +110,7 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
           'table',
           { class: 'worklist' },
           h('caption', { class: 'sr-only' }, 'Flags'),
-          h('thead', null, h('tr', null, ['Accession / flag', 'Signed', 'Model', 'Significant errors', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('thead', null, h('tr', null, ['Study / flag', 'Signed', 'Model', 'Significant errors', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
           tbody,
         ),
       ),
@@ -119,8 +126,8 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
       const tr = h(
         'tr',
         { tabindex: 0, 'data-flag-id': f.id },
-        h('td', null, h('a', { href: `#/qa/flags/${encodeURIComponent(f.id)}`, tabindex: -1, title: f.study_uid }, f.accession_number || `study …${f.study_uid.slice(-14)}`), h('span', { class: 'muted small' }, ` #${f.id}`)),
-        h('td', null, fmtDate((f.signed_at ?? f.created_at) as string)),
+        h('td', null, h('a', { href: `#/qa/flags/${encodeURIComponent(f.id)}`, tabindex: -1, title: f.study_uid }, studyName(f)), h('span', { class: 'muted small' }, ` #${f.id}`)),
+        h('td', null, fmtDate((f.signed_at ?? f.created_at) as string), f.signed_by ? h('span', { class: 'muted small' }, ` by ${f.signed_by}`) : null),
         h('td', null, `${f.model_name ?? ''} ${f.model_version ?? ''}`),
         h('td', null, errorSummary(f.errors)),
         h('td', null, h('span', { class: `badge ${f.status === 'open' ? 'bad' : 'neutral'}` }, f.disposition ? `${f.status}: ${f.disposition}` : f.status)),
@@ -194,16 +201,14 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
     h('option', { value: '' }, 'Choose…'),
     DISPOSITIONS.map(([v, l]) => h('option', { value: v, selected: v === f.disposition }, l)),
   );
-  const note = h('textarea', { id: 'disp-note', rows: 3, 'data-testid': 'disposition-note' }, (f.note as string) ?? '');
+  const note = h('textarea', { id: 'disp-note', rows: 5, 'data-testid': 'disposition-note', placeholder: 'What the QA lead found (optional)' }, (f.note as string) ?? '');
   const saved = h('p', { role: 'status', class: 'small', 'data-testid': 'disposition-state' }, f.disposition ? `Disposition: ${f.disposition}` : 'Open');
   const form = h(
     'form',
-    { class: 'card', 'aria-label': 'Disposition' },
+    { class: 'card disposition', 'aria-label': 'Disposition' },
     h('h2', null, 'Disposition'),
-    h('label', { for: 'disp' }, 'Outcome'),
-    disp,
-    h('label', { for: 'disp-note' }, 'Note'),
-    note,
+    h('div', { class: 'field' }, h('label', { for: 'disp' }, 'Outcome'), disp),
+    h('div', { class: 'field' }, h('label', { for: 'disp-note' }, 'Note'), note),
     h('div', { class: 'actions' }, h('button', { class: 'btn primary', type: 'submit', 'data-testid': 'disposition-save' }, 'Save disposition')),
     saved,
   );
@@ -227,11 +232,11 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
       'section',
       { class: 'page' },
       h('a', { href: '#/qa', class: 'back' }, '← QA flags'),
-      h('h1', null, `QA flag #${f.id}: ${f.accession_number ? `accession ${f.accession_number}` : `study …${f.study_uid.slice(-14)}`}`),
+      h('h1', null, `QA flag #${f.id}: ${studyName(f)}`),
       h(
         'p',
         { class: 'muted' },
-        `Model ${f.model_name ?? ''} ${f.model_version ?? ''} · signed ${fmtDate((f.signed_at ?? f.created_at) as string)} · judge: ${f.engine ?? '?'} · `,
+        `Model ${f.model_name ?? ''} ${f.model_version ?? ''} · signed by ${f.signed_by || '?'} ${fmtDate((f.signed_at ?? f.created_at) as string)} · judge: ${f.engine ?? '?'} · `,
         h('a', { href: `#/study/${encodeURIComponent(f.study_uid)}` }, 'open the study'),
       ),
       f.judge_note ? h('p', { class: 'small muted' }, f.judge_note) : null,
@@ -254,7 +259,7 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
         'div',
         { class: 'side-by-side' },
         h('div', null, h('h2', null, 'AI draft (candidate)'), sentencesView(cand, 'candidate', f.errors, new Set(d.removed), 'only-theirs')),
-        h('div', null, h('h2', null, 'Signed report (reference)'), sentencesView(ref, 'reference', f.errors, new Set(d.added), 'only-mine')),
+        h('div', null, h('h2', null, `Signed report (reference): ${f.signed_by ? `${f.signed_by}'s text` : 'the radiologist\'s text'}`), sentencesView(ref, 'reference', f.errors, new Set(d.added), 'only-mine')),
       ),
       h('p', { class: 'small muted' }, 'Outlined: sentences the judge tied to an error (letters A–F; red = clinically significant). Shaded: sentences found only on that side.'),
       form,

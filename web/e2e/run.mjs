@@ -16,7 +16,7 @@
 // status is 1 when any step failed or was skipped.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,6 +39,7 @@ mkdirSync(SHOTS, { recursive: true });
 // ---- step bookkeeping ----------------------------------------------------------
 
 const results = [];
+let failPage = null; // the radiologist's page, screenshotted when a step fails
 const failed = new Set();
 async function step(name, fn, needs = []) {
   const missing = needs.filter((n) => failed.has(n) || !results.find((r) => r.name === n));
@@ -56,6 +57,8 @@ async function step(name, fn, needs = []) {
   } catch (e) {
     results.push({ name, status: 'FAIL', why: e?.message ?? String(e) });
     failed.add(name);
+    // what the browser showed when the step failed
+    await failPage?.screenshot({ path: join(SHOTS, `FAIL-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`) }).catch(() => {});
     console.log(`FAIL  ${name}: ${e?.stack ?? e}`);
   }
 }
@@ -248,6 +251,23 @@ async function main() {
     run('storescu', ['-aet', 'E2ESCU', '-aec', 'RADRAFT', '127.0.0.1', String(dicomPort), dcmFile()]);
   }, ['start radraft serve']);
 
+  // ---- the README's examples, sent as a new site would ----
+  const EX = {
+    orm: { uid: '2.25.301728395614972309841726354092871620001', acc: 'RAD-EX-0001', ind: 'Cough and fever for three days, rule out pneumonia' },
+    omi: { uid: '2.25.301728395614972309841726354092871620011', acc: 'RAD-EX-0002', ind: 'Shortness of breath, follow-up of the pneumonia of June 2025' },
+    misfiled: { uid: '2.25.301728395614972309841726354092871620021', acc: 'RAD-EX-0003', ind: 'Chest pain after a fall' },
+  };
+  const sampleDir = join(TMP, 'samples');
+  await step('examples: ORM^O01 and OMI^O23 by mllp_send, sample CRs by storescu', async () => {
+    run('examples/make-sample-crs.sh', [sampleDir]);
+    for (const f of ['examples/orm-o01.hl7', 'examples/omi-o23.hl7']) {
+      // exactly the README's command (no --loose: the files are MLLP-framed)
+      const out = run('mllp_send', ['-p', String(mllpPort), '-f', f, '127.0.0.1']);
+      assert(/MSA\|AA/.test(out), `${f}: ACK is not AA: ${out.replace(/\r/g, '\n')}`);
+    }
+    for (const f of ['sample-cr-orm.dcm', 'sample-cr-omi.dcm']) run('storescu', ['-aet', 'E2ESCU', '-aec', 'RADRAFT', '127.0.0.1', String(dicomPort), join(sampleDir, f)]);
+  }, ['start radraft serve']);
+
   const api = new Client();
   await step('AI draft appears (demo model)', async () => {
     await api.login('rad1');
@@ -273,17 +293,31 @@ async function main() {
     }
   }, ['push the CR with storescu']);
 
+  await step('examples drafted with the indication of their order', async () => {
+    for (const ex of [EX.orm, EX.omi]) {
+      const ai = await waitDraft(api, ex.uid, (d) => d.indication === ex.ind);
+      assert(ai.indication_source === 'hl7:OBR-31', `${ex.acc}: indication source ${ai.indication_source}`);
+    }
+  }, ['examples: ORM^O01 and OMI^O23 by mllp_send, sample CRs by storescu', 'AI draft appears (demo model)']);
+
   // ---- browser ----
   const { ctx, profile } = await launch();
   const page = ctx.pages()[0] ?? (await ctx.newPage());
+  failPage = page;
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   let browser2 = null;
 
   try {
     await step('log in (radiologist)', async () => {
+      const consoleErrors = [];
+      const onConsole = (m) => m.type() === 'error' && consoleErrors.push(m.text());
+      page.on('console', onConsole);
       await page.goto(http + '/');
       await page.waitForSelector('#username');
+      await sleep(500);
+      page.off('console', onConsole);
+      assert(consoleErrors.length === 0, `console errors on the login page: ${consoleErrors.join(' | ')}`);
       await shot(page, '01-login');
       await page.fill('#username', 'rad1');
       await page.fill('#password', 'wrong-password');
@@ -314,6 +348,21 @@ async function main() {
       assert(bad.length === 0, `controls without a label on the worklist: ${bad.join(' | ')}`);
     }, ['log in (radiologist)']);
 
+    await step("worklist: the order's accession shown and searched, a name difference flagged", async () => {
+      // 4.dcm has no accession; the e2e order's (OBR-3 filler number) is shown, marked as the order's
+      await page.goto(http + '/#/?q=FLE2E');
+      const row = await page.waitForSelector(`tr[data-study-uid="${studyUID}"]`, { timeout: 15000 });
+      const acc = await row.$eval('[data-testid=accession]', (td) => td.textContent);
+      assert(/FLE2E/.test(acc) && /order/.test(acc), `accession cell: ${acc}`);
+      // DICOM name COVID-19-AR-16406488 vs the order's COVID^E2E: the DICOM one is shown, the difference flagged
+      const mm = await row.$('[data-testid=mismatch-patient_name]');
+      assert(mm && /COVID, E2E/.test(await mm.textContent()), 'no name-mismatch flag');
+      assert((await page.$$('tbody tr')).length === 1, 'q=FLE2E finds more than the study');
+      await shot(page, '02b-worklist-order-accession');
+      await page.goto(http + '/#/');
+      await page.waitForSelector(`tr[data-study-uid="${studyUID}"]`);
+    }, ['worklist lists the study']);
+
     await step('open the study from the keyboard', async () => {
       await page.focus(`tr[data-study-uid="${studyUID}"]`);
       await page.keyboard.press('Enter');
@@ -338,6 +387,10 @@ async function main() {
       assert(samples.centre - samples.lungs > 30, `lungs (${samples.lungs}) are not darker than the mediastinum (${samples.centre}): wrongly inverted?`);
       const ro = await page.textContent('[data-testid=wl-readout]');
       assert(/MONOCHROME1/.test(ro), `readout: ${ro}`);
+      // the window as the file states it: WC 511, WW 1023
+      assert(/WC 511\b/.test(ro) && /WW 1023\b/.test(ro), `readout does not say the file's window (WC 511 WW 1023): ${ro}`);
+      const cal = await page.textContent('[data-testid=calibration]');
+      assert(/Pixel Spacing 0\.2 mm/.test(cal), `calibration shown: ${cal}`);
       // invert flips it, and back
       await page.keyboard.press('i');
       const inv = await sampleAnatomy(page);
@@ -373,6 +426,40 @@ async function main() {
       const s3 = await sampleAnatomy(page);
       assert(s3.centre - s3.lungs > 30, `after reset the image looks inverted (lungs ${s3.lungs}, centre ${s3.centre})`);
       assert(Math.abs(s3.lungs - samples.lungs) < 12 && Math.abs(s3.centre - samples.centre) < 12, `reset does not restore the first rendering (${JSON.stringify(s3)} vs ${JSON.stringify(samples)})`);
+    }, ['viewer shows the image, not blank, not inverted']);
+
+    await step('distance measurement (calibrated) and magnifier', async () => {
+      await page.keyboard.press('f');
+      await page.keyboard.press('l');
+      const [x0, y0] = await page.evaluate(() => window.__radraftViewer.imageFractionToClient(0.3, 0.5));
+      const [x1, y1] = await page.evaluate(() => window.__radraftViewer.imageFractionToClient(0.7, 0.5));
+      await page.mouse.move(x0, y0);
+      await page.mouse.down();
+      for (let i = 1; i <= 12; i++) await page.mouse.move(x0 + ((x1 - x0) * i) / 12, y0 + ((y1 - y0) * i) / 12);
+      await page.mouse.up();
+      // 0.4 of 1760 columns at 0.2 mm = 140.8 mm (a pixel of slack at each end)
+      const txt = await until('a measurement', async () => {
+        const t = await page.textContent('[data-testid=measurement]');
+        return /mm/.test(t) ? t : null;
+      }, 5000, 100);
+      const mm = Number(txt.match(/([\d.]+) mm/)[1]);
+      const tol = (2 * 0.2 * 1760) / Math.abs(x1 - x0);
+      assert(Math.abs(mm - 140.8) <= tol + 0.2, `measured ${mm} mm, want 140.8 ± ${tol.toFixed(1)}`);
+      await shot(page, '04b-measure');
+      await page.keyboard.press('x');
+      const [mx, my] = await page.evaluate(() => window.__radraftViewer.imageFractionToClient(0.3, 0.4));
+      await page.mouse.move(mx, my);
+      await page.mouse.down();
+      await page.mouse.move(mx + 3, my + 2);
+      const loupe = await page.waitForSelector('[data-testid=magnifier]:not([hidden])', { timeout: 5000 });
+      const b = await loupe.boundingBox();
+      const img = decodePNG(await page.screenshot());
+      const d = await page.evaluate(() => window.devicePixelRatio);
+      const std = regionStd(img, (b.x + 20) * d, (b.y + 20) * d, (b.x + b.width - 20) * d, (b.y + b.height - 20) * d);
+      assert(std > 3, `the magnifier looks blank (std ${std})`);
+      await shot(page, '04c-magnifier');
+      await page.mouse.up();
+      await page.keyboard.press('w');
     }, ['viewer shows the image, not blank, not inverted']);
 
     let myText = '';
@@ -486,12 +573,101 @@ async function main() {
       await sleep(500);
       await shot(page, '10-study-1920');
       assert(await fits(page), 'the study page scrolls sideways at 1920x1080');
+      const vb = await page.$eval('.viewer-pane .vp-wrap', (e) => e.getBoundingClientRect().toJSON());
+      const eb = await page.$eval('.editor-pane', (e) => e.getBoundingClientRect().toJSON());
+      assert(vb.width >= 0.62 * 1920 && vb.height >= 0.8 * 1080, `viewer is ${vb.width.toFixed(0)}x${vb.height.toFixed(0)} at 1920x1080`);
+      assert(eb.left >= vb.right && eb.top < vb.bottom, 'the editor is not beside the image');
       await page.keyboard.press('?');
       await page.waitForSelector('#help-dialog[open]');
       await shot(page, '11-help');
       await page.keyboard.press('Escape');
       await page.setViewportSize({ width: 1366, height: 768 });
     }, ['open the study from the keyboard']);
+
+    // ---- orders that went wrong: visible, corrected, cancelled ----
+    let misfiledOrder = 0;
+    await step('misfiled order: listed as unmatched, study in the no-indication filter', async () => {
+      // The accession sent in OBR-17 and the indication in OBR-29 (both off by one): answered AA,
+      // stored, matched to nothing (the accession falls back to OBR-3, the filler number).
+      const misfiledFile = join(sampleDir, 'sample-cr-misfiled.dcm');
+      copyFileSync(join(sampleDir, 'sample-cr-orm.dcm'), misfiledFile);
+      // another study of the example patient, without Pixel Spacing nor Imager Pixel Spacing
+      run('dcmodify', ['-q', '-nb', '-ie',
+        '-m', `(0020,000d)=${EX.misfiled.uid}`, '-m', '(0020,000e)=2.25.301728395614972309841726354092871620022',
+        '-m', '(0008,0018)=2.25.301728395614972309841726354092871620023', '-m', `(0008,0050)=${EX.misfiled.acc}`,
+        '-m', '(0008,0020)=20261201', '-e', '(0028,0030)', '-e', '(0018,1164)', misfiledFile]);
+      const ack = await mllp(mllpPort, orderMsg('ORM^O01', 'NW', 'MIS1', { 17: EX.misfiled.acc, 29: `^${EX.misfiled.ind}` }));
+      assert(/MSA\|AA/.test(ack), `misfiled order ACK: ${ack}`);
+      run('storescu', ['-aet', 'E2ESCU', '-aec', 'RADRAFT', '127.0.0.1', String(dicomPort), misfiledFile]);
+      const ai = await waitDraft(api, EX.misfiled.uid, () => true);
+      assert((ai.indication ?? '') === '', `drafted with indication ${JSON.stringify(ai.indication)}`);
+      const att = await api.req('GET', '/orders/attention?min_age=0s');
+      const o = att.data.unmatched_orders.find((x) => x.placer_order_number === 'PL-EX-MIS1');
+      assert(o && o.accession_source === 'OBR-3' && o.patient_studies.includes(EX.misfiled.uid), `attention: ${JSON.stringify(att.data).slice(0, 400)}`);
+      misfiledOrder = o.id;
+      assert(att.data.studies_without_indication.some((x) => x.study_uid === EX.misfiled.uid), 'study not listed as drafted without indication');
+      await page.goto(http + '/#/orders?min_age=0s');
+      await page.waitForSelector(`[data-testid=unmatched-orders] tr[data-order-id="${o.id}"]`);
+      await page.waitForSelector(`[data-testid=no-indication] tr[data-study-uid="${EX.misfiled.uid}"]`);
+      await shot(page, '20-orders-attention');
+      await page.goto(http + '/#/?order_issue=no_indication');
+      await page.waitForSelector(`tr[data-study-uid="${EX.misfiled.uid}"]`);
+      assert((await page.$(`tr[data-study-uid="${EX.orm.uid}"]`)) === null, 'a study drafted with its indication is in the no-indication filter');
+      await shot(page, '21-worklist-no-indication');
+    }, ['examples drafted with the indication of their order', 'log in (radiologist)']);
+
+    await step('XO corrects the first order (no second one) and the study is redrafted', async () => {
+      const ack = await mllp(mllpPort, orderMsg('ORM^O01', 'XO', 'MIS1', { 18: EX.misfiled.acc, 31: `^${EX.misfiled.ind}` }));
+      assert(/MSA\|AA/.test(ack), `XO ACK: ${ack}`);
+      const ai = await waitDraft(api, EX.misfiled.uid, (d) => d.indication === EX.misfiled.ind);
+      assert(ai.indication_source === 'hl7:OBR-31', `source ${ai.indication_source}`);
+      const st = (await api.req('GET', `/studies/${EX.misfiled.uid}`)).data;
+      assert(st.order?.id === misfiledOrder && st.order.version === 2, `order after XO: ${JSON.stringify(st.order)} (first was ${misfiledOrder})`);
+      const att = await api.req('GET', '/orders/attention?min_age=0s');
+      assert(!att.data.unmatched_orders.some((x) => x.placer_order_number === 'PL-EX-MIS1'), 'the corrected order is still unmatched');
+    }, ['misfiled order: listed as unmatched, study in the no-indication filter']);
+
+    await step('an uncalibrated image says so', async () => {
+      await page.goto(`${http}/#/study/${encodeURIComponent(EX.misfiled.uid)}`);
+      await page.waitForSelector('[data-testid=viewport][data-loaded=true]', { timeout: 60000 });
+      await until('calibration text', async () => /uncalibrated/.test(await page.textContent('[data-testid=calibration]')), 5000, 100);
+    }, ['misfiled order: listed as unmatched, study in the no-indication filter']);
+
+    await step('CA withdraws the unsigned AI draft: worklist and study show it', async () => {
+      const ack = await mllp(mllpPort, orderMsg('ORM^O01', 'CA', 'MIS1', { 18: EX.misfiled.acc }));
+      assert(/MSA\|AA/.test(ack), `CA ACK: ${ack}`);
+      await page.goto(http + '/#/?status=cancelled');
+      const row = await page.waitForSelector(`tr[data-study-uid="${EX.misfiled.uid}"] [data-status=cancelled]`, { timeout: 15000 });
+      assert(/Order cancelled/.test(await row.textContent()), 'badge text');
+      await shot(page, '22-worklist-cancelled');
+      await page.goto(`${http}/#/study/${encodeURIComponent(EX.misfiled.uid)}`);
+      await page.waitForSelector('[data-testid=order-cancelled]');
+      await shot(page, '23-study-cancelled');
+    }, ['XO corrects the first order (no second one) and the study is redrafted']);
+
+    await step('priors: the signed prior opened side by side', async () => {
+      // rad1 signs the older example study (the ORM one)
+      const r = await api.req('GET', `/studies/${EX.orm.uid}/report`);
+      const signedText = 'Right lower lobe consolidation, in keeping with pneumonia. No pleural effusion.';
+      const sg = await api.req('POST', `/studies/${EX.orm.uid}/report/sign`, { findings: signedText }, { 'If-Match': r.etag });
+      assert(sg.status === 200, `sign the prior: ${sg.status} ${JSON.stringify(sg.data)}`);
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await page.goto(`${http}/#/study/${encodeURIComponent(EX.omi.uid)}`);
+      const li = await page.waitForSelector(`[data-testid=priors] li[data-prior-uid="${EX.orm.uid}"]`, { timeout: 15000 });
+      assert(/signed by rad1/.test(await li.textContent()), `prior entry: ${await li.textContent()}`);
+      await li.$eval('button', (b) => b.click());
+      await page.waitForSelector('[data-testid=prior-viewport][data-loaded=true]', { timeout: 60000 });
+      const rep = await page.textContent('[data-testid=prior-report]');
+      assert(rep.includes(signedText) && rep.includes('rad1'), `prior report: ${rep}`);
+      await sleep(500);
+      await shot(page, '24-priors-side-by-side');
+      await page.setViewportSize({ width: 1366, height: 768 });
+    }, ['examples drafted with the indication of their order', 'log in (radiologist)']);
+
+    await step('openapi.json is public', async () => {
+      const r = await fetch(http + '/api/v1/openapi.json');
+      assert(r.status === 200 && (await r.json()).paths['/auth/login'], `anonymous openapi.json: ${r.status}`);
+    });
 
     // ---- QA lead ----
     const qa = new Client();
@@ -527,8 +703,17 @@ async function main() {
       await qp.goto(http + '/#/qa');
       await qp.waitForSelector(`tr[data-flag-id="${flagId}"]`, { timeout: 15000 });
       await shot(qp, '12-qa-queue');
+      const qrow = await qp.textContent(`tr[data-flag-id="${flagId}"]`);
+      assert(/Acc\. FLE2E/.test(qrow) && /MRN COVID-19-AR-16406488/.test(qrow) && /by rad1/.test(qrow) && !/…/.test(qrow), `queue row names the study by: ${qrow}`);
       await qp.click(`tr[data-flag-id="${flagId}"]`);
       await qp.waitForSelector('[data-testid=disposition]');
+      const h1 = await qp.textContent('h1');
+      assert(/Acc\. FLE2E/.test(h1) && /COVID-19-AR-16406488/.test(h1), `flag heading: ${h1}`);
+      assert(/rad1's text/.test(await qp.textContent('.side-by-side')), "the reference is not named as rad1's text");
+      // the disposition form: a roomy note field under its label
+      const lab = await qp.$eval('label[for=disp-note]', (e) => e.getBoundingClientRect().toJSON());
+      const ta = await qp.$eval('[data-testid=disposition-note]', (e) => e.getBoundingClientRect().toJSON());
+      assert(ta.top >= lab.bottom && ta.height >= 90 && ta.width >= 400, `note field ${JSON.stringify(ta)} under label ${JSON.stringify(lab)}`);
       await shot(qp, '13-qa-flag');
       const bad = await unlabeled(qp);
       assert(bad.length === 0, `controls without a label on the flag page: ${bad.join(' | ')}`);
@@ -541,11 +726,20 @@ async function main() {
       assert(f.disposition === 'model_error_confirmed', `server disposition ${JSON.stringify(f.disposition)}`);
       await qp.goto(http + '/#/qa/metrics');
       await qp.waitForSelector('svg.chart');
+      for (const labels of await qp.$$eval('svg.chart', (svgs) => svgs.map((g) => [...g.querySelectorAll('text.tick[text-anchor=end]')].map((t) => t.textContent)))) {
+        assert(new Set(labels).size === labels.length, `repeated axis ticks: ${labels.join(', ')}`);
+      }
       await shot(qp, '14-qa-metrics');
       // role: a QA lead cannot sign
       await qp.goto(`${http}/#/study/${encodeURIComponent(studyUID)}`);
       await qp.waitForSelector('[data-testid=findings]');
       assert((await qp.$('[data-testid=sign]')) === null && (await qp.$('[data-testid=amend]')) === null, 'QA lead sees sign/amend');
+      // whose text it is: the signing radiologist's, never "yours" to the QA lead
+      const legend = await qp.textContent('#ai-legend');
+      const tags = await qp.$$eval('[data-testid=sentences] li[data-owner=human] .tag', (l) => l.map((x) => x.textContent));
+      assert(/plain text is rad1's/.test(legend) && !/yours/i.test(legend), `legend: ${legend}`);
+      assert(tags.length > 0 && tags.every((t) => t === "rad1's"), `sentence tags: ${tags.join(', ')}`);
+      await shot(qp, '15-qa-study-whose-text');
       await qctx.close();
     }, ['QA flag raised after signing']);
 
@@ -557,6 +751,34 @@ async function main() {
     await browser2?.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/** Waits for the study's AI draft satisfying ok(ai_draft); returns it. */
+async function waitDraft(client, uid, ok) {
+  return until(
+    `the AI draft of ${uid}`,
+    async () => {
+      const r = await client.req('GET', `/studies/${uid}/report`);
+      const ai = r.status === 200 ? r.data?.ai_draft : null;
+      return ai?.findings && ok(ai) ? ai : null;
+    },
+    240000,
+    1000,
+  );
+}
+
+/** An order for the example patient (placer PL-EX-<id>, filler FL-EX-<id>) with OBR fields set by number. */
+function orderMsg(type, control, id, obrFields) {
+  const ts = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const obr = ['OBR', '1', `PL-EX-${id}^RIS`, `FL-EX-${id}^RAD`, '71046^XR CHEST 2 VIEWS^CPT4'];
+  while (obr.length < 32) obr.push('');
+  for (const [k, v] of Object.entries(obrFields)) obr[Number(k)] = v;
+  return [
+    `MSH|^~\\&|RIS|EXAMPLEHOSP|RADRAFT|EXAMPLEHOSP|${ts}||${type}|E2E-${id}-${control}-${Date.now()}|P|2.3`,
+    'PID|1||EX-MRN-0001^^^EXAMPLEHOSP^MR||EXAMPLE^ALEX||19600101|M',
+    `ORC|${control}|PL-EX-${id}^RIS|FL-EX-${id}^RAD||SC`,
+    obr.join('|'),
+  ].join('\r');
 }
 
 /** E2E_FAKE_DRAFT only: what the inference worker would write. */

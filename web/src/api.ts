@@ -85,7 +85,7 @@ export interface Me {
   csrf_token?: string;
 }
 
-export interface WorklistItem {
+export interface WorklistItem extends OrderIdentity {
   study_uid: string;
   patient_name: string;
   patient_id: string;
@@ -101,6 +101,17 @@ export interface WorklistItem {
   qa_flag: string | null;
   received_at?: string;
   [k: string]: unknown;
+}
+
+/** What the study's HL7 order says beside the DICOM header (server: drafts.OrderIdentity). */
+export interface OrderIdentity {
+  order_id?: number | null;
+  order_accession_number?: string;
+  order_patient_id?: string;
+  order_patient_name?: string;
+  order_cancelled?: boolean;
+  /** fields where both exist and differ: accession_number, patient_id, patient_name */
+  mismatch?: string[];
 }
 
 export interface Worklist {
@@ -127,7 +138,7 @@ export interface Series {
   instances: Instance[];
 }
 
-export interface StudyDetail {
+export interface StudyDetail extends OrderIdentity {
   study_uid: string;
   patient_name: string;
   patient_id: string;
@@ -226,7 +237,10 @@ export async function login(username: string, password: string): Promise<Me> {
 /** The logged-in user; null when not logged in, undefined when the server has no /auth/me. */
 export async function me(): Promise<Me | null | undefined> {
   try {
-    const d = await get<Any>('/auth/me');
+    // /auth/session answers 200 with or without a session: no 401 in the
+    // console of the login page.
+    const d = await get<Any>('/auth/session');
+    if (d.authenticated === false) return null;
     const u = (d.user ?? d) as Any;
     const tok = pick(d, 'csrf_token', 'csrfToken');
     if (tok) setCsrf(tok);
@@ -255,6 +269,8 @@ export interface WorklistQuery {
   cursor?: string;
   limit?: number;
   flagged?: string;
+  /** by the HL7 order: cancelled | no_indication | mismatch */
+  order_issue?: string;
 }
 
 function qs(q: Record<string, unknown>): string {
@@ -460,6 +476,9 @@ export interface Flag {
   id: string;
   study_uid: string;
   accession_number?: string;
+  patient_name?: string;
+  patient_id?: string;
+  signed_by?: string;
   status: string; // open | dispositioned ...
   disposition?: string | null;
   note?: string | null;
@@ -538,4 +557,51 @@ export async function metrics(q: Record<string, unknown> = {}): Promise<{ rows: 
       };
     }),
   };
+}
+
+export interface Prior {
+  study_uid: string;
+  accession_number: string;
+  study_date: string | null;
+  study_description: string;
+  patient_id: string;
+  report_status: string | null;
+  findings: string;
+  signed_by?: string;
+  signed_at?: string;
+  frontal_sop_instance_uid: string | null;
+}
+
+/** The patient's other studies (same Patient ID or the order's MRN) with their signed text. */
+export async function priors(uid: string): Promise<Prior[]> {
+  const d = await get<{ items: Prior[] }>(`/studies/${encodeURIComponent(uid)}/priors`);
+  return d.items ?? [];
+}
+
+export interface UnmatchedOrder {
+  id: number;
+  accession_number: string;
+  accession_source: string;
+  study_uid: string;
+  study_uid_source: string;
+  placer_order_number: string;
+  filler_order_number: string;
+  order_control: string;
+  patient_id: string;
+  patient_name: string;
+  procedure_text: string;
+  indication: string;
+  indication_source: string;
+  received_at: string;
+  patient_studies: string[];
+}
+
+export interface OrderAttention {
+  min_age: string;
+  unmatched_orders: UnmatchedOrder[];
+  studies_without_indication: WorklistItem[];
+}
+
+export async function ordersAttention(minAge = ''): Promise<OrderAttention> {
+  return get<OrderAttention>('/orders/attention' + qs({ min_age: minAge }));
 }

@@ -91,3 +91,10 @@ export function sourceLabel(src: string | undefined | null): string {
   if (src.startsWith('dicom:')) return `DICOM header ${src.slice(6)}`;
   return src;
 }
+
+/** A DICOM PN (Family^Given^Middle^Prefix^Suffix) as people write it: "FAMILY, Given Middle". */
+export function personName(pn: string): string {
+  const [family = '', given = '', middle = ''] = pn.split('^').map((x) => x.trim());
+  const first = [given, middle].filter(Boolean).join(' ');
+  return family && first ? `${family}, ${first}` : family || first;
+}

@@ -8,6 +8,7 @@ import { renderLogin } from './views/login';
 import { renderWorklist } from './views/worklist';
 import { renderStudy } from './views/study';
 import { renderFlag, renderFlags, renderMetrics } from './views/qa';
+import { renderOrders } from './views/orders';
 
 export interface Session {
   user: api.Me | null;
@@ -57,6 +58,7 @@ function renderNav(): void {
             can.worklist() ? h('li', null, link('#/', 'Worklist', 'g w')) : null,
             can.qa() ? h('li', null, link('#/qa', 'QA flags', 'g q')) : null,
             can.qa() ? h('li', null, link('#/qa/metrics', 'QA metrics', 'g m')) : null,
+            h('li', null, link('#/orders', 'Orders', 'g o')),
           )
         : null,
       h('span', { class: 'spacer' }),
@@ -112,6 +114,12 @@ setGlobalShortcuts([
     run: () => navigate('#/qa'),
   },
   {
+    keys: 'g then o',
+    label: 'Go to orders needing attention',
+    match: (e) => e.key === 'o' && Date.now() - pendingG < 1200,
+    run: () => navigate('#/orders'),
+  },
+  {
     keys: 'g then m',
     label: 'Go to QA metrics (QA leads)',
     match: (e) => e.key === 'm' && Date.now() - pendingG < 1200 && can.qa(),
@@ -150,6 +158,8 @@ async function route(): Promise<void> {
       cleanup = renderLogin(main, params);
     } else if (path[0] === 'study' && path[1]) {
       cleanup = await renderStudy(main, path[1]);
+    } else if (path[0] === 'orders') {
+      cleanup = await renderOrders(main, params);
     } else if (path[0] === 'qa') {
       if (!can.qa()) {
         main.appendChild(h('section', { class: 'page' }, h('h1', null, 'Not available'), h('p', null, 'The QA pages are for QA leads.')));

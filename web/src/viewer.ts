@@ -1,8 +1,12 @@
 // The DICOM viewer: a Cornerstone3D stack viewport on one instance's Part 10
 // file, fetched from the API (wadouri, same-origin cookie auth). Window/level
 // by left-drag or presets, zoom (right-drag, wheel, +/-), pan (middle-drag,
-// arrows, or left-drag in pan mode), invert, fit. MONOCHROME1 is shown with
-// bone bright (Cornerstone inverts it at load; "invert" toggles from there).
+// arrows, or left-drag in pan mode), invert, fit, a distance measurement
+// (calibrated by Pixel Spacing / Imager Pixel Spacing, see calibration.ts)
+// and a magnifier of the original pixels. MONOCHROME1 is shown with bone
+// bright (Cornerstone inverts it at load; "invert" toggles from there). The
+// window is read and set as DICOM's linear VOI function defines it
+// (PS3.3 C.11.2.1.2), so the readout says what the file says.
 
 import {
   Enums as CoreEnums,
@@ -13,9 +17,10 @@ import {
   utilities as csUtils,
   type Types,
 } from '@cornerstonejs/core';
-import { init as dicomLoaderInit } from '@cornerstonejs/dicom-image-loader';
+import { init as dicomLoaderInit, wadouri } from '@cornerstonejs/dicom-image-loader';
 import {
   Enums as ToolEnums,
+  LengthTool,
   PanTool,
   ToolGroupManager,
   WindowLevelTool,
@@ -35,11 +40,13 @@ function initOnce(): Promise<void> {
       addTool(WindowLevelTool);
       addTool(PanTool);
       addTool(ZoomTool);
+      addTool(LengthTool);
     })();
   }
   return initPromise;
 }
 
+import { calibrationOf, lengthOf, type Calibration } from './calibration';
 import type { ImageStats, Preset } from './presets';
 export { PRESETS } from './presets';
 
@@ -49,7 +56,31 @@ export interface ViewerState {
   invertedFromDefault: boolean;
   zoom: number;
   photometric: string;
-  mode: 'wl' | 'pan' | 'zoom';
+  mode: 'wl' | 'pan' | 'zoom' | 'length' | 'magnify';
+  calibration: Calibration;
+  /** the last distance measured (text as drawn on the image), '' when none */
+  measurement: string;
+}
+
+/** The part of dicom-parser's DataSet read here. */
+interface DataSet {
+  string(tag: string): string | undefined;
+}
+
+/** Pixel Spacing and Imager Pixel Spacing as DICOM strings ("r\\c"), from
+ * the loader's naturalized metadata, else its parsed-dataset cache. */
+function spacingTags(imageId: string, url: string): [string | undefined, string | undefined] {
+  const asText = (v: unknown) => (Array.isArray(v) ? v.join('\\') : v === undefined || v === null ? undefined : String(v));
+  const nat = metaData.get('naturalized', imageId) as { PixelSpacing?: unknown; ImagerPixelSpacing?: unknown } | undefined;
+  if (nat && (nat.PixelSpacing !== undefined || nat.ImagerPixelSpacing !== undefined)) return [asText(nat.PixelSpacing), asText(nat.ImagerPixelSpacing)];
+  const ds = wadouri.dataSetCacheManager.get(url) as DataSet | undefined;
+  if (typeof ds?.string === 'function') return [ds.string('x00280030'), ds.string('x00181164')];
+  return [undefined, undefined];
+}
+
+/** The part of a LengthTool annotation's data the label needs. */
+interface LengthData {
+  handles?: { points?: Types.Point3[] };
 }
 
 let seq = 0;
@@ -63,9 +94,17 @@ export class Viewer {
   private photometric = '';
   private mode: ViewerState['mode'] = 'wl';
   private ro: ResizeObserver | null = null;
+  private calibration: Calibration = calibrationOf(null, null);
+  private measurement = '';
+  private magnifier: HTMLCanvasElement | null = null;
   onChange: (s: ViewerState) => void = () => {};
 
-  constructor(private element: HTMLDivElement) {
+  /** primary: the study's own image (the e2e test's pixel-sampling hook
+   * points at it); a prior opened beside it is not primary. */
+  constructor(
+    private element: HTMLDivElement,
+    private primary = true,
+  ) {
     seq++;
     this.viewportId = `vp${seq}`;
     this.toolGroupId = `tg${seq}`;
@@ -85,6 +124,7 @@ export class Viewer {
     tg.addTool(WindowLevelTool.toolName);
     tg.addTool(PanTool.toolName);
     tg.addTool(ZoomTool.toolName);
+    tg.addTool(LengthTool.toolName, { getTextLines: (data: LengthData) => this.lengthText(data) });
     tg.addViewport(this.viewportId, engine.id);
     this.applyMode();
     this.element.addEventListener('contextmenu', (e) => e.preventDefault());
@@ -96,10 +136,12 @@ export class Viewer {
       },
       { passive: false },
     );
+    this.installMagnifier();
     const vp = this.viewport();
     const abs = new URL(url, window.location.href).href;
     await vp.setStack([`wadouri:${abs}`], 0);
     const img = vp.getCornerstoneImage();
+    this.calibration = calibrationOf(...spacingTags(img.imageId, abs));
     const pix = metaData.get('imagePixelModule', img.imageId) as { photometricInterpretation?: string } | undefined;
     this.photometric = pix?.photometricInterpretation ?? img.photometricInterpretation ?? '';
     const props = vp.getProperties();
@@ -122,7 +164,7 @@ export class Viewer {
     this.ro.observe(this.element);
     this.emit();
     // test hook (e2e samples pixels at anatomical positions)
-    (window as unknown as { __radraftViewer?: Viewer }).__radraftViewer = this;
+    if (this.primary) (window as unknown as { __radraftViewer?: Viewer }).__radraftViewer = this;
   }
 
   /** Page (client) coordinates of a point given as fractions of the image's
@@ -136,6 +178,94 @@ export class Viewer {
     return [r.left + cx, r.top + cy];
   }
 
+  /** Client coordinates to image pixel coordinates (column, row). */
+  clientToImage(x: number, y: number): [number, number] {
+    const vp = this.viewport();
+    const r = this.element.getBoundingClientRect();
+    const world = vp.canvasToWorld([x - r.left, y - r.top] as Types.Point2);
+    const [c, rr] = csUtils.worldToImageCoords(vp.getCurrentImageId(), world) ?? [NaN, NaN];
+    return [c, rr];
+  }
+
+  /** The text drawn beside a length: calibrated mm, else pixels. */
+  private lengthText(data: LengthData): string[] | undefined {
+    const pts = data?.handles?.points;
+    if (!pts || pts.length < 2 || !this.engine) return undefined;
+    const id = this.viewport().getCurrentImageId();
+    const a = csUtils.worldToImageCoords(id, pts[0]) as [number, number] | undefined;
+    const b = csUtils.worldToImageCoords(id, pts[1]) as [number, number] | undefined;
+    if (!a || !b) return undefined;
+    const text = lengthOf(this.calibration, a, b).text;
+    if (text !== this.measurement) {
+      this.measurement = text;
+      queueMicrotask(() => this.emit());
+    }
+    return [text];
+  }
+
+  /** The magnifier: while the button is held in magnify mode, a loupe shows
+   * the original pixels under the pointer at 3x the on-screen scale, with
+   * the current window and invert (drawn from the pixel data, not from the
+   * screen). */
+  private installMagnifier(): void {
+    const loupe = document.createElement('canvas');
+    loupe.className = 'magnifier';
+    loupe.width = loupe.height = 220;
+    loupe.hidden = true;
+    loupe.dataset.testid = 'magnifier';
+    this.element.appendChild(loupe);
+    this.magnifier = loupe;
+    const draw = (e: PointerEvent) => {
+      if (this.mode !== 'magnify' || !(e.buttons & 1) || !this.engine) {
+        loupe.hidden = true;
+        return;
+      }
+      const r = this.element.getBoundingClientRect();
+      loupe.hidden = false;
+      loupe.style.left = `${Math.min(r.width - loupe.width, Math.max(0, e.clientX - r.left - loupe.width / 2))}px`;
+      loupe.style.top = `${Math.min(r.height - loupe.height, Math.max(0, e.clientY - r.top - loupe.height / 2))}px`;
+      this.drawLoupe(loupe, this.clientToImage(e.clientX, e.clientY), this.clientToImage(e.clientX + 1, e.clientY));
+    };
+    this.element.addEventListener('pointerdown', draw);
+    this.element.addEventListener('pointermove', draw);
+    this.element.addEventListener('pointerup', () => (loupe.hidden = true));
+    this.element.addEventListener('pointerleave', () => (loupe.hidden = true));
+  }
+
+  private drawLoupe(loupe: HTMLCanvasElement, centre: [number, number], nextPx: [number, number]): void {
+    const vp = this.viewport();
+    const img = vp.getCornerstoneImage();
+    const pixels = img.getPixelData();
+    const { voiRange, invert } = vp.getProperties();
+    const lower = voiRange?.lower ?? img.minPixelValue;
+    const upper = voiRange?.upper ?? img.maxPixelValue;
+    // image pixels per screen pixel, then 3x magnification
+    const perScreen = Math.max(1e-6, Math.hypot(nextPx[0] - centre[0], nextPx[1] - centre[1]));
+    const step = perScreen / 3;
+    const ctx = loupe.getContext('2d')!;
+    const out = ctx.createImageData(loupe.width, loupe.height);
+    const slope = img.slope ?? 1;
+    const intercept = img.intercept ?? 0;
+    const scaled = !!img.preScale?.scaled;
+    for (let y = 0; y < loupe.height; y++) {
+      const row = Math.floor(centre[1] + (y - loupe.height / 2) * step);
+      for (let x = 0; x < loupe.width; x++) {
+        const col = Math.floor(centre[0] + (x - loupe.width / 2) * step);
+        let g = 0;
+        if (row >= 0 && row < img.rows && col >= 0 && col < img.columns) {
+          const raw = pixels[row * img.columns + col];
+          const v = scaled ? raw : raw * slope + intercept;
+          g = Math.round(Math.min(1, Math.max(0, (v - lower) / Math.max(1e-6, upper - lower))) * 255);
+          if (invert) g = 255 - g;
+        }
+        const i = (y * loupe.width + x) * 4;
+        out.data[i] = out.data[i + 1] = out.data[i + 2] = g;
+        out.data[i + 3] = 255;
+      }
+    }
+    ctx.putImageData(out, 0, 0);
+  }
+
   private viewport(): Types.IStackViewport {
     return this.engine!.getViewport(this.viewportId) as Types.IStackViewport;
   }
@@ -144,14 +274,16 @@ export class Viewer {
     const tg = ToolGroupManager.getToolGroup(this.toolGroupId);
     if (!tg) return;
     const { MouseBindings } = ToolEnums;
-    for (const t of [WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName]) tg.setToolPassive(t);
-    const primary = this.mode === 'pan' ? PanTool.toolName : this.mode === 'zoom' ? ZoomTool.toolName : WindowLevelTool.toolName;
+    for (const t of [WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName, LengthTool.toolName]) tg.setToolPassive(t);
+    const primary: string | null =
+      this.mode === 'pan' ? PanTool.toolName : this.mode === 'zoom' ? ZoomTool.toolName : this.mode === 'length' ? LengthTool.toolName : this.mode === 'magnify' ? null : WindowLevelTool.toolName;
     const bindings: Record<string, { mouseButton: number }[]> = {
       [WindowLevelTool.toolName]: [],
+      [LengthTool.toolName]: [],
       [PanTool.toolName]: [{ mouseButton: MouseBindings.Auxiliary }],
       [ZoomTool.toolName]: [{ mouseButton: MouseBindings.Secondary }],
     };
-    bindings[primary].push({ mouseButton: MouseBindings.Primary });
+    if (primary) bindings[primary].push({ mouseButton: MouseBindings.Primary });
     for (const [tool, b] of Object.entries(bindings)) if (b.length) tg.setToolActive(tool, { bindings: b });
   }
 
@@ -166,13 +298,18 @@ export class Viewer {
     const vp = this.viewport();
     const p = vp.getProperties();
     const vr = p.voiRange ?? { lower: 0, upper: 0 };
+    // DICOM's linear function: the range is [c - 0.5 - (w-1)/2, c - 0.5 + (w-1)/2],
+    // so the width is upper - lower + 1 (WW 1023 reads 1023, not 1022).
+    const wl = csUtils.windowLevel.toWindowLevel(vr.lower, vr.upper);
     return {
-      windowCenter: Math.round((vr.lower + vr.upper) / 2),
-      windowWidth: Math.round(vr.upper - vr.lower),
+      windowCenter: Math.round(wl.windowCenter),
+      windowWidth: Math.round(wl.windowWidth),
       invertedFromDefault: !!p.invert !== this.initialInvert,
       zoom: vp.getZoom(),
       photometric: this.photometric,
       mode: this.mode,
+      calibration: this.calibration,
+      measurement: this.measurement,
     };
   }
 
@@ -188,7 +325,8 @@ export class Viewer {
   }
 
   setWindow(center: number, width: number): void {
-    this.setVOI(center - width / 2, center + width / 2);
+    const { lower, upper } = csUtils.windowLevel.toLowHighRange(width, center);
+    this.setVOI(lower, upper);
   }
 
   /** Adjusts window by steps (keyboard W/L): dw widens, dc brightens centre. */

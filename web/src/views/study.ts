@@ -1,6 +1,7 @@
 import * as api from '../api';
-import { fmtDate, h, sourceLabel } from '../dom';
-import { can } from '../main';
+import { announce, fmtDate, h, personName, sourceLabel } from '../dom';
+import { identityContent, identityValue, type IdentityField } from '../identity';
+import { can, session } from '../main';
 import { key, type Shortcut } from '../shortcuts';
 import { PRESETS } from '../presets';
 import type { Viewer, ViewerState } from '../viewer';
@@ -19,12 +20,14 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
     h('button', { class: 'btn small', type: 'button', title, onclick, ...attrs }, label);
   let viewer: Viewer | null = null;
   const vr = () => viewer;
-  for (const [m, label, k] of [
-    ['wl', 'W/L', 'w'],
-    ['pan', 'Pan', 'p'],
-    ['zoom', 'Zoom', 'z'],
+  for (const [m, label, k, title] of [
+    ['wl', 'W/L', 'w', 'Left-drag sets window/level'],
+    ['pan', 'Pan', 'p', 'Left-drag pans'],
+    ['zoom', 'Zoom', 'z', 'Left-drag zooms'],
+    ['length', 'Measure', 'l', 'Left-drag measures a distance (calibrated by Pixel Spacing or Imager Pixel Spacing)'],
+    ['magnify', 'Magnifier', 'x', 'Hold the left button for a magnifier of the original pixels'],
   ] as const) {
-    modeBtns[m] = tb(label, `Left-drag does ${label} (${k})`, () => vr()?.setMode(m), { 'aria-pressed': String(m === 'wl'), 'aria-keyshortcuts': k });
+    modeBtns[m] = tb(label, `${title} (${k})`, () => vr()?.setMode(m), { 'aria-pressed': String(m === 'wl'), 'aria-keyshortcuts': k, 'data-testid': `mode-${m}` });
   }
   const presetSel = h(
     'select',
@@ -50,10 +53,22 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
     tb('−', 'Zoom out (-)', () => vr()?.zoomBy(0.8), { 'aria-label': 'Zoom out' }),
   );
   const viewerMsg = h('p', { class: 'muted small', role: 'status' });
-  const viewerPane = h('section', { class: 'pane viewer-pane', 'aria-label': 'Image viewer' }, toolbar, h('div', { class: 'vp-wrap' }, vpEl, readout), viewerMsg);
+  const calib = h('div', { class: 'calibration', 'data-testid': 'calibration' });
+  const measure = h('div', { class: 'measurement', 'data-testid': 'measurement', 'aria-live': 'polite' });
+  const priorSlot = h('div', { class: 'prior-slot', hidden: true, 'data-testid': 'prior-view' });
+  const viewerPane = h(
+    'section',
+    { class: 'pane viewer-pane', 'aria-label': 'Image viewer' },
+    toolbar,
+    h('div', { class: 'vp-row' }, h('div', { class: 'vp-wrap' }, vpEl, readout, calib, measure), priorSlot),
+    viewerMsg,
+  );
 
   const onState = (s: ViewerState) => {
     readout.textContent = `WC ${s.windowCenter}  WW ${s.windowWidth}  ·  zoom ${s.zoom.toFixed(2)}×  ·  ${s.photometric}${s.invertedFromDefault ? ' · inverted' : ''}`;
+    calib.textContent = s.calibration.label;
+    vpEl.dataset.calibration = s.calibration.source;
+    measure.textContent = s.measurement ? `Distance ${s.measurement}` : '';
     vpEl.dataset.wc = String(s.windowCenter);
     vpEl.dataset.ww = String(s.windowWidth);
     vpEl.dataset.inverted = String(s.invertedFromDefault);
@@ -65,16 +80,17 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
   const dl = (pairs: [string, unknown][]) =>
     h('dl', { class: 'meta' }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [h('dt', null, k), h('dd', null, String(v))]));
   const srcLabel = sourceLabel;
+  const idRow = (label: string, field: IdentityField) =>
+    identityValue(st, field).value ? [h('dt', null, label), h('dd', { 'data-testid': `study-${field}` }, identityContent(st, field))] : null;
+  const priorsList = h('div', { 'data-testid': 'priors' }, h('p', { class: 'muted small' }, 'Looking for prior studies…'));
   const info = h(
     'section',
     { class: 'pane info', 'aria-label': 'Study and order' },
     h('h2', null, 'Study'),
+    h('dl', { class: 'meta' }, idRow('Patient', 'patient_name'), idRow('MRN', 'patient_id'), idRow('Accession', 'accession_number')),
     dl([
-      ['Patient', st.patient_name],
-      ['MRN', st.patient_id],
       ['Born', st.patient_birth_date],
       ['Sex', st.patient_sex],
-      ['Accession', st.accession_number],
       ['Study date', fmtDate(st.study_date)],
       ['Description', st.study_description],
     ]),
@@ -92,6 +108,8 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
           ['Order status', st.order.cancelled ? 'cancelled' : st.order.order_control],
         ])
       : h('p', { class: 'muted small' }, 'No HL7 order for this study yet.'),
+    h('h2', null, 'Priors'),
+    priorsList,
     h('h2', null, 'Images'),
     frontal
       ? h('p', { class: 'small' }, `Shown: ${frontal.modality ?? ''} ${frontal.view_position || ''} — chosen as frontal: ${st.view_reason || 'only image'}`)
@@ -107,7 +125,15 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
 
   // ---- editor ------------------------------------------------------------------
   const editorPane = h('section', { class: 'pane editor-pane', 'aria-label': 'Report' });
-  const editor = new Editor(editorPane, uid, { canEdit: can.edit(), canSign: can.sign() }, { state: st.state, reason: st.state_reason ?? '' });
+  const editor = new Editor(editorPane, uid, { canEdit: can.edit(), canSign: can.sign(), me: session.user?.username }, { state: st.state, reason: st.state_reason ?? '' });
+  const cancelled =
+    st.order_cancelled || st.order?.cancelled
+      ? h(
+          'p',
+          { class: 'banner bad', role: 'note', 'data-testid': 'order-cancelled' },
+          `The RIS cancelled this order (ORC-1 ${st.order?.order_control ?? 'CA'}): the AI draft is withdrawn and not on the reading list. Sign only if the exam was done and must be read anyway.`,
+        )
+      : null;
 
   main.appendChild(
     h(
@@ -120,10 +146,11 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
         h(
           'h1',
           null,
-          st.patient_name || '(no name)',
-          h('span', { class: 'muted' }, ` · ${st.accession_number ? `Acc. ${st.accession_number}` : `MRN ${st.patient_id}`} · ${st.study_description || ''} ${fmtDate(st.study_date)}`),
+          personName(identityValue(st, 'patient_name').value) || '(no name)',
+          h('span', { class: 'muted' }, ` · ${headAccession(st)} · ${st.study_description || ''} ${fmtDate(st.study_date)}`),
         ),
       ),
+      cancelled,
       h('div', { class: 'study-grid' }, viewerPane, h('div', { class: 'side' }, editorPane, info)),
     ),
   );
@@ -151,11 +178,74 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
       });
   }
   await editor.load();
+  let priorViewer: Viewer | null = null;
+  const closePrior = () => {
+    priorViewer?.destroy();
+    priorViewer = null;
+    priorSlot.replaceChildren();
+    priorSlot.hidden = true;
+    viewerPane.classList.remove('comparing');
+    refit();
+  };
+  // the current image fits its new, narrower or wider, pane
+  const refit = () => requestAnimationFrame(() => requestAnimationFrame(() => vr()?.fit()));
+  const openPrior = async (p: api.Prior) => {
+    closePrior();
+    const pvp = h('div', { class: 'viewport', role: 'img', 'aria-label': `Prior chest X-ray of ${fmtDate(p.study_date)}`, 'data-testid': 'prior-viewport' }) as HTMLDivElement;
+    priorSlot.append(
+      h(
+        'div',
+        { class: 'prior-head' },
+        h('strong', null, `Prior ${fmtDate(p.study_date)} · Acc. ${p.accession_number || '—'}`),
+        h('button', { class: 'btn small', type: 'button', onclick: closePrior, 'data-testid': 'prior-close' }, 'Close prior'),
+      ),
+      h('div', { class: 'vp-wrap' }, pvp),
+      h(
+        'div',
+        { class: 'prior-report', 'data-testid': 'prior-report' },
+        p.findings ? [h('p', { class: 'small muted' }, `Signed by ${p.signed_by ?? '?'} ${fmtDate(p.signed_at ?? null)}`), p.findings] : h('em', null, 'No signed report.'),
+      ),
+    );
+    priorSlot.hidden = false;
+    viewerPane.classList.add('comparing');
+    refit();
+    if (!p.frontal_sop_instance_uid) {
+      pvp.append(h('p', { class: 'muted' }, 'No image chosen for this study.'));
+      return;
+    }
+    const { Viewer } = await import('../viewer');
+    priorViewer = new Viewer(pvp, false);
+    await priorViewer.load(api.instanceFileURL(p.study_uid, { sop_instance_uid: p.frontal_sop_instance_uid }));
+    pvp.dataset.loaded = 'true';
+  };
+  void api
+    .priors(uid)
+    .then((items) => {
+      priorsList.replaceChildren(
+        items.length === 0
+          ? h('p', { class: 'muted small' }, 'No other studies of this patient.')
+          : h(
+              'ul',
+              { class: 'priors small' },
+              items.map((p) =>
+                h(
+                  'li',
+                  { 'data-prior-uid': p.study_uid },
+                  `${fmtDate(p.study_date)} · Acc. ${p.accession_number || '—'} · ${p.study_description || ''} · ${p.findings ? `signed by ${p.signed_by ?? '?'}` : p.report_status ?? 'no report'} `,
+                  h('button', { class: 'btn small', type: 'button', onclick: () => void openPrior(p).catch((e) => announce(e.message, 'error')) }, 'Compare side by side'),
+                ),
+              ),
+            ),
+      );
+    })
+    .catch((e) => priorsList.replaceChildren(h('p', { class: 'error small' }, `Priors not loaded: ${e.message}`)));
 
   const vsc: Shortcut[] = [
     { keys: 'w', label: 'Drag sets window/level', group: 'Viewer', match: key('w'), run: () => vr()?.setMode('wl') },
     { keys: 'p', label: 'Drag pans', group: 'Viewer', match: key('p'), run: () => vr()?.setMode('pan') },
     { keys: 'z', label: 'Drag zooms', group: 'Viewer', match: key('z'), run: () => vr()?.setMode('zoom') },
+    { keys: 'l', label: 'Drag measures a distance', group: 'Viewer', match: key('l'), run: () => vr()?.setMode('length') },
+    { keys: 'x', label: 'Hold the button for a magnifier', group: 'Viewer', match: key('x'), run: () => vr()?.setMode('magnify') },
     { keys: 'i', label: 'Invert', group: 'Viewer', match: key('i'), run: () => vr()?.toggleInvert() },
     { keys: 'f', label: 'Fit to window', group: 'Viewer', match: key('f'), run: () => vr()?.fit() },
     { keys: '0', label: 'Reset image', group: 'Viewer', match: (e) => e.key === '0', run: () => vr()?.reset() },
@@ -170,5 +260,12 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
   return () => {
     editor.destroy();
     viewer?.destroy();
+    priorViewer?.destroy();
   };
+}
+
+/** The accession for the heading: DICOM, else the order's, else the MRN. */
+function headAccession(st: api.StudyDetail): string {
+  const acc = identityValue(st, 'accession_number').value;
+  return acc ? `Acc. ${acc}` : `MRN ${identityValue(st, 'patient_id').value}`;
 }

@@ -1,5 +1,6 @@
 import * as api from '../api';
 import { announce, fmtDate, h } from '../dom';
+import { identityContent, identityValue } from '../identity';
 import { navigate } from '../main';
 import { key, setViewShortcuts } from '../shortcuts';
 
@@ -14,6 +15,14 @@ export const STATUSES: [string, string][] = [
   ['ready', 'Waiting for draft'],
   ['needs_view', 'Needs a frontal view'],
   ['draft_failed', 'Draft failed'],
+  ['cancelled', 'Order cancelled'],
+];
+
+export const ORDER_FILTERS: [string, string][] = [
+  ['', 'Any'],
+  ['no_indication', 'Drafted without indication, order exists'],
+  ['cancelled', 'Cancelled by the RIS'],
+  ['mismatch', 'Order differs from DICOM'],
 ];
 
 export const SORTS: [string, string][] = [
@@ -35,6 +44,7 @@ const STATUS_LABEL: Record<string, [string, string]> = {
   ready: ['Waiting for draft', 'neutral'],
   needs_view: ['Needs frontal', 'warn'],
   draft_failed: ['Draft failed', 'bad'],
+  cancelled: ['Order cancelled', 'bad'],
 };
 
 /** Badge of a worklist status (report status when a report exists, else the study's drafting state). */
@@ -61,6 +71,7 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
     to: params.get('to') ?? '',
     q: params.get('q') ?? '',
     sort: params.get('sort') ?? '-study_date',
+    order_issue: params.get('order_issue') ?? '',
     limit: 50,
   };
   const field = (id: string, label: string, input: HTMLElement) => h('div', { class: 'field' }, h('label', { for: id }, label), input);
@@ -69,11 +80,13 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
   const to = h('input', { id: 'f-to', type: 'date', value: q.to });
   const text = h('input', { id: 'f-q', type: 'search', value: q.q, placeholder: 'Accession, MRN or name', 'aria-keyshortcuts': '/' });
   const sort = h('select', { id: 'f-sort' }, SORTS.map(([v, l]) => h('option', { value: v, selected: v === q.sort }, l)));
+  const orderSel = h('select', { id: 'f-order' }, ORDER_FILTERS.map(([v, l]) => h('option', { value: v, selected: v === q.order_issue }, l)));
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Worklist filters' },
     field('f-q', 'Search', text),
     field('f-status', 'Status', status),
+    field('f-order', 'HL7 order', orderSel),
     field('f-from', 'From', from),
     field('f-to', 'To', to),
     field('f-sort', 'Sort', sort),
@@ -83,6 +96,7 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
     const p = new URLSearchParams();
     if (text.value.trim()) p.set('q', text.value.trim());
     if (status.value) p.set('status', status.value);
+    if (orderSel.value) p.set('order_issue', orderSel.value);
     if (from.value) p.set('from', from.value);
     if (to.value) p.set('to', to.value);
     if (sort.value !== '-study_date') p.set('sort', sort.value);
@@ -93,7 +107,7 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
     e.preventDefault();
     apply();
   });
-  for (const el of [status, from, to, sort]) el.addEventListener('change', apply);
+  for (const el of [status, orderSel, from, to, sort]) el.addEventListener('change', apply);
 
   const tbody = h('tbody');
   const table = h(
@@ -140,13 +154,13 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
   const load = async (c: string | null) => {
     const res = await api.worklist({ ...q, cursor: c ?? undefined });
     for (const it of res.items) {
-      const a = h('a', { href: '#/study/' + encodeURIComponent(it.study_uid), tabindex: -1 }, it.patient_name || '(no name)');
+      const a = h('a', { href: '#/study/' + encodeURIComponent(it.study_uid), tabindex: -1 }, ...(identityValue(it, 'patient_name').value ? identityContent(it, 'patient_name') : ['(no name)']));
       const tr = h(
         'tr',
         { tabindex: 0, 'data-study-uid': it.study_uid, 'aria-selected': 'false' },
         h('td', null, a),
-        h('td', null, it.patient_id),
-        h('td', null, it.accession_number),
+        h('td', null, identityContent(it, 'patient_id')),
+        h('td', { 'data-testid': 'accession' }, identityContent(it, 'accession_number')),
         h('td', null, fmtDate(it.study_date)),
         h('td', { class: 'ellipsis', title: it.indication }, it.indication),
         h('td', null, statusBadge(it.status, it.state_reason as string)),

@@ -13,6 +13,7 @@ import (
 	"github.com/radraft/radraft/inference"
 	"github.com/radraft/radraft/internal/testfiles"
 	"github.com/radraft/radraft/internal/testpeers"
+	"github.com/radraft/radraft/internal/testserve"
 )
 
 func initRuntime(t testing.TB) {
@@ -117,8 +118,8 @@ func TestDemoReferences(t *testing.T) {
 
 // The export code, run on a toy model (deploy/export/toy_export.py: the
 // fused-attention switch, dummy inputs on the module's device, the prompt
-// check against conv_templates["v1"]'s semantics, the generate() slice, the
-// symbolic KV check), writes a bundle whose references the Go pipeline
+// check against conv_templates["v1"]'s semantics and the Go tokenizer of
+// this checkout's radraft, the generate() slice, the symbolic KV check), writes a bundle whose references the Go pipeline
 // reproduces; so does its int8 decoder (the CPU recipe).
 func TestToyExport(t *testing.T) {
 	if testing.Short() {
@@ -127,7 +128,8 @@ func TestToyExport(t *testing.T) {
 	initRuntime(t)
 	py := testpeers.RequirePython(t, "torch", "onnx", "sentencepiece", "PIL", "numpy", "pydicom", "cv2")
 	out, int8 := filepath.Join(t.TempDir(), "toy"), filepath.Join(t.TempDir(), "toy-int8")
-	cmd := exec.Command(py, "../deploy/export/toy_export.py", out, "--int8", int8, "--dicom", testfiles.CR(t))
+	cmd := exec.Command(py, "../deploy/export/toy_export.py", out, "--int8", int8, "--dicom", testfiles.CR(t),
+		"--radraft", testserve.Binary(t))
 	if log, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("toy_export.py: %v\n%s", err, log)
 	}

@@ -17,7 +17,8 @@ transformers, peft, llava or onnxruntime-genai), and each of its fixed bugs:
   - check_prompt against a stand-in of conv_templates["v1"] (Vicuna v1,
     SeparatorStyle.TWO, as llava/conversation.py defines it) and of
     tokenizer_image_token (radraft_bundle.sp_tokenizer_image_token) for the
-    ~50 reference indications;
+    ~50 reference indications, and with --radraft BIN the Go tokenizer
+    (`radraft model tokenize`) as the export's --radraft does;
   - new_tokens on both shapes of generate()'s output (prompt + new tokens,
     as transformers 4.31 returns it, and new tokens only): the off-by-one;
   - check_bundle.py with a symbolic KV head-size dimension (accepted) and a
@@ -31,7 +32,7 @@ transformers, peft, llava or onnxruntime-genai), and each of its fixed bugs:
 Not exercised: loading and LoRA merging (load_llavarad), save_plain_llama,
 the builder itself, fp16 export on CUDA, LLaVA-Rad's own generate.
 
-    /usr/bin/python3 deploy/export/toy_export.py [OUT] [--int8 DIR]   (default /tmp/radraft-toy-bundle)
+    /usr/bin/python3 deploy/export/toy_export.py [OUT] [--int8 DIR] [--radraft BIN]   (default /tmp/radraft-toy-bundle)
 """
 import os
 import shutil
@@ -209,6 +210,7 @@ def main():
     ap.add_argument("out", nargs="?", default="/tmp/radraft-toy-bundle")
     ap.add_argument("--int8", default=None, help="also write the bundle with an int8 decoder here")
     ap.add_argument("--dicom", default=None, help="reference image (default: the testdata CR)")
+    ap.add_argument("--radraft", default=None, help="radraft binary: check_prompt also compares its Go tokenizer")
     a = ap.parse_args()
     out = a.out
     shutil.rmtree(out, ignore_errors=True)
@@ -240,7 +242,8 @@ def main():
         dm.export_decoder(model.decoder, os.path.join(out, "decoder.onnx"))
     shutil.copyfile(os.path.join(ROOT, "models", "demo", "tokenizer.model"), os.path.join(out, "tokenizer.model"))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(out, "tokenizer.model"))
-    n = ex.check_prompt(ToyConversation(), lambda t: rb.sp_tokenizer_image_token(sp, t, sp.bos_id()), sp)
+    n = ex.check_prompt(ToyConversation(), lambda t: rb.sp_tokenizer_image_token(sp, t, sp.bos_id()), sp,
+                        a.radraft, os.path.join(out, "tokenizer.model"))
     assert n >= 50
     check_new_tokens()
     print("builder command a site would run:", " ".join(ex.builder_command("PY", "HF_DIR", "GENAI_DIR", "cuda", "CACHE")))

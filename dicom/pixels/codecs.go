@@ -5,22 +5,25 @@ import (
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	rdicom "github.com/radraft/radraft/dicom"
 )
 
-// Encapsulated transfer syntaxes decoded here (PS3.5 A.4, PS3.6 Annex A).
+// Encapsulated transfer syntaxes decoded here (PS3.5 A.4, PS3.6 Annex A);
+// the UIDs are package dicom's.
 const (
-	JPEGBaseline       = "1.2.840.10008.1.2.4.50" // process 1, 8-bit lossy
-	JPEGExtended       = "1.2.840.10008.1.2.4.51" // processes 2 & 4, 12-bit lossy
-	JPEGLosslessP14    = "1.2.840.10008.1.2.4.57" // process 14, any predictor
-	JPEGLosslessSV1    = "1.2.840.10008.1.2.4.70" // process 14, predictor 1
-	JPEGLSLossless     = "1.2.840.10008.1.2.4.80"
-	JPEGLSNearLossless = "1.2.840.10008.1.2.4.81"
-	JPEG2000Lossless   = "1.2.840.10008.1.2.4.90"
-	JPEG2000           = "1.2.840.10008.1.2.4.91"
-	HTJ2KLossless      = "1.2.840.10008.1.2.4.201"
-	HTJ2KLosslessRPCL  = "1.2.840.10008.1.2.4.202"
-	HTJ2K              = "1.2.840.10008.1.2.4.203"
-	RLELossless        = "1.2.840.10008.1.2.5"
+	JPEGBaseline       = rdicom.JPEGBaseline    // process 1, 8-bit lossy
+	JPEGExtended       = rdicom.JPEGExtended    // processes 2 & 4, 12-bit lossy
+	JPEGLosslessP14    = rdicom.JPEGLosslessP14 // process 14, any predictor
+	JPEGLosslessSV1    = rdicom.JPEGLossless    // process 14, predictor 1
+	JPEGLSLossless     = rdicom.JPEGLSLossless
+	JPEGLSNearLossless = rdicom.JPEGLSNearLossless
+	JPEG2000Lossless   = rdicom.JPEG2000Lossless
+	JPEG2000           = rdicom.JPEG2000
+	HTJ2KLossless      = rdicom.HTJ2KLossless
+	HTJ2KLosslessRPCL  = rdicom.HTJ2KLosslessRPCL
+	HTJ2K              = rdicom.HTJ2K
+	RLELossless        = rdicom.RLELossless
 )
 
 // frameInfo is what a codec knows of the frame it decodes: the header's

@@ -1,13 +1,17 @@
 package scp_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/radraft/radraft/dicom/scp/scptest"
 	"github.com/radraft/radraft/drafts/draftstest"
@@ -33,7 +37,8 @@ func TestHostileCorpusRealBinary(t *testing.T) {
 	dbURL := draftstest.NewDatabase(t)
 	port := freePort(t)
 	addr := "127.0.0.1:" + port
-	p := testserve.Start(t, nil, addr, "--role=api", "--database-url="+dbURL, "--storage-dir="+t.TempDir(),
+	storage := t.TempDir()
+	p := testserve.Start(t, nil, addr, "--role=api", "--database-url="+dbURL, "--storage-dir="+storage,
 		"--dicom-addr="+addr, "--ae-title=RADRAFT", "--mllp-addr=", "--http-addr="+testserve.FreeAddr(t),
 		"--dicom-artim=1s", "--dicom-read-timeout=1s", "--dicom-idle-timeout=5s", "--max-pdu-length=65536")
 	echo := func(when string) {
@@ -56,6 +61,7 @@ func TestHostileCorpusRealBinary(t *testing.T) {
 		}
 		echo("after " + c.Name)
 	}
+	checkOnlyAcknowledgedKept(t, dbURL, storage, m.Cases)
 	stop, err := scptest.Trickle(addr, 80, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -89,4 +95,41 @@ func vmHWM(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmHWM")
 	return 0
+}
+
+// storingCases are the corpus cases that store an instance (one each);
+// every other case must leave nothing behind.
+var storingCases = map[string]bool{"valid-store": true, "issue10-latin1-name": true, "issue10-nul-name": true,
+	"issue10-series-other-study": true}
+
+// checkOnlyAcknowledgedKept: the instances indexed and the files in the
+// storage tree are exactly those of the storing cases (refused, truncated
+// and unparseable datasets left nothing behind, .tmp included).
+func checkOnlyAcknowledgedKept(t *testing.T, dbURL, storage string, cases []corpusCase) {
+	t.Helper()
+	stored := 0
+	for _, c := range cases {
+		if storingCases[c.Name] {
+			stored++
+		}
+	}
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var indexed int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM instances`).Scan(&indexed); err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	filepath.WalkDir(storage, func(path string, d fs.DirEntry, err error) error { //nolint:errcheck
+		if err == nil && !d.IsDir() {
+			files++
+		}
+		return nil
+	})
+	if indexed != stored || files != stored {
+		t.Errorf("%d C-STOREs acknowledged, %d instances indexed, %d files in the storage tree", stored, indexed, files)
+	}
 }

@@ -3,14 +3,17 @@ package study
 import (
 	"fmt"
 	"strings"
+
+	"github.com/radraft/radraft/dicom"
 )
 
-// SOP classes (PS3.4 B.5) the candidate rule names.
+// SOP classes (PS3.4 B.5) the candidate rule names, beside the radiograph
+// classes of package dicom.
 const (
-	sopCR          = "1.2.840.10008.5.1.4.1.1.1"
-	sopDXPresent   = "1.2.840.10008.5.1.4.1.1.1.1"
-	sopDXProcess   = "1.2.840.10008.5.1.4.1.1.1.1.1"
-	sopSCPrefix    = "1.2.840.10008.5.1.4.1.1.7" // 1.7 and the multi-frame 1.7.1-1.7.4
+	sopCR          = dicom.CRImageStorage
+	sopDXPresent   = dicom.DXPresentation
+	sopDXProcess   = dicom.DXProcessing
+	sopSCPrefix    = dicom.SecondaryCapture // 1.7 and the multi-frame 1.7.1-1.7.4
 	sopCT          = "1.2.840.10008.5.1.4.1.1.2"
 	sopEnhancedCT  = "1.2.840.10008.5.1.4.1.1.2.1"
 	sopLegacyCT    = "1.2.840.10008.5.1.4.1.1.2.2"

@@ -318,3 +318,36 @@ func TestTrickleRQWithinARTIM(t *testing.T) {
 		t.Fatalf("closed after %v", d)
 	}
 }
+
+// Sockets that never associate are counted apart from associations: with
+// the pending cap full of silent connections (ARTIM far away), a real
+// sender still gets in, the oldest silent one making room.
+func TestPendingSocketsCannotLockOut(t *testing.T) {
+	ts := startServer(t, func(c *scp.Config) {
+		c.ARTIM = 30 * time.Second
+		c.MaxPending = 4
+		c.MaxAssociations = 1
+	})
+	var silent []net.Conn
+	for i := 0; i < 8; i++ {
+		nc := dial(t, ts)
+		defer nc.Close()
+		silent = append(silent, nc)
+	}
+	time.Sleep(200 * time.Millisecond)
+	mustEcho(t, ts)
+	// the oldest silent sockets were dropped, the newest are still held
+	silent[0].SetReadDeadline(time.Now().Add(2 * time.Second)) //nolint:errcheck
+	if _, err := silent[0].Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("the oldest silent socket is still open: %v", err)
+	}
+	silent[7].SetReadDeadline(time.Now().Add(300 * time.Millisecond)) //nolint:errcheck
+	if _, err := silent[7].Read(make([]byte, 1)); !isTimeout(err) {
+		t.Errorf("the newest silent socket was dropped: %v", err)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -302,7 +302,11 @@ func (s *Server) handle(a *ul.Association) {
 	err := a.Establish(func(rq *ul.AssociateRQ) (*ul.AssociateAC, *ul.Reject) {
 		ac, rj := s.decide(a, rq, remote)
 		if rj == nil {
+			// an association now: no longer evictable as a pending socket
 			established = true
+			s.mu.Lock()
+			s.unpend(a)
+			s.mu.Unlock()
 		}
 		return ac, rj
 	})
@@ -313,9 +317,6 @@ func (s *Server) handle(a *ul.Association) {
 		return
 	}
 	defer s.active.Add(-1)
-	s.mu.Lock()
-	s.unpend(a)
-	s.mu.Unlock()
 	if err != nil { // the AC could not be sent
 		s.log.Info("dicom: association lost while accepting", "remote", remote, "err", err)
 		return

@@ -1,8 +1,9 @@
 import * as api from '../api';
 import { h } from '../dom';
-import { navigate, setUser } from '../main';
+import { navigate, type RouteContext } from '../router';
+import { setUser } from '../session';
 
-export function renderLogin(main: HTMLElement, params: URLSearchParams): () => void {
+export function renderLogin(main: HTMLElement, { params }: RouteContext): void {
   const err = h('p', { class: 'error', role: 'alert', id: 'login-error' });
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autofocus: true });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
@@ -38,5 +39,4 @@ export function renderLogin(main: HTMLElement, params: URLSearchParams): () => v
   });
   main.appendChild(h('section', { class: 'page narrow' }, form));
   setTimeout(() => user.focus(), 0);
-  return () => {};
 }

@@ -6,8 +6,9 @@
 import * as api from '../api';
 import { fmtDate, h, personName, sourceLabel } from '../dom';
 import { identityContent } from '../identity';
+import type { RouteContext } from '../router';
 
-export async function renderOrders(main: HTMLElement, params: URLSearchParams): Promise<() => void> {
+export async function renderOrders(main: HTMLElement, { params, signal }: RouteContext): Promise<void> {
   const minAge = params.get('min_age') ?? '';
   const res = await api.ordersAttention(minAge);
   const th = (cols: string[]) => h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c))));
@@ -83,5 +84,4 @@ export async function renderOrders(main: HTMLElement, params: URLSearchParams): 
       h('div', { class: 'table-wrap' }, noInd),
     ),
   );
-  return () => {};
 }

@@ -2,7 +2,7 @@
 
 import * as api from '../api';
 import { announce, fmtDate, h, personName } from '../dom';
-import { navigate } from '../main';
+import { navigate, type RouteContext } from '../router';
 import { diffSentences, splitSentences } from '../sentences';
 import { key, setViewShortcuts } from '../shortcuts';
 import { ERROR_TYPES } from './editor';
@@ -30,7 +30,7 @@ function errorSummary(errors: api.CheckError[]): HTMLElement {
   );
 }
 
-export async function renderFlags(main: HTMLElement, params: URLSearchParams): Promise<() => void> {
+export async function renderFlags(main: HTMLElement, { params, signal }: RouteContext): Promise<void> {
   const q = {
     status: params.get('status') ?? 'open',
     type: params.get('type') ?? '',
@@ -154,7 +154,6 @@ export async function renderFlags(main: HTMLElement, params: URLSearchParams): P
     { keys: '↓ / j', label: 'Next flag', group: 'QA', match: (e) => e.key === 'ArrowDown' || key('j')(e), run: () => move(1) },
     { keys: '↑ / k', label: 'Previous flag', group: 'QA', match: (e) => e.key === 'ArrowUp' || key('k')(e), run: () => move(-1) },
   ]);
-  return () => {};
 }
 
 /** Sentences with the ones an error points at (by index) outlined and
@@ -186,7 +185,8 @@ function sentencesView(list: string[], side: 'candidate' | 'reference', errors: 
   );
 }
 
-export async function renderFlag(main: HTMLElement, id: string): Promise<() => void> {
+export async function renderFlag(main: HTMLElement, { path, signal }: RouteContext): Promise<void> {
+  const id = path[2];
   const f = await api.flag(id);
   const ai = f.ai_findings ?? '';
   const signed = f.signed_findings ?? '';
@@ -265,10 +265,9 @@ export async function renderFlag(main: HTMLElement, id: string): Promise<() => v
       form,
     ),
   );
-  return () => {};
 }
 
-export async function renderMetrics(main: HTMLElement): Promise<() => void> {
+export async function renderMetrics(main: HTMLElement, { signal }: RouteContext): Promise<void> {
   const { rows, note } = await api.metrics();
   const versions = [...new Set(rows.map((r) => r.model_version))].sort();
   const weeks = [...new Set(rows.map((r) => r.week))].sort();
@@ -333,5 +332,4 @@ export async function renderMetrics(main: HTMLElement): Promise<() => void> {
       h('div', { class: 'table-wrap' }, table),
     ),
   );
-  return () => {};
 }

@@ -1,13 +1,15 @@
 import * as api from '../api';
 import { announce, fmtDate, h, personName, sourceLabel } from '../dom';
 import { identityContent, identityValue, type IdentityField } from '../identity';
-import { can, session } from '../main';
+import { onAbort, type RouteContext } from '../router';
+import { can, session } from '../session';
 import { key, type Shortcut } from '../shortcuts';
 import { PRESETS } from '../presets';
 import type { Viewer, ViewerState } from '../viewer';
 import { Editor } from './editor';
 
-export async function renderStudy(main: HTMLElement, uid: string): Promise<() => void> {
+export async function renderStudy(main: HTMLElement, { path, signal }: RouteContext): Promise<void> {
+  const uid = path[1];
   const st = await api.study(uid);
   const instances = st.series.flatMap((se) => se.instances.map((i) => ({ ...i, modality: se.modality, series: se })));
   const frontal = instances.find((i) => i.sop_instance_uid === st.frontal_sop_instance_uid) ?? instances[0] ?? null;
@@ -177,8 +179,16 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
         showPreview(e?.message ?? String(e));
       });
   }
-  await editor.load();
   let priorViewer: Viewer | null = null;
+  // leaving the route (even during the awaits below) stops the editor's
+  // poll and beforeunload handler and frees the viewers
+  onAbort(signal, () => {
+    editor.destroy();
+    viewer?.destroy();
+    priorViewer?.destroy();
+  });
+  await editor.load();
+  signal.throwIfAborted();
   const closePrior = () => {
     priorViewer?.destroy();
     priorViewer = null;
@@ -257,11 +267,6 @@ export async function renderStudy(main: HTMLElement, uid: string): Promise<() =>
   ];
   editor.setExtraShortcuts(vsc);
 
-  return () => {
-    editor.destroy();
-    viewer?.destroy();
-    priorViewer?.destroy();
-  };
 }
 
 /** The accession for the heading: DICOM, else the order's, else the MRN. */

@@ -1,7 +1,7 @@
 import * as api from '../api';
 import { announce, fmtDate, h } from '../dom';
 import { identityContent, identityValue } from '../identity';
-import { navigate } from '../main';
+import { navigate, type RouteContext } from '../router';
 import { key, setViewShortcuts } from '../shortcuts';
 
 export const STATUSES: [string, string][] = [
@@ -64,7 +64,7 @@ export function flagBadge(flag: string | null): HTMLElement | null {
   );
 }
 
-export async function renderWorklist(main: HTMLElement, params: URLSearchParams): Promise<() => void> {
+export async function renderWorklist(main: HTMLElement, { params, signal }: RouteContext): Promise<void> {
   const q: api.WorklistQuery = {
     status: params.get('status') ?? '',
     from: params.get('from') ?? '',
@@ -208,5 +208,4 @@ export async function renderWorklist(main: HTMLElement, params: URLSearchParams)
     { keys: '/', label: 'Search', group: 'Worklist', match: (e) => e.key === '/', run: () => text.focus() },
     { keys: 'r', label: 'Reload', group: 'Worklist', match: key('r'), run: () => navigate(location.hash) },
   ]);
-  return () => {};
 }

@@ -743,6 +743,40 @@ async function main() {
       await qctx.close();
     }, ['QA flag raised after signing']);
 
+    await step('leaving a study while it loads stops its poll and beforeunload handler', async () => {
+      // Hold the editor's first report read, go elsewhere, then answer it
+      // "404, no draft yet" (which starts the editor's 3 s poll). The route's
+      // AbortSignal must have cancelled the read and destroyed the editor.
+      const p = await ctx.newPage();
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+      const reportGET = /\/api\/v1\/studies\/[^/]+\/report$/;
+      let left = false;
+      let readsAfterLeaving = 0;
+      await p.route(reportGET, async (r) => {
+        if (r.request().method() !== 'GET') return r.continue();
+        if (left) {
+          readsAfterLeaving++;
+          return r.continue();
+        }
+        await sleep(1500);
+        await r.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"not_found","message":"no report"}}' }).catch(() => {});
+      });
+      const asked = p.waitForRequest(reportGET);
+      await p.goto(http + '/#/study/' + encodeURIComponent(studyUID));
+      await asked;
+      await p.evaluate(() => (location.hash = '#/orders'));
+      left = true;
+      await p.waitForSelector('h1');
+      await sleep(5000); // the 1.5 s hold plus more than one 3 s poll period
+      const cdp = await ctx.newCDPSession(p);
+      const { result } = await cdp.send('Runtime.evaluate', { expression: 'window' });
+      const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId });
+      const onUnload = listeners.filter((l) => l.type === 'beforeunload').length;
+      await p.close();
+      assert(readsAfterLeaving === 0, `the left study's editor still polls its report (${readsAfterLeaving} reads after leaving)`);
+      assert(onUnload === 0, `${onUnload} beforeunload handler(s) left by the study page`);
+    }, ['open the study from the keyboard']);
+
     await step('no uncaught page errors', async () => {
       assert(pageErrors.length === 0, pageErrors.join('\n'));
     });

@@ -36,7 +36,8 @@ export interface Resp<T> {
   status: number;
 }
 
-export async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Resp<T>> {
+/** One request; signal (the route's) cancels it, rejecting with its AbortError. */
+export async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Resp<T>> {
   const h: Record<string, string> = { Accept: 'application/json', ...headers };
   if (body !== undefined) h['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrf) h['X-CSRF-Token'] = csrf;
@@ -48,8 +49,10 @@ export async function call<T>(method: string, path: string, body?: unknown, head
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
+      signal,
     });
   } catch (e) {
+    if (signal?.aborted) throw signal.reason;
     throw new ApiError(0, 'network', 'The server cannot be reached. Your text is kept in this browser until it can.');
   }
   const etag = res.headers.get('ETag');
@@ -73,7 +76,7 @@ export async function call<T>(method: string, path: string, body?: unknown, head
   return { data: data as T, etag, status: res.status };
 }
 
-export const get = <T>(p: string) => call<T>('GET', p).then((r) => r.data);
+export const get = <T>(p: string, signal?: AbortSignal) => call<T>('GET', p, undefined, {}, signal).then((r) => r.data);
 
 // ---- types (the fields the UI reads; extra fields are ignored) -----------
 
@@ -280,11 +283,11 @@ function qs(q: Record<string, unknown>): string {
   return s ? `?${s}` : '';
 }
 
-export async function worklist(q: WorklistQuery): Promise<Worklist> {
+export async function worklist(q: WorklistQuery, signal?: AbortSignal): Promise<Worklist> {
   // UI sort "-study_date" = API sort=study_date&order=desc
   const sort = q.sort ?? '-study_date';
   const params: Record<string, unknown> = { ...q, sort: sort.replace(/^-/, ''), order: sort.startsWith('-') ? 'desc' : 'asc' };
-  const d = await get<Any>('/worklist' + qs(params));
+  const d = await get<Any>('/worklist' + qs(params), signal);
   const items = (d.items ?? d.studies ?? d.data ?? []) as Any[];
   return {
     items: items.map((it) => ({
@@ -311,8 +314,8 @@ function normFlag(v: unknown): string | null {
   return String(v);
 }
 
-export async function study(uid: string): Promise<StudyDetail> {
-  const d = await get<Any>(`/studies/${encodeURIComponent(uid)}`);
+export async function study(uid: string, signal?: AbortSignal): Promise<StudyDetail> {
+  const d = await get<Any>(`/studies/${encodeURIComponent(uid)}`, signal);
   const st = (d.study ?? d) as Any;
   const order = (d.order ?? st.order ?? null) as Any | null;
   const frontal = d.frontal ?? st.frontal;
@@ -355,8 +358,8 @@ export function previewURL(studyUID: string, inst: Instance, size = 512): string
 
 const rp = (uid: string) => `/studies/${encodeURIComponent(uid)}/report`;
 
-export async function getReport(uid: string): Promise<Report> {
-  const r = await call<Any>('GET', rp(uid));
+export async function getReport(uid: string, signal?: AbortSignal): Promise<Report> {
+  const r = await call<Any>('GET', rp(uid), undefined, {}, signal);
   return normReport(r.data, r.etag);
 }
 
@@ -465,8 +468,8 @@ export async function startCheck(uid: string, findings: string): Promise<CheckRe
   return normCheck(d.data ?? {});
 }
 
-export async function getCheck(uid: string, id?: string): Promise<CheckResult> {
-  const d = await get<Any>(rp(uid) + '/check' + (id ? `/${encodeURIComponent(id)}` : ''));
+export async function getCheck(uid: string, id?: string, signal?: AbortSignal): Promise<CheckResult> {
+  const d = await get<Any>(rp(uid) + '/check' + (id ? `/${encodeURIComponent(id)}` : ''), signal);
   return normCheck(d ?? {});
 }
 
@@ -509,14 +512,14 @@ export function normFlag2(f: Any): Flag {
   };
 }
 
-export async function flags(q: Record<string, unknown>): Promise<{ items: Flag[]; next_cursor: string | null }> {
-  const d = await get<Any>('/qa/flags' + qs(q));
+export async function flags(q: Record<string, unknown>, signal?: AbortSignal): Promise<{ items: Flag[]; next_cursor: string | null }> {
+  const d = await get<Any>('/qa/flags' + qs(q), signal);
   const items = (d.items ?? d.flags ?? []) as Any[];
   return { items: items.map(normFlag2), next_cursor: d.next_cursor ?? null };
 }
 
-export async function flag(id: string): Promise<Flag> {
-  const d = await get<Any>(`/qa/flags/${encodeURIComponent(id)}`);
+export async function flag(id: string, signal?: AbortSignal): Promise<Flag> {
+  const d = await get<Any>(`/qa/flags/${encodeURIComponent(id)}`, signal);
   return normFlag2(d.flag ?? d);
 }
 
@@ -536,8 +539,8 @@ export interface MetricRow {
   sig_by_type: Record<string, number>;
 }
 
-export async function metrics(q: Record<string, unknown> = {}): Promise<{ rows: MetricRow[]; note: string }> {
-  const d = await get<Any>('/qa/metrics' + qs(q));
+export async function metrics(q: Record<string, unknown> = {}, signal?: AbortSignal): Promise<{ rows: MetricRow[]; note: string }> {
+  const d = await get<Any>('/qa/metrics' + qs(q), signal);
   const rows = (d.weeks ?? d.items ?? d.rows ?? []) as Any[];
   return {
     note: d.note ?? '',
@@ -573,8 +576,8 @@ export interface Prior {
 }
 
 /** The patient's other studies (same Patient ID or the order's MRN) with their signed text. */
-export async function priors(uid: string): Promise<Prior[]> {
-  const d = await get<{ items: Prior[] }>(`/studies/${encodeURIComponent(uid)}/priors`);
+export async function priors(uid: string, signal?: AbortSignal): Promise<Prior[]> {
+  const d = await get<{ items: Prior[] }>(`/studies/${encodeURIComponent(uid)}/priors`, signal);
   return d.items ?? [];
 }
 
@@ -602,6 +605,6 @@ export interface OrderAttention {
   studies_without_indication: WorklistItem[];
 }
 
-export async function ordersAttention(minAge = ''): Promise<OrderAttention> {
-  return get<OrderAttention>('/orders/attention' + qs({ min_age: minAge }));
+export async function ordersAttention(minAge = '', signal?: AbortSignal): Promise<OrderAttention> {
+  return get<OrderAttention>('/orders/attention' + qs({ min_age: minAge }), signal);
 }

@@ -42,7 +42,11 @@ export class Editor {
   private selected = -1;
   private marked: MarkedSentence[] = [];
   private extra: Shortcut[] = [];
-  private destroyed = false;
+  /** Aborted by destroy(): cancels this editor's reads and polls. */
+  private readonly life = new AbortController();
+  private get destroyed(): boolean {
+    return this.life.signal.aborted;
+  }
   private pollTimer: number | null = null;
   private retry = 0;
 
@@ -82,7 +86,8 @@ export class Editor {
   }
 
   destroy(): void {
-    this.destroyed = true;
+    if (this.destroyed) return;
+    this.life.abort();
     window.removeEventListener('beforeunload', this.onUnload);
     if (this.pollTimer) clearTimeout(this.pollTimer);
     if (this.timer) {
@@ -129,8 +134,9 @@ export class Editor {
     this.root.appendChild(h('h2', null, 'Report'));
     let rep: api.Report;
     try {
-      rep = await api.getReport(this.uid);
+      rep = await api.getReport(this.uid, this.life.signal);
     } catch (e) {
+      if (this.destroyed) return;
       if (e instanceof api.ApiError && e.status === 404) {
         this.mode = 'none';
         const st = this.studyState;
@@ -155,6 +161,7 @@ export class Editor {
       }
       throw e;
     }
+    if (this.destroyed) return;
     this.setReport(rep);
     const b = this.readBackup();
     if (b && this.mode === 'edit' && (b.text !== rep.findings || JSON.stringify(b.accepted) !== JSON.stringify(this.accepted))) {
@@ -658,7 +665,8 @@ export class Editor {
     if (this.destroyed || tries > 90) return;
     this.pollTimer = window.setTimeout(async () => {
       try {
-        const rep = await api.getReport(this.uid);
+        const rep = await api.getReport(this.uid, this.life.signal);
+        if (this.destroyed) return;
         const v = rep.ai_draft?.version ?? 0;
         if (v > oldVersion) {
           if (this.dirty()) {
@@ -698,9 +706,10 @@ export class Editor {
       res = await api.startCheck(this.uid, this.text);
       for (let i = 0; i < 60 && res.status !== 'done' && res.status !== 'failed' && !this.destroyed; i++) {
         await new Promise((r) => setTimeout(r, 1000));
-        res = await api.getCheck(this.uid, res.id);
+        res = await api.getCheck(this.uid, res.id, this.life.signal);
       }
     } catch (e) {
+      if (this.destroyed) return;
       clear(this.checkEl);
       this.checkEl.append(
         h('h3', null, 'Second reader'),

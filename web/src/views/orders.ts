@@ -10,7 +10,8 @@ import type { RouteContext } from '../router';
 
 export async function renderOrders(main: HTMLElement, { params, signal }: RouteContext): Promise<void> {
   const minAge = params.get('min_age') ?? '';
-  const res = await api.ordersAttention(minAge);
+  const res = await api.ordersAttention(minAge, signal);
+  signal.throwIfAborted();
   const th = (cols: string[]) => h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c))));
   const unmatched = h(
     'table',

@@ -121,7 +121,8 @@ export async function renderFlags(main: HTMLElement, { params, signal }: RouteCo
   let sel = -1;
   let cursor: string | null = null;
   const load = async () => {
-    const res = await api.flags({ ...q, cursor: cursor ?? undefined });
+    const res = await api.flags({ ...q, cursor: cursor ?? undefined }, signal);
+    signal.throwIfAborted();
     for (const f of res.items) {
       const tr = h(
         'tr',
@@ -143,8 +144,9 @@ export async function renderFlags(main: HTMLElement, { params, signal }: RouteCo
     cursor = res.next_cursor;
     more.hidden = !cursor;
   };
-  more.addEventListener('click', () => void load().catch((e) => announce(e.message, 'error')));
+  more.addEventListener('click', () => void load().catch((e) => signal.aborted || announce(e.message, 'error')));
   await load();
+  signal.throwIfAborted();
   const move = (d: number) => {
     if (!rows.length) return;
     sel = Math.max(0, Math.min(rows.length - 1, sel + d));
@@ -187,7 +189,8 @@ function sentencesView(list: string[], side: 'candidate' | 'reference', errors: 
 
 export async function renderFlag(main: HTMLElement, { path, signal }: RouteContext): Promise<void> {
   const id = path[2];
-  const f = await api.flag(id);
+  const f = await api.flag(id, signal);
+  signal.throwIfAborted();
   const ai = f.ai_findings ?? '';
   const signed = f.signed_findings ?? '';
   const ev = (f.evaluation ?? {}) as { candidate_sentences?: string[]; reference_sentences?: string[] };
@@ -219,7 +222,9 @@ export async function renderFlag(main: HTMLElement, { path, signal }: RouteConte
       return;
     }
     try {
+      // a write is not cancelled by leaving the page; only its display is
       const r = await api.dispose(id, disp.value, note.value);
+      if (signal.aborted) return;
       saved.textContent = `Disposition: ${r.disposition ?? disp.value} (saved)`;
       f.status = r.status;
       announce('Disposition saved.');
@@ -268,7 +273,8 @@ export async function renderFlag(main: HTMLElement, { path, signal }: RouteConte
 }
 
 export async function renderMetrics(main: HTMLElement, { signal }: RouteContext): Promise<void> {
-  const { rows, note } = await api.metrics();
+  const { rows, note } = await api.metrics({}, signal);
+  signal.throwIfAborted();
   const versions = [...new Set(rows.map((r) => r.model_version))].sort();
   const weeks = [...new Set(rows.map((r) => r.week))].sort();
   const share = versions.map((v) => ({

@@ -10,7 +10,8 @@ import { Editor } from './editor';
 
 export async function renderStudy(main: HTMLElement, { path, signal }: RouteContext): Promise<void> {
   const uid = path[1];
-  const st = await api.study(uid);
+  const st = await api.study(uid, signal);
+  signal.throwIfAborted();
   const instances = st.series.flatMap((se) => se.instances.map((i) => ({ ...i, modality: se.modality, series: se })));
   const frontal = instances.find((i) => i.sop_instance_uid === st.frontal_sop_instance_uid) ?? instances[0] ?? null;
 
@@ -167,13 +168,16 @@ export async function renderStudy(main: HTMLElement, { path, signal }: RouteCont
     viewerMsg.textContent = 'Loading image…';
     import('../viewer')
       .then(async ({ Viewer }) => {
+        signal.throwIfAborted();
         viewer = new Viewer(vpEl);
         viewer.onChange = onState;
         await viewer.load(api.instanceFileURL(uid, frontal));
+        signal.throwIfAborted();
         viewerMsg.textContent = '';
         vpEl.dataset.loaded = 'true';
       })
       .catch((e) => {
+        if (signal.aborted) return;
         vpEl.dataset.loaded = 'error';
         console.error(e);
         showPreview(e?.message ?? String(e));
@@ -224,13 +228,16 @@ export async function renderStudy(main: HTMLElement, { path, signal }: RouteCont
       return;
     }
     const { Viewer } = await import('../viewer');
+    signal.throwIfAborted();
     priorViewer = new Viewer(pvp, false);
     await priorViewer.load(api.instanceFileURL(p.study_uid, { sop_instance_uid: p.frontal_sop_instance_uid }));
+    signal.throwIfAborted();
     pvp.dataset.loaded = 'true';
   };
   void api
-    .priors(uid)
+    .priors(uid, signal)
     .then((items) => {
+      signal.throwIfAborted();
       priorsList.replaceChildren(
         items.length === 0
           ? h('p', { class: 'muted small' }, 'No other studies of this patient.')
@@ -242,13 +249,13 @@ export async function renderStudy(main: HTMLElement, { path, signal }: RouteCont
                   'li',
                   { 'data-prior-uid': p.study_uid },
                   `${fmtDate(p.study_date)} · Acc. ${p.accession_number || '—'} · ${p.study_description || ''} · ${p.findings ? `signed by ${p.signed_by ?? '?'}` : p.report_status ?? 'no report'} `,
-                  h('button', { class: 'btn small', type: 'button', onclick: () => void openPrior(p).catch((e) => announce(e.message, 'error')) }, 'Compare side by side'),
+                  h('button', { class: 'btn small', type: 'button', onclick: () => void openPrior(p).catch((e) => signal.aborted || announce(e.message, 'error')) }, 'Compare side by side'),
                 ),
               ),
             ),
       );
     })
-    .catch((e) => priorsList.replaceChildren(h('p', { class: 'error small' }, `Priors not loaded: ${e.message}`)));
+    .catch((e) => signal.aborted || priorsList.replaceChildren(h('p', { class: 'error small' }, `Priors not loaded: ${e.message}`)));
 
   const vsc: Shortcut[] = [
     { keys: 'w', label: 'Drag sets window/level', group: 'Viewer', match: key('w'), run: () => vr()?.setMode('wl') },

@@ -152,7 +152,8 @@ export async function renderWorklist(main: HTMLElement, { params, signal }: Rout
   const open = (uid: string) => navigate('#/study/' + encodeURIComponent(uid));
 
   const load = async (c: string | null) => {
-    const res = await api.worklist({ ...q, cursor: c ?? undefined });
+    const res = await api.worklist({ ...q, cursor: c ?? undefined }, signal);
+    signal.throwIfAborted();
     for (const it of res.items) {
       const a = h('a', { href: '#/study/' + encodeURIComponent(it.study_uid), tabindex: -1 }, ...(identityValue(it, 'patient_name').value ? identityContent(it, 'patient_name') : ['(no name)']));
       const tr = h(
@@ -188,10 +189,11 @@ export async function renderWorklist(main: HTMLElement, { params, signal }: Rout
     try {
       await load(cursor);
     } catch (e) {
-      announce((e as Error).message, 'error');
+      if (!signal.aborted) announce((e as Error).message, 'error');
     }
   });
   await load(null);
+  signal.throwIfAborted();
 
   setViewShortcuts([
     { keys: '↓ / j', label: 'Next study', group: 'Worklist', match: (e) => e.key === 'ArrowDown' || key('j')(e), run: () => select(sel + 1) },

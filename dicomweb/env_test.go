@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/dicomweb"
@@ -68,7 +69,7 @@ func newEnv(t testing.TB) *env {
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
 	svc := &dicomweb.Service{Store: store, StorageDir: dir, Ingest: srv, Logger: quiet}
-	hs, err := server.New(server.Config{Store: store, StorageDir: dir, Logger: quiet, DICOMweb: func(m server.DICOMwebMount) {
+	hs, err := server.New(server.Config{Store: store, Audit: audit.New(store.DB()), StorageDir: dir, Logger: quiet, DICOMweb: func(m server.DICOMwebMount) {
 		svc.Routes(dicomweb.Mount{Group: m.Group, Read: m.Read, Write: m.Write, Audit: m.Audit, Actor: m.Actor})
 	}})
 	if err != nil {

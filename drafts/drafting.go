@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/radraft/radraft/audit"
 )
 
 // Study states of the drafting part of the state machine
@@ -242,11 +244,9 @@ func (s *Store) SaveAIDraft(ctx context.Context, d AIDraft) (reportID string, ve
 		if tag.RowsAffected() == 0 {
 			return ErrStudyNotFound
 		}
-		detail, _ := json.Marshal(map[string]any{"version": version, "model": d.ModelName, "model_version": d.ModelVersion,
-			"indication_source": d.IndicationSource})
-		_, err = tx.Exec(ctx, `INSERT INTO audit_log (actor, action, study_uid, object_ref, detail)
-			VALUES ('system', 'report.ai_draft', $1, $2, $3)`, d.StudyUID, "report:"+reportID, detail)
-		return err
+		return audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "report.ai_draft", StudyUID: d.StudyUID,
+			ObjectRef: "report:" + reportID, Detail: map[string]any{"version": version, "model": d.ModelName,
+				"model_version": d.ModelVersion, "indication_source": d.IndicationSource}})
 	})
 	if err != nil {
 		if errors.Is(err, ErrReportSigned) || errors.Is(err, ErrReportEdited) || errors.Is(err, ErrStudyNotFound) ||

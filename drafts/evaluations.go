@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/chexprompt"
 )
 
@@ -166,7 +167,7 @@ func (s *Store) SaveEvaluation(ctx context.Context, in *EvaluationInput, e NewEv
 				return err
 			default:
 				out.FlagCreated = true
-				if err := auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "qa.flag", StudyUID: in.StudyUID,
+				if err := audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "qa.flag", StudyUID: in.StudyUID,
 					ObjectRef: fmt.Sprintf("qa_flag:%d", out.FlagID),
 					Detail:    map[string]any{"evaluation": out.EvaluationID, "significant": e.SignificantTotal(), "engine": e.Engine}}); err != nil {
 					return err
@@ -175,7 +176,7 @@ func (s *Store) SaveEvaluation(ctx context.Context, in *EvaluationInput, e NewEv
 		} else if _, err := tx.Exec(ctx, `DELETE FROM qa_flags WHERE evaluation_id=$1 AND status='open'`, out.EvaluationID); err != nil {
 			return err
 		}
-		return auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "report.evaluate", StudyUID: in.StudyUID, ObjectRef: ref,
+		return audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "report.evaluate", StudyUID: in.StudyUID, ObjectRef: ref,
 			Detail: map[string]any{"report": in.ReportID, "candidate_version": in.CandidateVersion,
 				"reference_version": in.ReferenceVersion, "engine": e.Engine, "judge_model": e.JudgeModel,
 				"significant": e.SignificantTotal()}})

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/radraft/radraft/audit"
 )
 
 // ErrInstanceExists: an instance with that SOP Instance UID is already
@@ -241,7 +243,7 @@ func (s *Store) RecordConflict(ctx context.Context, c InstanceConflict) error {
 		if _, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: study, Reason: "new_copy", Generation: gen + 1}, nil); err != nil {
 			return fmt.Errorf("drafts: record conflict: queue draft: %w", err)
 		}
-		return auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "study.redraft_new_copy", StudyUID: study,
+		return audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "study.redraft_new_copy", StudyUID: study,
 			ObjectRef: c.SOPInstanceUID, Detail: map[string]any{"generation": gen + 1}})
 	})
 }
@@ -299,7 +301,7 @@ func (s *Store) PromoteConflict(ctx context.Context, sopInstanceUID string, conf
 			conflictID, cur.Path, cur.SHA256, cur.FileSize, cur.CallingAE, cur.TransferSyntaxUID); err != nil {
 			return fmt.Errorf("drafts: promote copy: %w", err)
 		}
-		return auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "instance.promote_copy", StudyUID: study,
+		return audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "instance.promote_copy", StudyUID: study,
 			ObjectRef: sopInstanceUID, Detail: map[string]any{"conflict_id": conflictID, "transfer_syntax": c.TransferSyntaxUID}})
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/radraft/radraft/audit"
 )
 
 // QA dispositions of a flag.
@@ -273,7 +275,7 @@ func (s *Store) DisposeFlag(ctx context.Context, id int64, disposition, note, ac
 		if prev != nil {
 			detail["previous"] = *prev
 		}
-		return auditTx(ctx, tx, AuditEntry{Actor: actor, Action: "qa.disposition", StudyUID: study,
+		return audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "qa.disposition", StudyUID: study,
 			ObjectRef: fmt.Sprintf("qa_flag:%d", id), RemoteAddr: remoteAddr, Detail: detail})
 	})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/radraft/radraft/audit"
 )
 
 // Report statuses.
@@ -207,22 +209,6 @@ func (s *Store) addVersion(ctx context.Context, tx pgx.Tx, r *Report, kind strin
 	return v, nil
 }
 
-func auditTx(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
-	detail := []byte("{}")
-	if e.Detail != nil {
-		var err error
-		if detail, err = json.Marshal(e.Detail); err != nil {
-			return err
-		}
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO audit_log (actor, action, study_uid, object_ref, remote_addr, detail)
-		VALUES ($1,$2,NULLIF($3,''),$4,$5,$6)`, e.Actor, e.Action, e.StudyUID, e.ObjectRef, e.RemoteAddr, detail)
-	if err != nil {
-		return fmt.Errorf("drafts: audit: %w", err)
-	}
-	return nil
-}
-
 func (c ReportChange) currentAccepted(r *Report) []string {
 	if c.Accepted != nil {
 		return c.Accepted
@@ -248,7 +234,7 @@ func (s *Store) EditReport(ctx context.Context, c ReportChange) (*Report, error)
 		if _, err := tx.Exec(ctx, `UPDATE reports SET current_version=$2, updated_at=now() WHERE id=$1`, r.ID, v); err != nil {
 			return err
 		}
-		return auditTx(ctx, tx, AuditEntry{Actor: c.Actor, Action: "report.edit", StudyUID: r.StudyUID,
+		return audit.Write(ctx, tx, audit.Entry{Actor: c.Actor, Action: "report.edit", StudyUID: r.StudyUID,
 			ObjectRef: fmt.Sprintf("report:%s/v%d", r.ID, v), RemoteAddr: c.RemoteAddr,
 			Detail: map[string]any{"version": v, "chars": len([]rune(c.Findings))}})
 	})
@@ -329,7 +315,7 @@ func (s *Store) afterFinal(ctx context.Context, tx pgx.Tx, r *Report, v int, act
 	if c.Reason != "" {
 		detail["reason_chars"] = len([]rune(c.Reason))
 	}
-	return auditTx(ctx, tx, AuditEntry{Actor: c.Actor, Action: action, StudyUID: r.StudyUID,
+	return audit.Write(ctx, tx, audit.Entry{Actor: c.Actor, Action: action, StudyUID: r.StudyUID,
 		ObjectRef: fmt.Sprintf("report:%s/v%d", r.ID, v), RemoteAddr: c.RemoteAddr, Detail: detail})
 }
 
@@ -374,7 +360,7 @@ func (s *Store) RequestRedraft(ctx context.Context, studyUID, actor, remoteAddr 
 			return fmt.Errorf("drafts: queue re-draft: %w", err)
 		}
 		queued = !res.UniqueSkippedAsDuplicate
-		return auditTx(ctx, tx, AuditEntry{Actor: actor, Action: "report.redraft", StudyUID: studyUID,
+		return audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "report.redraft", StudyUID: studyUID,
 			ObjectRef: fmt.Sprintf("job:%d", res.Job.ID), RemoteAddr: remoteAddr, Detail: map[string]any{"queued": queued}})
 	})
 	return queued, err

@@ -1,6 +1,7 @@
 // Package drafts is radraft's domain: studies and their drafting state,
-// orders, reports and their versions, signing, QA flags, and the audit log,
-// all kept in Postgres. It knows nothing of DICOM, HL7 or HTTP: the
+// orders, reports and their versions, signing, QA flags, kept in Postgres
+// (the audit log is package audit's; rows are written in the same
+// transactions). It knows nothing of DICOM, HL7 or HTTP: the
 // transports call it, it never calls them.
 package drafts
 
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/radraft/radraft/internal/pgexec"
 	"github.com/radraft/radraft/migrations"
 )
 
@@ -56,6 +58,10 @@ func Open(ctx context.Context, databaseURL string, migrate bool) (*Store, error)
 
 // Close releases the connection pool.
 func (s *Store) Close() { s.Pool.Close() }
+
+// DB is the store's database handle, for the store packages that share it
+// (auth, audit, qa).
+func (s *Store) DB() pgexec.Executor { return s.Pool }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.Pool.Ping(ctx) }

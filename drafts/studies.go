@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/radraft/radraft/audit"
 )
 
 // Study states of the ingest part of the state machine. A study is
@@ -156,7 +158,7 @@ func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []stri
 	if d.FrontalSOP != "" {
 		res.State = StateReady
 	}
-	if err := auditTx(ctx, tx, AuditEntry{Actor: "system", Action: "study.settle", StudyUID: st.StudyUID,
+	if err := audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "study.settle", StudyUID: st.StudyUID,
 		ObjectRef: d.FrontalSOP, Detail: map[string]any{"state": res.State, "view_reason": d.Reason,
 			"instances": len(st.Instances)}}); err != nil {
 		return nil, uid, err
@@ -278,7 +280,7 @@ func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, act
 	if _, err := s.applyView(ctx, tx, studyUID, d, "requested"); err != nil {
 		return err
 	}
-	if err := auditTx(ctx, tx, AuditEntry{Actor: actor, Action: "study.choose_frontal", StudyUID: studyUID,
+	if err := audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "study.choose_frontal", StudyUID: studyUID,
 		ObjectRef: sopInstanceUID, RemoteAddr: remoteAddr, Detail: map[string]any{"previous_state": state}}); err != nil {
 		return err
 	}

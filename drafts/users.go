@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -357,60 +356,4 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]APIToken, error) {
 		err := r.Scan(&t.ID, &t.Username, &t.Name, &t.CreatedAt, &t.LastUsedAt, &t.RevokedAt)
 		return t, err
 	})
-}
-
-// AuditRow is a stored audit entry.
-type AuditRow struct {
-	ID         int64           `json:"id"`
-	At         time.Time       `json:"at"`
-	Actor      string          `json:"actor"`
-	Action     string          `json:"action"`
-	StudyUID   *string         `json:"study_uid"`
-	ObjectRef  string          `json:"object_ref"`
-	RemoteAddr string          `json:"remote_addr"`
-	Detail     json.RawMessage `json:"detail"`
-}
-
-// AuditQuery filters the audit log; rows come newest first.
-type AuditQuery struct {
-	Actor, Action, StudyUID string
-	Since, Until            time.Time
-	BeforeID                int64 // keyset: rows with id < BeforeID
-	Limit                   int   // default 100, at most 1000
-}
-
-// AuditLog reads the audit log.
-func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]AuditRow, error) {
-	if q.Limit <= 0 {
-		q.Limit = 100
-	}
-	if q.Limit > 1000 {
-		q.Limit = 1000
-	}
-	var since, until *time.Time
-	if !q.Since.IsZero() {
-		since = &q.Since
-	}
-	if !q.Until.IsZero() {
-		until = &q.Until
-	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, at, actor, action, study_uid, object_ref, remote_addr, detail FROM audit_log
-		WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR study_uid = $3)
-		  AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
-		  AND ($6 = 0 OR id < $6)
-		ORDER BY id DESC LIMIT $7`, q.Actor, q.Action, q.StudyUID, since, until, q.BeforeID, q.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("drafts: audit log: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRow, error) {
-		var a AuditRow
-		var detail []byte
-		err := r.Scan(&a.ID, &a.At, &a.Actor, &a.Action, &a.StudyUID, &a.ObjectRef, &a.RemoteAddr, &detail)
-		a.Detail = detail
-		return a, err
-	})
-	if out == nil {
-		out = []AuditRow{}
-	}
-	return out, err
 }

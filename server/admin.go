@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/drafts"
 )
 
@@ -26,7 +27,7 @@ func init() {
 
 // adminAudit: GET /api/v1/admin/audit?actor=&action=&study_uid=&since=&until=&before_id=&limit=
 func (s *Server) adminAudit(c *gin.Context) {
-	q := drafts.AuditQuery{Actor: c.Query("actor"), Action: c.Query("action"), StudyUID: c.Query("study_uid")}
+	q := audit.Query{Actor: c.Query("actor"), Action: c.Query("action"), StudyUID: c.Query("study_uid")}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time
@@ -61,7 +62,7 @@ func (s *Server) adminAudit(c *gin.Context) {
 		}
 		q.Limit = n
 	}
-	rows, err := s.cfg.Store.AuditLog(c.Request.Context(), q)
+	rows, err := s.cfg.Audit.Read(c.Request.Context(), q)
 	if err != nil {
 		s.internalError(c, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/sentences"
 )
@@ -219,7 +220,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	// Admin reads the audit log.
 	adm := e.login("admin1")
 	var audit struct {
-		Entries []drafts.AuditRow `json:"entries"`
+		Entries []audit.Row `json:"entries"`
 	}
 	if r := adm.do("GET", "/api/v1/admin/audit?study_uid="+uid+"&limit=500", nil, nil, &audit); r.StatusCode != 200 || len(audit.Entries) < 8 {
 		t.Fatalf("admin audit: %d %d", r.StatusCode, len(audit.Entries))

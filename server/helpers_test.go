@@ -12,6 +12,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 )
@@ -36,7 +37,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
 	store := draftstest.New(t)
 	dir := t.TempDir()
-	cfg := Config{Store: store, StorageDir: dir, ResultsOut: true}
+	cfg := Config{Store: store, Audit: audit.New(store.DB()), StorageDir: dir, ResultsOut: true}
 	if !testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -50,6 +50,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/internal/panics"
 )
@@ -69,7 +70,9 @@ type Renderer func(ctx context.Context, path string, o RenderOptions) (image.Ima
 
 // Config is what the server needs from the process.
 type Config struct {
-	Store      *drafts.Store
+	Store *drafts.Store
+	// Audit is the audit log every access and change is written to.
+	Audit      *audit.Log
 	StorageDir string
 	// TLS: cookies are marked Secure (set when serving HTTPS, or behind a
 	// TLS-terminating proxy).
@@ -121,6 +124,9 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
+	}
+	if cfg.Audit == nil {
+		return nil, errors.New("server: no audit log")
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = 30 * time.Minute

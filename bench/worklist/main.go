@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/server"
 )
@@ -94,7 +95,7 @@ func run(adminURL string, nStudies, n int, keep, plans bool) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.New(server.Config{Store: store, Audit: audit.New(store.DB()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}

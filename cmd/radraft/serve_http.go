@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/dicomweb"
 	"github.com/radraft/radraft/server"
@@ -29,6 +30,7 @@ func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error
 	cfg := d.cfg
 	srv, err := server.New(server.Config{
 		Store:       d.store,
+		Audit:       audit.New(d.store.DB()),
 		StorageDir:  cfg.StorageDir,
 		TLS:         cfg.TLSCert != "",
 		ResultsOut:  cfg.RISAddr != "",

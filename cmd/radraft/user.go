@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/drafts"
 )
 
@@ -43,6 +44,7 @@ func runUser(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	auditLog := audit.New(store.DB())
 	switch sub {
 	case "add":
 		if !drafts.ValidRole(*role) {
@@ -56,8 +58,10 @@ func runUser(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		store.Audit(ctx, drafts.AuditEntry{Actor: "cli", Action: "user.create", ObjectRef: "user:" + u.Username, //nolint:errcheck
-			Detail: map[string]any{"role": u.Role}})
+		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "user.create", ObjectRef: "user:" + u.Username,
+			Detail: map[string]any{"role": u.Role}}); err != nil {
+			return unaudited("user "+u.Username+" added", err)
+		}
 		fmt.Printf("user %s (%s) added\n", u.Username, u.Role)
 	case "passwd":
 		pw, err := readPassword(os.Stdin)
@@ -67,15 +71,23 @@ func runUser(ctx context.Context, args []string) error {
 		if err := store.SetPassword(ctx, *username, pw); err != nil {
 			return err
 		}
-		store.Audit(ctx, drafts.AuditEntry{Actor: "cli", Action: "user.passwd", ObjectRef: "user:" + *username}) //nolint:errcheck
+		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "user.passwd", ObjectRef: "user:" + *username}); err != nil {
+			return unaudited("password of "+*username+" changed", err)
+		}
 		fmt.Printf("password of %s changed; their sessions ended\n", *username)
 	case "token":
 		tok, t, err := store.CreateAPIToken(ctx, *username, *name)
 		if err != nil {
 			return err
 		}
-		store.Audit(ctx, drafts.AuditEntry{Actor: "cli", Action: "token.create", ObjectRef: fmt.Sprintf("token:%d", t.ID), //nolint:errcheck
-			Detail: map[string]any{"for": *username}})
+		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "token.create", ObjectRef: fmt.Sprintf("token:%d", t.ID),
+			Detail: map[string]any{"for": *username}}); err != nil {
+			// The token is not printed: an unaudited credential is not handed out.
+			if rerr := store.RevokeAPIToken(ctx, t.ID); rerr != nil {
+				return fmt.Errorf("token %d created, its audit row not written (%w) and revoking it failed: %v", t.ID, err, rerr)
+			}
+			return fmt.Errorf("token not issued: audit row not written: %w", err)
+		}
 		fmt.Fprintf(os.Stderr, "token %d for %s (shown once; send it as Authorization: Bearer <token>):\n", t.ID, *username)
 		fmt.Println(tok)
 	case "list":
@@ -108,4 +120,12 @@ func readPassword(r io.Reader) (string, error) {
 		return "", errors.New("empty password")
 	}
 	return pw, nil
+}
+
+// unaudited is the error of an account change that was made but whose audit
+// row was not written. The CLI fails (non-zero exit) rather than logging:
+// the operator is at the terminal, and an administrative change without its
+// audit row must be noticed and redone or recorded by hand.
+func unaudited(done string, err error) error {
+	return fmt.Errorf("%s, but its audit row was not written: %w", done, err)
 }

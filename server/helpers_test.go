@@ -144,8 +144,8 @@ func (e *env) seedStudy(uid, accession, mrn, name, date, aiText string) {
 		VALUES ($1,$2,$3,$4,$5::date,'ready',now(),$1||'.1.1','ViewPosition PA','cough','(0040,1002)',1)`, uid, accession, mrn, name, date)
 	draftstest.MustExec(e.t, e.store, `INSERT INTO series (series_uid, study_uid, modality) VALUES ($1||'.1', $1, 'CR')`, uid)
 	draftstest.MustExec(e.t, e.store, `INSERT INTO instances (sop_instance_uid, sop_class_uid, series_uid, study_uid, transfer_syntax_uid,
-		path, file_size, dataset_size, sha256, view_position) VALUES ($1||'.1.1','1.2.840.10008.5.1.4.1.1.1',$1||'.1',$1,'1.2.840.10008.1.2.1',
-		$1||'.dcm',4,4,'x','PA')`, uid)
+		path, file_size, dataset_size, sha256, view_position, rows_, columns_) VALUES ($1||'.1.1','1.2.840.10008.5.1.4.1.1.1',$1||'.1',$1,'1.2.840.10008.1.2.1',
+		$1||'.dcm',4,4,'x','PA',2140,1760)`, uid)
 	if err := os.WriteFile(e.dir+"/"+uid+".dcm", []byte("DICM"), 0o600); err != nil {
 		e.t.Fatal(err)
 	}

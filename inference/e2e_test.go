@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,23 +50,7 @@ func TestEndToEndDraftWithOrder(t *testing.T) {
 		}
 	}
 	defer stop()
-	for {
-		if r, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case <-p.Done:
-			t.Fatalf("radraft serve exited:\n%s", p.Log())
-		default:
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("radraft serve not ready:\n%s", p.Log())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	p.WaitReady(ctx, t, httpAddr)
 
 	cr := filepath.Join(tmp, "cr.dcm")
 	b, err := os.ReadFile(testfiles.CR(t))

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +79,7 @@ func TestPACSIngestTable(t *testing.T) {
 		"RADRAFT_SETTLE_QUIET=2s", "RADRAFT_ORDER_WAIT=1s", "RADRAFT_MODEL_DIR=" + filepath.Join(root, "models/demo"),
 		"RADRAFT_ORT_LIB=" + lib, "RADRAFT_ROLE=all", "RADRAFT_SOP_CLASSES=" + sopClasses}, httpAddr)
 	defer func() { p.Cmd.Process.Signal(os.Interrupt); <-p.Done }() //nolint:errcheck
-	waitReady(ctx, t, p, httpAddr)
+	p.WaitReady(ctx, t, httpAddr)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -308,26 +307,6 @@ func waitSettled(ctx context.Context, conn *pgx.Conn, study string) (string, str
 		state = "not received"
 	}
 	return state, reason + " (timed out)"
-}
-
-func waitReady(ctx context.Context, t *testing.T, p *testserve.Proc, httpAddr string) {
-	for {
-		if r, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return
-			}
-		}
-		select {
-		case <-p.Done:
-			t.Fatalf("radraft serve exited:\n%s", p.Log())
-		default:
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("radraft serve not ready:\n%s", p.Log())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 var uidRe = regexp.MustCompile(`\[([0-9.]+)\]`)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +124,30 @@ func Start(t testing.TB, env []string, waitAddr string, args ...string) *Proc {
 			t.Fatalf("radraft serve did not listen on %s\n%s", waitAddr, p.Log())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// WaitReady waits until GET http://httpAddr/readyz answers 200 (the
+// database migrated, the model loaded), failing the test when the process
+// exits first or ctx ends.
+func (p *Proc) WaitReady(ctx context.Context, t testing.TB, httpAddr string) {
+	t.Helper()
+	for {
+		if r, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-p.Done:
+			t.Fatalf("radraft serve exited:\n%s", p.Log())
+		default:
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("radraft serve not ready:\n%s", p.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

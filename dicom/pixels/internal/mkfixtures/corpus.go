@@ -79,18 +79,9 @@ func writeCorpus(dir string) {
 // frame, labelled with transfer syntax ts (for codecs DCMTK and GDCM do not
 // write, such as HTJ2K).
 func wrap(src, codestream, ts, out string) error {
-	f, err := os.Open(src)
+	ds, err := parseFile(src, dicom.SkipPixelData())
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	ds, err := dicom.Parse(f, st.Size(), nil, dicom.SkipPixelData())
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
 	}
 	cs, err := os.ReadFile(codestream)
 	if err != nil {
@@ -158,18 +149,9 @@ func relabel(b []byte, ts string) ([]byte, error) {
 // masked to Bits Stored and sign-extended when Pixel Representation is 1
 // (what OpenJPH's raw input reads).
 func rawPixels(src, out string) error {
-	f, err := os.Open(src)
+	ds, err := parseFile(src, dicom.SkipProcessingPixelDataValue())
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	ds, err := dicom.Parse(f, st.Size(), nil, dicom.SkipProcessingPixelDataValue())
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
 	}
 	num := func(t tag.Tag) int {
 		e, err := ds.FindElementByTag(t)
@@ -203,4 +185,22 @@ func rawPixels(src, out string) error {
 		}
 	}
 	return os.WriteFile(out, w, 0o644)
+}
+
+// parseFile parses the Part 10 file at path.
+func parseFile(path string, opt dicom.ParseOption) (dicom.Dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return dicom.Dataset{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return dicom.Dataset{}, err
+	}
+	ds, err := dicom.Parse(f, st.Size(), nil, opt)
+	if err != nil {
+		return dicom.Dataset{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return ds, nil
 }

@@ -220,9 +220,13 @@ func (c ReportChange) currentAccepted(r *Report) []string {
 }
 
 // EditReport saves new text of an unsigned report as a new version (kind
-// edit) and audits it, in one transaction. A signed report gives
+// edit) and audits it, in one transaction. Empty (or blank) text is
+// ErrEmptyReport: a report is never saved without findings. A signed report gives
 // ErrReportSigned; a stale IfVersion a *VersionConflictError.
 func (s *Store) EditReport(ctx context.Context, c ReportChange) (*Report, error) {
+	if strings.TrimSpace(c.Findings) == "" {
+		return nil, ErrEmptyReport
+	}
 	return s.reportTx(ctx, c, func(tx pgx.Tx, r *Report) error {
 		if r.Final() {
 			return ErrReportSigned

@@ -90,3 +90,79 @@ func TestLoginLimitsHoldUnderConcurrency(t *testing.T) {
 		t.Fatalf("one address: %v; want 30 × 401 and 10 × 429", c)
 	}
 }
+
+// /readyz tells anyone what is not ready, never the error (a DSN's user,
+// database and host); the error goes to the log.
+func TestReadyzHidesTheDatabaseError(t *testing.T) {
+	var logBuf bytes.Buffer
+	e := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logBuf, nil)) })
+	e.store.Close() // the pool is gone: every query fails with pgx's error
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	r := e.anon().do("GET", "/readyz", nil, nil, &ready)
+	if r.StatusCode != 503 || ready.Checks["database"] != "database unreachable" {
+		t.Fatalf("readyz: %d %+v", r.StatusCode, ready.Checks)
+	}
+	if !strings.Contains(logBuf.String(), "check=database") {
+		t.Errorf("the database error is not logged: %s", logBuf.String())
+	}
+}
+
+// Every answer carries the security headers; the UI's still works under
+// them (web/e2e runs it in chromium with this policy).
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, p := range []string{"/", "/api/v1/auth/me", "/healthz"} {
+		r := e.anon().do("GET", p, nil, nil, nil)
+		h := r.Header
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			strings.Contains(csp, "unsafe-inline") || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: CSP %q, nosniff %q, referrer %q", p, csp, h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"))
+		}
+	}
+}
+
+// Bad input is a 4xx JSON error, never a 500: a JSON body under another
+// Content-Type (415, login included), a NUL in a query, a path or a body
+// (400), an empty or blank report (422, saved or signed).
+func TestBadInputIs4xx(t *testing.T) {
+	e := newEnv(t, nil)
+	const uid = "1.2.826.0.1.3680043.8.498.99"
+	e.seedStudy(uid, "ACC99", "MRN99", "DOE^JANE", "2026-11-20", "No effusion.")
+	rad := e.login("radiologist1")
+	login, _ := json.Marshal(map[string]string{"username": "radiologist1", "password": testPassword})
+	report := "/api/v1/studies/" + uid + "/report"
+	for _, c := range []struct {
+		who          *client
+		method, path string
+		body         []byte
+		hdr          map[string]string
+		status       int
+		code         string
+	}{
+		{e.anon(), "POST", "/api/v1/auth/login", login, map[string]string{"Content-Type": "text/plain"}, 415, "unsupported_media_type"},
+		{e.anon(), "POST", "/api/v1/auth/login", login, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
+		{rad, "PUT", report, []byte(`{"findings":"x"}`), map[string]string{"Content-Type": "text/plain", "If-Match": `"v1"`}, 415, "unsupported_media_type"},
+		{rad, "GET", "/api/v1/worklist?q=%00", nil, nil, 400, "bad_request"},
+		{rad, "GET", "/api/v1/worklist?q=%ff", nil, nil, 400, "bad_request"},
+		{rad, "GET", "/api/v1/studies/1.2%00.3/report", nil, nil, 400, "bad_request"},
+		{rad, "PUT", report, []byte(`{"findings":"No effusion.\u0000"}`), map[string]string{"If-Match": `"v1"`}, 400, "bad_request"},
+		{e.anon(), "POST", "/api/v1/auth/login", []byte(`{"username":"radiologist1\u0000","password":"x"}`), nil, 400, "bad_request"},
+		{rad, "PUT", report, []byte(`{"findings":""}`), map[string]string{"If-Match": `"v1"`}, 422, "empty_report"},
+		{rad, "PUT", report, []byte(`{"findings":" \n\t "}`), map[string]string{"If-Match": `"v1"`}, 422, "empty_report"},
+		{rad, "POST", report + "/sign", []byte(`{"findings":"  "}`), map[string]string{"If-Match": `"v1"`}, 422, "empty_report"},
+	} {
+		var er errResp
+		r := c.who.do(c.method, c.path, c.body, c.hdr, &er)
+		if r.StatusCode != c.status || er.Error.Code != c.code {
+			t.Errorf("%s %s %q: %d %+v, want %d %s", c.method, c.path, c.body, r.StatusCode, er, c.status, c.code)
+		}
+	}
+	// Nothing was saved; a good edit still is.
+	var rep reportResp
+	if r := rad.do("PUT", report, []byte(`{"findings":"Small left effusion."}`), map[string]string{"If-Match": `"v1"`}, &rep); r.StatusCode != 200 || rep.CurrentVersion != 2 {
+		t.Fatalf("good edit: %d v%d", r.StatusCode, rep.CurrentVersion)
+	}
+}

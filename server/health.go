@@ -19,18 +19,21 @@ func (s *Server) readyz(c *gin.Context) {
 	defer cancel()
 	checks := gin.H{}
 	ok := true
-	check := func(name string, err error) {
+	// Anyone may read /readyz: it says what is not ready, never the error
+	// itself (a DSN's user, database and host, a path); that goes to the log.
+	check := func(name, failed string, err error) {
 		if err != nil {
 			ok = false
-			checks[name] = err.Error()
+			checks[name] = failed
+			s.log.Warn("not ready", "check", name, "err", err)
 			return
 		}
 		checks[name] = "ok"
 	}
-	check("database", s.cfg.Store.Ping(ctx))
-	check("storage", storageWritable(s.cfg.StorageDir))
+	check("database", "database unreachable", s.cfg.Store.Ping(ctx))
+	check("storage", "storage not writable", storageWritable(s.cfg.StorageDir))
 	if s.cfg.Ready != nil {
-		check("model", s.cfg.Ready(ctx))
+		check("model", "model not loaded", s.cfg.Ready(ctx))
 	}
 	status := http.StatusOK
 	if !ok {

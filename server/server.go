@@ -31,7 +31,10 @@
 //     before answering and answer 500 when auditing fails.
 //   - WriteError(c, status, code, message) — the JSON error shape
 //     {"error":{"code","message"}}; never put PHI in the message.
-//   - bindJSON(c, &v) — strict JSON body (unknown fields refused), 400 on error.
+//   - bindJSON(c, &v) — strict JSON body (unknown fields refused): 415 unless
+//     Content-Type is application/json, 400 when it does not decode or holds
+//     a NUL. Paths and queries with a NUL or invalid UTF-8 are refused (400)
+//     before any handler runs.
 //
 // Logging: the access log records method, route template, status and
 // duration only (no paths with parameters, no query strings: search text is
@@ -145,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	e.HandleMethodNotAllowed = true
 	e.RemoveExtraSlash = true
-	e.Use(s.recoverer, s.accessLog, securityHeaders)
+	e.Use(s.recoverer, s.accessLog, securityHeaders, refuseBadText)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) {
 		WriteError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
@@ -240,6 +243,7 @@ func securityHeaders(c *gin.Context) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 		h.Set("Cache-Control", "no-store")
 	}
@@ -258,14 +262,4 @@ func (s *Server) noRoute(c *gin.Context) {
 		return
 	}
 	s.serveUI(c)
-}
-
-// bindJSON decodes a strict JSON body into v; on error it answers 400.
-func bindJSON(c *gin.Context, v any) bool {
-	dec := jsonDecoder(c.Request.Body)
-	if err := dec.Decode(v); err != nil {
-		WriteError(c, http.StatusBadRequest, "bad_request", "request body is not the expected JSON")
-		return false
-	}
-	return true
 }

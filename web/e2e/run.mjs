@@ -306,6 +306,11 @@ async function main() {
   failPage = page;
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // The server's Content-Security-Policy must not block any part of the UI.
+  const cspViolations = [];
+  ctx.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   let browser2 = null;
 
   try {
@@ -779,6 +784,9 @@ async function main() {
 
     await step('no uncaught page errors', async () => {
       assert(pageErrors.length === 0, pageErrors.join('\n'));
+    });
+    await step('no Content-Security-Policy violations', async () => {
+      assert(cspViolations.length === 0, cspViolations.join('\n'));
     });
   } finally {
     await ctx.close().catch(() => {});

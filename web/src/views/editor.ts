@@ -466,6 +466,11 @@ export class Editor {
     if (this.mode !== 'edit' || !this.dirty()) return this.mode === 'edit' || this.mode === 'readonly';
     const text = this.text;
     const acc = [...this.accepted];
+    if (!text.trim()) {
+      // The server keeps no empty version; the last saved text stays.
+      this.setSaveState('Empty: not saved', 'bad');
+      return false;
+    }
     let ok = false;
     this.setSaveState('Saving…', 'busy');
     this.saving = (async () => {

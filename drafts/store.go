@@ -7,9 +7,12 @@ package drafts
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
@@ -70,4 +73,13 @@ func (s *Store) Ping(ctx context.Context) error { return s.Pool.Ping(ctx) }
 func redactURL(cfg *pgxpool.Config) string {
 	c := cfg.ConnConfig
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+}
+
+// Unstorable reports whether err is the database refusing the data itself
+// (SQLSTATE class 22, data exception: a NUL in text, an invalid byte
+// sequence, a value out of range), which no retry of the same data can fix,
+// as opposed to the database being unreachable or busy.
+func Unstorable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }

@@ -86,6 +86,10 @@ func (h *OrderHandler) Handle(ctx context.Context, raw []byte, remote string) []
 		if errors.Is(err, drafts.ErrNoOrderKey) {
 			return answer(AR, AckOptions{ErrCode: ErrRequiredFieldMiss, Text: "order has neither accession number nor Study Instance UID"})
 		}
+		if drafts.Unstorable(err) {
+			h.log().Warn("hl7: order refused by the database; rejected", append(attrs, "err", err)...)
+			return answer(AR, AckOptions{ErrCode: ErrDataType, Text: "a value of the order cannot be stored (invalid characters)"})
+		}
 		h.log().Error("hl7: order not stored", append(attrs, "err", err)...)
 		return answer(AE, AckOptions{ErrCode: ErrApplicationError, Text: "order could not be stored; send it again"})
 	}

@@ -103,6 +103,21 @@ func parseErr(format string, args ...any) error {
 	return &ParseError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// MaxDelimiters bounds the separators (fields, repetitions, components,
+// sub-components) of a message Parse accepts, so that what a message
+// allocates stays a small multiple of its size; an order uses a few hundred.
+const MaxDelimiters = 20000
+
+func countDelimiters(raw []byte, d Delimiters) int {
+	n := 0
+	for _, c := range []byte{d.Field, d.Component, d.Repetition, d.SubComponent} {
+		if c != 0 {
+			n += bytes.Count(raw, []byte{c})
+		}
+	}
+	return n
+}
+
 // Parse parses one message. Segment terminators may be CR, LF or CRLF; empty
 // lines are skipped. The message must start with MSH and declare distinct
 // delimiters.
@@ -146,6 +161,14 @@ func Parse(raw []byte) (*Message, error) {
 			return nil, parseErr("MSH-1/MSH-2 delimiters are not distinct printable characters")
 		}
 		seen[c] = true
+	}
+	if bytes.IndexByte(raw, 0) >= 0 {
+		return nil, parseErr("message holds a NUL byte")
+	}
+	if n := countDelimiters(raw, d); n > MaxDelimiters {
+		// Each delimiter costs the parsed message ~200 bytes: a 1 MiB
+		// message of "|||…" would otherwise take ~190 MiB.
+		return nil, parseErr("message has %d field, component and repetition separators; at most %d are accepted", n, MaxDelimiters)
 	}
 	m := &Message{Delims: d}
 	lines := splitSegments(raw)

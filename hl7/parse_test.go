@@ -269,3 +269,25 @@ func TestBuildORU(t *testing.T) {
 		t.Fatal("amended status")
 	}
 }
+
+// A message made of separators is refused before it is split: what parsing
+// allocates stays a small multiple of what was received.
+func TestParseBoundsSeparators(t *testing.T) {
+	for _, d := range []string{"|", "~", "^", "&"} {
+		msg := append([]byte("MSH|^~\\&|RIS|H|RAD|H|20260101||ORM^O01|C1|P|2.3\rPID|1||"), bytes.Repeat([]byte(d), 1<<20-100)...)
+		var err error
+		allocs := testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				_, err = Parse(msg)
+			}
+		}).AllocedBytesPerOp()
+		if err == nil || allocs > 1<<20 {
+			t.Errorf("1 MiB of %q: err %v, %d bytes allocated", d, err, allocs)
+		}
+	}
+	ok := append([]byte("MSH|^~\\&|RIS|H|RAD|H|20260101||ORM^O01|C1|P|2.3\rPID|1||"), bytes.Repeat([]byte("x|"), MaxDelimiters/2-20)...)
+	if _, err := Parse(ok); err != nil {
+		t.Errorf("a message just under the limit: %v", err)
+	}
+}

@@ -15,12 +15,13 @@ import (
 	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/internal/testserve"
 )
 
 func TestMain(m *testing.M) {
 	// Cheap hashes: the tests log in many times on a shared 2-core machine.
 	drafts.Argon2Params.Time, drafts.Argon2Params.MemoryKiB, drafts.Argon2Params.Threads = 1, 1024, 1
-	os.Exit(m.Run())
+	testserve.Main(m) // removes the binary hostile_test.go built
 }
 
 const testPassword = "correct horse battery"

@@ -105,13 +105,7 @@ func (hc *hostileCase) play(t *testing.T, addr string) (ack *hl7.Message, closed
 // case gets its expected answer, a good order still gets AA after it, and
 // the process survives all of them.
 func TestHostileCorpus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	files, _ := filepath.Glob("testdata/hostile/*.json")
-	if len(files) < 15 {
-		t.Fatalf("hostile corpus has %d cases", len(files))
-	}
+	files := testserve.Corpus(t, "testdata/hostile/*.json", 15)
 	addr := testserve.FreeAddr(t)
 	p := testserve.Start(t, []string{
 		"RADRAFT_DATABASE_URL=" + draftstest.NewDatabase(t), "RADRAFT_ROLE=api", "RADRAFT_MLLP_ADDR=" + addr,

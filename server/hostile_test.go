@@ -106,13 +106,7 @@ func (s hostileSession) request(raw []byte) []byte {
 // raw bytes: each gets its expected status (and JSON error code), the
 // session still works after each, and the process survives.
 func TestHostileHTTPCorpus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	files, _ := filepath.Glob("testdata/hostile/*.http")
-	if len(files) < 15 {
-		t.Fatalf("hostile corpus has %d cases", len(files))
-	}
+	files := testserve.Corpus(t, "testdata/hostile/*.http", 15)
 	p, s := startHostileTarget(t)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".http")

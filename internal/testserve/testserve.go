@@ -156,3 +156,17 @@ func (p *Proc) Kill() {
 	p.Cmd.Process.Kill() //nolint:errcheck
 	<-p.Done
 }
+
+// Corpus lists the files matching pattern for a test against the binary:
+// it skips in -short mode and fails when fewer than min files match.
+func Corpus(t testing.TB, pattern string, min int) []string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) < min {
+		t.Fatalf("%s: %d files (%v); want at least %d", pattern, len(files), err, min)
+	}
+	return files
+}

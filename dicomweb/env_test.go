@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/dicomweb"
@@ -30,7 +31,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	drafts.Argon2Params.Time, drafts.Argon2Params.MemoryKiB, drafts.Argon2Params.Threads = 1, 1024, 1
+	auth.Argon2Params.Time, auth.Argon2Params.MemoryKiB, auth.Argon2Params.Threads = 1, 1024, 1
 	os.Exit(m.Run())
 }
 
@@ -69,7 +70,7 @@ func newEnv(t testing.TB) *env {
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
 	svc := &dicomweb.Service{Store: store, StorageDir: dir, Ingest: srv, Logger: quiet}
-	hs, err := server.New(server.Config{Store: store, Audit: audit.New(store.DB()), StorageDir: dir, Logger: quiet, DICOMweb: func(m server.DICOMwebMount) {
+	hs, err := server.New(server.Config{Store: store, Auth: auth.New(store.DB()), Audit: audit.New(store.DB()), StorageDir: dir, Logger: quiet, DICOMweb: func(m server.DICOMwebMount) {
 		svc.Routes(dicomweb.Mount{Group: m.Group, Read: m.Read, Write: m.Write, Audit: m.Audit, Actor: m.Actor})
 	}})
 	if err != nil {
@@ -78,11 +79,11 @@ func newEnv(t testing.TB) *env {
 	ts := httptest.NewServer(hs.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, store: store, scp: srv, dicom: ln.Addr().String(), http: ts, storage: dir, tokens: map[string]string{}}
-	for _, r := range drafts.Roles {
-		if _, err := store.CreateUser(context.Background(), r+"1", r, "correct horse battery"); err != nil {
+	for _, r := range auth.Roles {
+		if _, err := auth.New(store.DB()).CreateUser(context.Background(), r+"1", r, "correct horse battery"); err != nil {
 			t.Fatal(err)
 		}
-		tok, _, err := store.CreateAPIToken(context.Background(), r+"1", "test")
+		tok, _, err := auth.New(store.DB()).CreateAPIToken(context.Background(), r+"1", "test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,12 +9,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/radraft/radraft/audit"
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/auth"
 )
 
 func init() {
 	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		adm := api.Group("/admin", s.RequireRole(drafts.RoleAdmin))
+		adm := api.Group("/admin", s.RequireRole(auth.RoleAdmin))
 		adm.GET("/audit", s.adminAudit)
 		adm.GET("/users", s.adminListUsers)
 		adm.POST("/users", s.adminCreateUser)
@@ -78,13 +78,13 @@ func (s *Server) adminAudit(c *gin.Context) {
 }
 
 func (s *Server) adminListUsers(c *gin.Context) {
-	users, err := s.cfg.Store.ListUsers(c.Request.Context())
+	users, err := s.cfg.Auth.ListUsers(c.Request.Context())
 	if err != nil {
 		s.internalError(c, err)
 		return
 	}
 	if users == nil {
-		users = []drafts.User{}
+		users = []auth.User{}
 	}
 	c.JSON(http.StatusOK, gin.H{"users": users})
 }
@@ -100,12 +100,12 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	u, err := s.cfg.Store.CreateUser(c.Request.Context(), req.Username, req.Role, req.Password)
+	u, err := s.cfg.Auth.CreateUser(c.Request.Context(), req.Username, req.Role, req.Password)
 	switch {
-	case errors.Is(err, drafts.ErrUserExists):
+	case errors.Is(err, auth.ErrUserExists):
 		WriteError(c, http.StatusConflict, "user_exists", "a user with that name exists")
 		return
-	case errors.Is(err, drafts.ErrBadRole), errors.Is(err, drafts.ErrPasswordTooWeak):
+	case errors.Is(err, auth.ErrBadRole), errors.Is(err, auth.ErrPasswordTooWeak):
 		WriteError(c, http.StatusUnprocessableEntity, "invalid", err.Error())
 		return
 	case err != nil:
@@ -119,13 +119,13 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 }
 
 func (s *Server) adminListTokens(c *gin.Context) {
-	toks, err := s.cfg.Store.ListAPITokens(c.Request.Context())
+	toks, err := s.cfg.Auth.ListAPITokens(c.Request.Context())
 	if err != nil {
 		s.internalError(c, err)
 		return
 	}
 	if toks == nil {
-		toks = []drafts.APIToken{}
+		toks = []auth.APIToken{}
 	}
 	c.JSON(http.StatusOK, gin.H{"tokens": toks})
 }
@@ -141,8 +141,8 @@ func (s *Server) adminCreateToken(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	tok, t, err := s.cfg.Store.CreateAPIToken(c.Request.Context(), req.Username, req.Name)
-	if errors.Is(err, drafts.ErrUserNotFound) {
+	tok, t, err := s.cfg.Auth.CreateAPIToken(c.Request.Context(), req.Username, req.Name)
+	if errors.Is(err, auth.ErrUserNotFound) {
 		WriteError(c, http.StatusNotFound, "not_found", "no such user")
 		return
 	}
@@ -162,8 +162,8 @@ func (s *Server) adminRevokeToken(c *gin.Context) {
 		WriteError(c, http.StatusBadRequest, "bad_request", "id must be a number")
 		return
 	}
-	err = s.cfg.Store.RevokeAPIToken(c.Request.Context(), id)
-	if errors.Is(err, drafts.ErrTokenNotFound) {
+	err = s.cfg.Auth.RevokeAPIToken(c.Request.Context(), id)
+	if errors.Is(err, auth.ErrTokenNotFound) {
 		WriteError(c, http.StatusNotFound, "not_found", "no such live token")
 		return
 	}

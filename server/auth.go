@@ -15,7 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/radraft/radraft/audit"
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/auth"
 )
 
 // SessionCookie is the name of the session cookie.
@@ -38,11 +38,11 @@ func jsonDecoder(r io.Reader) *json.Decoder {
 
 // CurrentUser is the authenticated user of the request (zero outside
 // authenticated routes).
-func CurrentUser(c *gin.Context) drafts.User {
+func CurrentUser(c *gin.Context) auth.User {
 	if u, ok := c.Get(ctxUser); ok {
-		return u.(drafts.User)
+		return u.(auth.User)
 	}
-	return drafts.User{}
+	return auth.User{}
 }
 
 // RequireRole lets the request through only for users with one of roles.
@@ -90,8 +90,8 @@ func (s *Server) authenticate(c *gin.Context) {
 			WriteError(c, http.StatusUnauthorized, "unauthenticated", "unsupported Authorization scheme")
 			return
 		}
-		u, err := s.cfg.Store.UserByAPIToken(ctx, strings.TrimSpace(tok))
-		if errors.Is(err, drafts.ErrNoSession) {
+		u, err := s.cfg.Auth.UserByAPIToken(ctx, strings.TrimSpace(tok))
+		if errors.Is(err, auth.ErrNoSession) {
 			WriteError(c, http.StatusUnauthorized, "unauthenticated", "invalid or revoked API token")
 			return
 		}
@@ -108,8 +108,8 @@ func (s *Server) authenticate(c *gin.Context) {
 		WriteError(c, http.StatusUnauthorized, "unauthenticated", "log in first")
 		return
 	}
-	sess, err := s.cfg.Store.SessionByID(ctx, id, s.cfg.SessionIdle, s.cfg.SessionMax)
-	if errors.Is(err, drafts.ErrNoSession) {
+	sess, err := s.cfg.Auth.SessionByID(ctx, id, s.cfg.SessionIdle, s.cfg.SessionMax)
+	if errors.Is(err, auth.ErrNoSession) {
 		s.clearCookie(c)
 		WriteError(c, http.StatusUnauthorized, "unauthenticated", "session expired; log in again")
 		return
@@ -145,9 +145,9 @@ type loginRequest struct {
 }
 
 type sessionResponse struct {
-	User      drafts.User `json:"user"`
-	CSRFToken string      `json:"csrf_token,omitempty"`
-	ExpiresAt *time.Time  `json:"expires_at,omitempty"`
+	User      auth.User  `json:"user"`
+	CSRFToken string     `json:"csrf_token,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 func (s *Server) login(c *gin.Context) {
@@ -160,7 +160,7 @@ func (s *Server) login(c *gin.Context) {
 	// The attempt is counted before the password is hashed, so that
 	// concurrent attempts cannot all pass the limit.
 	userKey, ipKey := loginKeys(req.Username, ip)
-	wait, err := s.cfg.Store.ReserveLoginAttempt(ctx, []drafts.ThrottleKey{
+	wait, err := s.cfg.Auth.ReserveLoginAttempt(ctx, []auth.ThrottleKey{
 		{Key: userKey, Limit: loginPerUser}, {Key: ipKey, Limit: loginPerIP}}, loginWindow)
 	if err != nil {
 		s.internalError(c, err)
@@ -171,8 +171,8 @@ func (s *Server) login(c *gin.Context) {
 		WriteError(c, http.StatusTooManyRequests, "rate_limited", "too many failed logins; try again later")
 		return
 	}
-	u, err := s.cfg.Store.Authenticate(ctx, req.Username, req.Password)
-	if errors.Is(err, drafts.ErrBadCredentials) {
+	u, err := s.cfg.Auth.Authenticate(ctx, req.Username, req.Password)
+	if errors.Is(err, auth.ErrBadCredentials) {
 		// The username may be mistyped PHI-free text; it is not PHI. When
 		// the row cannot be written the answer stays 401: the login failed
 		// either way, and a 500 would tell a guesser which attempts were
@@ -188,10 +188,10 @@ func (s *Server) login(c *gin.Context) {
 		s.internalError(c, err)
 		return
 	}
-	if err := s.cfg.Store.LoginSucceeded(ctx, []string{userKey}, []string{ipKey}, loginWindow); err != nil {
+	if err := s.cfg.Auth.LoginSucceeded(ctx, []string{userKey}, []string{ipKey}, loginWindow); err != nil {
 		s.log.Warn("login throttle not cleared", "err", err)
 	}
-	id, sess, err := s.cfg.Store.CreateSession(ctx, u, s.cfg.SessionIdle, ip)
+	id, sess, err := s.cfg.Auth.CreateSession(ctx, u, s.cfg.SessionIdle, ip)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -208,7 +208,7 @@ func (s *Server) login(c *gin.Context) {
 
 func (s *Server) logout(c *gin.Context) {
 	if id, ok := c.Get(ctxSession); ok {
-		if err := s.cfg.Store.DeleteSession(c.Request.Context(), id.(string)); err != nil {
+		if err := s.cfg.Auth.DeleteSession(c.Request.Context(), id.(string)); err != nil {
 			s.internalError(c, err)
 			return
 		}
@@ -223,7 +223,7 @@ func (s *Server) logout(c *gin.Context) {
 func (s *Server) me(c *gin.Context) {
 	resp := sessionResponse{User: CurrentUser(c)}
 	if id, ok := c.Get(ctxSession); ok {
-		sess, err := s.cfg.Store.SessionByID(c.Request.Context(), id.(string), 0, s.cfg.SessionMax)
+		sess, err := s.cfg.Auth.SessionByID(c.Request.Context(), id.(string), 0, s.cfg.SessionMax)
 		if err == nil {
 			resp.CSRFToken = sess.CSRFToken
 			resp.ExpiresAt = &sess.ExpiresAt
@@ -241,8 +241,8 @@ func (s *Server) session(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"authenticated": false})
 		return
 	}
-	sess, err := s.cfg.Store.SessionByID(c.Request.Context(), id, s.cfg.SessionIdle, s.cfg.SessionMax)
-	if errors.Is(err, drafts.ErrNoSession) {
+	sess, err := s.cfg.Auth.SessionByID(c.Request.Context(), id, s.cfg.SessionIdle, s.cfg.SessionMax)
+	if errors.Is(err, auth.ErrNoSession) {
 		s.clearCookie(c)
 		c.JSON(http.StatusOK, gin.H{"authenticated": false})
 		return

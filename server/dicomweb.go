@@ -3,7 +3,7 @@ package server
 import (
 	"github.com/gin-gonic/gin"
 
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/auth"
 )
 
 // DICOMwebMount lends the DICOMweb service (package dicomweb, wired by
@@ -26,8 +26,8 @@ func (s *Server) mountDICOMweb(e *gin.Engine) {
 	}
 	s.cfg.DICOMweb(DICOMwebMount{
 		Group: e.Group("/dicomweb", s.authenticate),
-		Read:  s.RequireRole(drafts.RoleRadiologist, drafts.RoleQALead),
-		Write: s.RequireRole(drafts.RoleRadiologist, drafts.RoleAdmin),
+		Read:  s.RequireRole(auth.RoleRadiologist, auth.RoleQALead),
+		Write: s.RequireRole(auth.RoleRadiologist, auth.RoleAdmin),
 		Audit: func(c *gin.Context, action, studyUID, objectRef string) bool {
 			return s.auditOr500(c, action, studyUID, objectRef, nil)
 		},

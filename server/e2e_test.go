@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/sentences"
 )
@@ -266,7 +267,7 @@ func TestBearerToken(t *testing.T) {
 			ID int64 `json:"id"`
 		} `json:"info"`
 	}
-	if r := adm.do("POST", "/api/v1/admin/tokens", map[string]string{"username": "radiologist1", "name": "ris"}, nil, &tok); r.StatusCode != 201 || !strings.HasPrefix(tok.Token, drafts.APITokenPrefix) {
+	if r := adm.do("POST", "/api/v1/admin/tokens", map[string]string{"username": "radiologist1", "name": "ris"}, nil, &tok); r.StatusCode != 201 || !strings.HasPrefix(tok.Token, auth.APITokenPrefix) {
 		t.Fatalf("create token: %d", r.StatusCode)
 	}
 	if n := e.count(`SELECT count(*) FROM api_tokens WHERE token_hash=$1`, tok.Token); n != 0 {

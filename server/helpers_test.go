@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/internal/testserve"
@@ -20,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	// Cheap hashes: the tests log in many times on a shared 2-core machine.
-	drafts.Argon2Params.Time, drafts.Argon2Params.MemoryKiB, drafts.Argon2Params.Threads = 1, 1024, 1
+	auth.Argon2Params.Time, auth.Argon2Params.MemoryKiB, auth.Argon2Params.Threads = 1, 1024, 1
 	testserve.Main(m) // removes the binary hostile_test.go built
 }
 
@@ -38,7 +39,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
 	store := draftstest.New(t)
 	dir := t.TempDir()
-	cfg := Config{Store: store, Audit: audit.New(store.DB()), StorageDir: dir, ResultsOut: true}
+	cfg := Config{Store: store, Auth: auth.New(store.DB()), Audit: audit.New(store.DB()), StorageDir: dir, ResultsOut: true}
 	if !testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -52,8 +53,8 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, store: store, srv: srv, ts: ts, dir: dir}
-	for _, r := range drafts.Roles {
-		if _, err := store.CreateUser(context.Background(), r+"1", r, testPassword); err != nil {
+	for _, r := range auth.Roles {
+		if _, err := auth.New(store.DB()).CreateUser(context.Background(), r+"1", r, testPassword); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,13 +7,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/auth"
 )
 
 func init() {
 	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		api.GET("/orders/attention", s.RequireRole(drafts.RoleAdmin, drafts.RoleRadiologist, drafts.RoleQALead), s.ordersAttention)
-		api.GET("/studies/:studyUID/priors", s.RequireRole(drafts.RoleRadiologist, drafts.RoleQALead), s.studyPriors)
+		api.GET("/orders/attention", s.RequireRole(auth.RoleAdmin, auth.RoleRadiologist, auth.RoleQALead), s.ordersAttention)
+		api.GET("/studies/:studyUID/priors", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead), s.studyPriors)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 )
 
@@ -18,12 +19,12 @@ type expectation map[string]int
 
 const anonymous = "anonymous"
 
-var principals = []string{anonymous, drafts.RoleRadiologist, drafts.RoleQALead, drafts.RoleAdmin}
+var principals = []string{anonymous, auth.RoleRadiologist, auth.RoleQALead, auth.RoleAdmin}
 
 // allow: status for the roles given, 403 for the other roles, 401 anonymous.
 func allow(status int, roles ...string) expectation {
 	e := expectation{anonymous: http.StatusUnauthorized}
-	for _, r := range drafts.Roles {
+	for _, r := range auth.Roles {
 		e[r] = http.StatusForbidden
 	}
 	for _, r := range roles {
@@ -42,9 +43,9 @@ func public(status int) expectation {
 }
 
 const (
-	rad   = drafts.RoleRadiologist
-	qa    = drafts.RoleQALead
-	admin = drafts.RoleAdmin
+	rad   = auth.RoleRadiologist
+	qa    = auth.RoleQALead
+	admin = auth.RoleAdmin
 )
 
 // permissionMatrix: "METHOD /route/template" -> expectation. Every route

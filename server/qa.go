@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/workflow"
@@ -20,14 +21,14 @@ import (
 // export, and the radiologist's on-demand second reader.
 func init() {
 	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		qa := api.Group("/qa", s.RequireRole(drafts.RoleQALead, drafts.RoleAdmin))
+		qa := api.Group("/qa", s.RequireRole(auth.RoleQALead, auth.RoleAdmin))
 		qa.GET("/flags", s.listFlags)
 		qa.GET("/flags/:flagID", s.getFlag)
 		qa.POST("/flags/:flagID/disposition", s.disposeFlag)
 		qa.GET("/metrics", s.qaMetrics)
 		qa.GET("/export.csv", s.qaExport)
-		api.POST("/studies/:studyUID/report/check", s.RequireRole(drafts.RoleRadiologist), s.secondReader)
-		api.GET("/studies/:studyUID/report/evaluations", s.RequireRole(drafts.RoleRadiologist, drafts.RoleQALead, drafts.RoleAdmin), s.reportEvaluations)
+		api.POST("/studies/:studyUID/report/check", s.RequireRole(auth.RoleRadiologist), s.secondReader)
+		api.GET("/studies/:studyUID/report/evaluations", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead, auth.RoleAdmin), s.reportEvaluations)
 	})
 }
 

@@ -9,14 +9,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/sentences"
 )
 
 func init() {
 	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		read := s.RequireRole(drafts.RoleRadiologist, drafts.RoleQALead)
-		write := s.RequireRole(drafts.RoleRadiologist)
+		read := s.RequireRole(auth.RoleRadiologist, auth.RoleQALead)
+		write := s.RequireRole(auth.RoleRadiologist)
 		api.GET("/studies/:studyUID/report", read, s.getReport)
 		api.PUT("/studies/:studyUID/report", write, s.putReport)
 		api.POST("/studies/:studyUID/report/sign", write, s.signReport)

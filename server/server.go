@@ -8,7 +8,7 @@
 //
 //	func init() {
 //		addRoutes(func(s *Server, api *gin.RouterGroup) {
-//			qa := api.Group("/qa", s.RequireRole(drafts.RoleQALead))
+//			qa := api.Group("/qa", s.RequireRole(auth.RoleQALead))
 //			qa.GET("/flags", s.listFlags)
 //		})
 //	}
@@ -25,7 +25,7 @@
 // # Helpers for handlers
 //
 //   - s.RequireRole(roles...) — middleware: 403 unless the user has one of them.
-//   - CurrentUser(c) — the authenticated drafts.User.
+//   - CurrentUser(c) — the authenticated auth.User.
 //   - s.Audit(c, action, studyUID, objectRef, detail) — appends an audit row
 //     (actor, remote address filled in); a handler showing PHI must audit
 //     before answering and answer 500 when auditing fails.
@@ -54,6 +54,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/internal/panics"
 )
@@ -74,6 +75,8 @@ type Renderer func(ctx context.Context, path string, o RenderOptions) (image.Ima
 // Config is what the server needs from the process.
 type Config struct {
 	Store *drafts.Store
+	// Auth keeps users, sessions and API tokens.
+	Auth *auth.Store
 	// Audit is the audit log every access and change is written to.
 	Audit      *audit.Log
 	StorageDir string
@@ -90,7 +93,7 @@ type Config struct {
 	// SessionIdle is how long a session lives without use (default 30 min).
 	SessionIdle time.Duration
 	// SessionMax is the longest a session lives after login, used or not
-	// (default drafts.DefaultSessionMax, 12 h); the cookie's Max-Age.
+	// (default auth.DefaultSessionMax, 12 h); the cookie's Max-Age.
 	SessionMax time.Duration
 	// TrustedProxies may set X-Forwarded-For (CIDRs or IPs); none by
 	// default, so the audit log records the TCP peer.
@@ -128,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
 	}
+	if cfg.Auth == nil {
+		return nil, errors.New("server: no user store")
+	}
 	if cfg.Audit == nil {
 		return nil, errors.New("server: no audit log")
 	}
@@ -135,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.SessionIdle = 30 * time.Minute
 	}
 	if cfg.SessionMax <= 0 {
-		cfg.SessionMax = drafts.DefaultSessionMax
+		cfg.SessionMax = auth.DefaultSessionMax
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -156,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", s.authenticate, s.RequireRole(drafts.RoleAdmin), s.metricsHandler)
+	e.GET("/metrics", s.authenticate, s.RequireRole(auth.RoleAdmin), s.metricsHandler)
 
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
@@ -233,7 +239,7 @@ func (s *Server) accessLog(c *gin.Context) {
 
 func userNameOf(c *gin.Context) string {
 	if u, ok := c.Get(ctxUser); ok {
-		return u.(drafts.User).Username
+		return u.(auth.User).Username
 	}
 	return ""
 }

@@ -16,16 +16,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 )
 
 func init() {
 	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		read := s.RequireRole(drafts.RoleRadiologist, drafts.RoleQALead)
+		read := s.RequireRole(auth.RoleRadiologist, auth.RoleQALead)
 		api.GET("/studies/:studyUID", read, s.studyDetail)
 		api.GET("/studies/:studyUID/instances/:sopUID/file", read, s.instanceFile)
 		api.GET("/studies/:studyUID/instances/:sopUID/preview", read, s.instancePreview)
-		api.POST("/studies/:studyUID/frontal", s.RequireRole(drafts.RoleRadiologist), s.chooseFrontal)
+		api.POST("/studies/:studyUID/frontal", s.RequireRole(auth.RoleRadiologist), s.chooseFrontal)
 	})
 }
 

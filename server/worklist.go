@@ -9,12 +9,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 )
 
 func init() {
 	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		api.GET("/worklist", s.RequireRole(drafts.RoleRadiologist, drafts.RoleQALead), s.worklist)
+		api.GET("/worklist", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead), s.worklist)
 	})
 }
 

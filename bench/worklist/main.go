@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/server"
 )
@@ -87,15 +88,15 @@ func run(adminURL string, nStudies, n int, keep, plans bool) error {
 	}
 	fmt.Printf("generated %d studies in %s\n", nStudies, time.Since(t0).Round(time.Millisecond))
 
-	drafts.Argon2Params.Time, drafts.Argon2Params.MemoryKiB = 1, 8*1024
-	if _, err := store.CreateUser(ctx, "bench", drafts.RoleRadiologist, "bench-password-1"); err != nil {
+	auth.Argon2Params.Time, auth.Argon2Params.MemoryKiB = 1, 8*1024
+	if _, err := auth.New(store.DB()).CreateUser(ctx, "bench", auth.RoleRadiologist, "bench-password-1"); err != nil {
 		return err
 	}
-	tok, _, err := store.CreateAPIToken(ctx, "bench", "bench")
+	tok, _, err := auth.New(store.DB()).CreateAPIToken(ctx, "bench", "bench")
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Store: store, Audit: audit.New(store.DB()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.New(server.Config{Store: store, Auth: auth.New(store.DB()), Audit: audit.New(store.DB()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/dicomweb"
 	"github.com/radraft/radraft/server"
@@ -30,6 +31,7 @@ func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error
 	cfg := d.cfg
 	srv, err := server.New(server.Config{
 		Store:       d.store,
+		Auth:        auth.New(d.store.DB()),
 		Audit:       audit.New(d.store.DB()),
 		StorageDir:  cfg.StorageDir,
 		TLS:         cfg.TLSCert != "",

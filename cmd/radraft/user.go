@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 )
 
@@ -44,17 +45,17 @@ func runUser(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	auditLog := audit.New(store.DB())
+	accounts, auditLog := auth.New(store.DB()), audit.New(store.DB())
 	switch sub {
 	case "add":
-		if !drafts.ValidRole(*role) {
-			return fmt.Errorf("--role must be one of %s", strings.Join(drafts.Roles, ", "))
+		if !auth.ValidRole(*role) {
+			return fmt.Errorf("--role must be one of %s", strings.Join(auth.Roles, ", "))
 		}
 		pw, err := readPassword(os.Stdin)
 		if err != nil {
 			return err
 		}
-		u, err := store.CreateUser(ctx, *username, *role, pw)
+		u, err := accounts.CreateUser(ctx, *username, *role, pw)
 		if err != nil {
 			return err
 		}
@@ -68,7 +69,7 @@ func runUser(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := store.SetPassword(ctx, *username, pw); err != nil {
+		if err := accounts.SetPassword(ctx, *username, pw); err != nil {
 			return err
 		}
 		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "user.passwd", ObjectRef: "user:" + *username}); err != nil {
@@ -76,14 +77,14 @@ func runUser(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("password of %s changed; their sessions ended\n", *username)
 	case "token":
-		tok, t, err := store.CreateAPIToken(ctx, *username, *name)
+		tok, t, err := accounts.CreateAPIToken(ctx, *username, *name)
 		if err != nil {
 			return err
 		}
 		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "token.create", ObjectRef: fmt.Sprintf("token:%d", t.ID),
 			Detail: map[string]any{"for": *username}}); err != nil {
 			// The token is not printed: an unaudited credential is not handed out.
-			if rerr := store.RevokeAPIToken(ctx, t.ID); rerr != nil {
+			if rerr := accounts.RevokeAPIToken(ctx, t.ID); rerr != nil {
 				return fmt.Errorf("token %d created, its audit row not written (%w) and revoking it failed: %v", t.ID, err, rerr)
 			}
 			return fmt.Errorf("token not issued: audit row not written: %w", err)
@@ -91,7 +92,7 @@ func runUser(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "token %d for %s (shown once; send it as Authorization: Bearer <token>):\n", t.ID, *username)
 		fmt.Println(tok)
 	case "list":
-		users, err := store.ListUsers(ctx)
+		users, err := accounts.ListUsers(ctx)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package drafts
+package auth
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, keys []ThrottleKey, win
 		names[i] = k.Key
 		limits[k.Key] = k.Limit
 	}
-	rows, err := s.Pool.Query(ctx, `INSERT INTO login_throttle AS t (key, window_start, attempts)
+	rows, err := s.db.Query(ctx, `INSERT INTO login_throttle AS t (key, window_start, attempts)
 		SELECT k, now(), 1 FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n
 		ON CONFLICT (key) DO UPDATE SET
 			window_start = CASE WHEN t.window_start <= now() - make_interval(secs => $2) THEN now() ELSE t.window_start END,
@@ -40,7 +40,7 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, keys []ThrottleKey, win
 		RETURNING key, attempts, extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8`,
 		names, window.Seconds())
 	if err != nil {
-		return 0, fmt.Errorf("drafts: login throttle: %w", err)
+		return 0, fmt.Errorf("auth: login throttle: %w", err)
 	}
 	defer rows.Close()
 	var wait time.Duration
@@ -49,14 +49,14 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, keys []ThrottleKey, win
 		var attempts int
 		var left float64
 		if err := rows.Scan(&key, &attempts, &left); err != nil {
-			return 0, fmt.Errorf("drafts: login throttle: %w", err)
+			return 0, fmt.Errorf("auth: login throttle: %w", err)
 		}
 		if attempts > limits[key] {
 			wait = max(wait, time.Duration(left*float64(time.Second)))
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("drafts: login throttle: %w", err)
+		return 0, fmt.Errorf("auth: login throttle: %w", err)
 	}
 	if wait > 0 {
 		wait = max(wait, time.Second)
@@ -68,7 +68,7 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, keys []ThrottleKey, win
 // and gives one attempt back to each key in giveBack (a success is not a
 // failure of the address). Windows long over are deleted on the way.
 func (s *Store) LoginSucceeded(ctx context.Context, reset, giveBack []string, window time.Duration) error {
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = ANY($1::text[])
 			OR window_start < now() - 2 * make_interval(secs => $2)`, reset, window.Seconds()); err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Store) LoginSucceeded(ctx context.Context, reset, giveBack []string, wi
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("drafts: login throttle: %w", err)
+		return fmt.Errorf("auth: login throttle: %w", err)
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func withHashSlot(ctx context.Context, f func()) error {
 
 // dummyHash is checked against when the user does not exist, so that a
 // login's timing does not tell whether a username exists. It is computed on
-// first use (not at start-up of every program that imports drafts), with
+// first use (not at start-up of every program that imports auth), with
 // the parameters new hashes use.
 var dummyHash = sync.OnceValue(func() string {
 	h, err := HashPassword("radraft-dummy-password")

@@ -1,4 +1,4 @@
-package drafts
+package auth
 
 import (
 	"context"
@@ -48,13 +48,13 @@ type User struct {
 
 // Errors of users, sessions and tokens.
 var (
-	ErrUserExists      = errors.New("drafts: user exists")
-	ErrBadCredentials  = errors.New("drafts: unknown user or wrong password")
-	ErrNoSession       = errors.New("drafts: no such session")
-	ErrBadRole         = errors.New("drafts: unknown role")
-	ErrPasswordTooWeak = errors.New("drafts: password must be at least 10 characters")
-	ErrUserNotFound    = errors.New("drafts: no such user")
-	ErrTokenNotFound   = errors.New("drafts: no such API token")
+	ErrUserExists      = errors.New("auth: user exists")
+	ErrBadCredentials  = errors.New("auth: unknown user or wrong password")
+	ErrNoSession       = errors.New("auth: no such session")
+	ErrBadRole         = errors.New("auth: unknown role")
+	ErrPasswordTooWeak = errors.New("auth: password must be at least 10 characters")
+	ErrUserNotFound    = errors.New("auth: no such user")
+	ErrTokenNotFound   = errors.New("auth: no such API token")
 )
 
 // Argon2Params are the argon2id parameters new hashes use; existing hashes
@@ -111,7 +111,7 @@ func CheckPassword(ctx context.Context, hash, password string) (bool, error) {
 func (s *Store) CreateUser(ctx context.Context, username, role, password string) (User, error) {
 	username = strings.TrimSpace(username)
 	if username == "" {
-		return User{}, errors.New("drafts: empty username")
+		return User{}, errors.New("auth: empty username")
 	}
 	if !ValidRole(role) {
 		return User{}, ErrBadRole
@@ -124,7 +124,7 @@ func (s *Store) CreateUser(ctx context.Context, username, role, password string)
 		return User{}, err
 	}
 	var u User
-	err = s.Pool.QueryRow(ctx, `INSERT INTO users (username, role, password_hash) VALUES ($1,$2,$3)
+	err = s.db.QueryRow(ctx, `INSERT INTO users (username, role, password_hash) VALUES ($1,$2,$3)
 		RETURNING id, username, role, disabled, created_at`, username, role, hash).
 		Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt)
 	var pgErr *pgconn.PgError
@@ -132,7 +132,7 @@ func (s *Store) CreateUser(ctx context.Context, username, role, password string)
 		return User{}, ErrUserExists
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("drafts: create user: %w", err)
+		return User{}, fmt.Errorf("auth: create user: %w", err)
 	}
 	return u, nil
 }
@@ -146,7 +146,7 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `UPDATE users SET password_hash=$2, updated_at=now() WHERE username=$1 RETURNING id`,
 			username, hash).Scan(&id); err != nil {
@@ -162,9 +162,9 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 
 // ListUsers returns every user, by username.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, username, role, disabled, created_at FROM users ORDER BY username`)
+	rows, err := s.db.Query(ctx, `SELECT id, username, role, disabled, created_at FROM users ORDER BY username`)
 	if err != nil {
-		return nil, fmt.Errorf("drafts: list users: %w", err)
+		return nil, fmt.Errorf("auth: list users: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) {
 		var u User
@@ -178,21 +178,21 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 func (s *Store) Authenticate(ctx context.Context, username, password string) (User, error) {
 	var u User
 	var hash string
-	err := s.Pool.QueryRow(ctx, `SELECT id, username, role, disabled, created_at, password_hash FROM users WHERE username=$1`,
+	err := s.db.QueryRow(ctx, `SELECT id, username, role, disabled, created_at, password_hash FROM users WHERE username=$1`,
 		username).Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The same work as for a user who exists.
 		if _, err := CheckPassword(ctx, dummyHash(), password); err != nil {
-			return User{}, fmt.Errorf("drafts: authenticate: %w", err)
+			return User{}, fmt.Errorf("auth: authenticate: %w", err)
 		}
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("drafts: authenticate: %w", err)
+		return User{}, fmt.Errorf("auth: authenticate: %w", err)
 	}
 	ok, err := CheckPassword(ctx, hash, password)
 	if err != nil {
-		return User{}, fmt.Errorf("drafts: authenticate: %w", err)
+		return User{}, fmt.Errorf("auth: authenticate: %w", err)
 	}
 	if !ok || u.Disabled {
 		return User{}, ErrBadCredentials
@@ -225,13 +225,13 @@ func tokenHash(tok string) string {
 func (s *Store) CreateSession(ctx context.Context, u User, ttl time.Duration, remoteAddr string) (string, Session, error) {
 	id := randomToken(32)
 	sess := Session{User: u, CSRFToken: randomToken(32), ExpiresAt: time.Now().Add(ttl)}
-	_, err := s.Pool.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, remote_addr, expires_at)
+	_, err := s.db.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, remote_addr, expires_at)
 		VALUES ($1,$2,$3,$4,$5)`, tokenHash(id), u.ID, sess.CSRFToken, remoteAddr, sess.ExpiresAt)
 	if err != nil {
-		return "", Session{}, fmt.Errorf("drafts: create session: %w", err)
+		return "", Session{}, fmt.Errorf("auth: create session: %w", err)
 	}
 	// Opportunistic clean-up of expired sessions.
-	s.Pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at < now() - interval '1 day'`) //nolint:errcheck
+	s.db.Exec(ctx, `DELETE FROM sessions WHERE expires_at < now() - interval '1 day'`) //nolint:errcheck
 	return id, sess, nil
 }
 
@@ -251,7 +251,7 @@ func (s *Store) SessionByID(ctx context.Context, id string, idle, max time.Durat
 	u := &sess.User
 	var lastSeen time.Time
 	h := tokenHash(id)
-	err := s.Pool.QueryRow(ctx, `SELECT u.id, u.username, u.role, u.disabled, u.created_at, se.csrf_token, se.expires_at, se.last_seen_at
+	err := s.db.QueryRow(ctx, `SELECT u.id, u.username, u.role, u.disabled, u.created_at, se.csrf_token, se.expires_at, se.last_seen_at
 		FROM sessions se JOIN users u ON u.id = se.user_id
 		WHERE se.id_hash = $1 AND se.expires_at > now() AND NOT u.disabled`, h).
 		Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt, &sess.CSRFToken, &sess.ExpiresAt, &lastSeen)
@@ -259,14 +259,14 @@ func (s *Store) SessionByID(ctx context.Context, id string, idle, max time.Durat
 		return Session{}, ErrNoSession
 	}
 	if err != nil {
-		return Session{}, fmt.Errorf("drafts: session: %w", err)
+		return Session{}, fmt.Errorf("auth: session: %w", err)
 	}
 	if idle > 0 && time.Since(lastSeen) > time.Minute {
-		err = s.Pool.QueryRow(ctx, `UPDATE sessions SET last_seen_at = now(),
+		err = s.db.QueryRow(ctx, `UPDATE sessions SET last_seen_at = now(),
 			expires_at = LEAST(created_at + make_interval(secs => $3::bigint), now() + make_interval(secs => $2::bigint))
 			WHERE id_hash = $1 RETURNING expires_at`, h, int64(idle/time.Second), int64(max/time.Second)).Scan(&sess.ExpiresAt)
 		if err != nil {
-			return Session{}, fmt.Errorf("drafts: session: %w", err)
+			return Session{}, fmt.Errorf("auth: session: %w", err)
 		}
 	}
 	return sess, nil
@@ -274,7 +274,7 @@ func (s *Store) SessionByID(ctx context.Context, id string, idle, max time.Durat
 
 // DeleteSession ends a session (logout).
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	_, err := s.Pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash=$1`, tokenHash(id))
+	_, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE id_hash=$1`, tokenHash(id))
 	return err
 }
 
@@ -296,14 +296,14 @@ const APITokenPrefix = "rdt_"
 func (s *Store) CreateAPIToken(ctx context.Context, username, name string) (string, APIToken, error) {
 	tok := APITokenPrefix + randomToken(32)
 	t := APIToken{Username: username, Name: name}
-	err := s.Pool.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash)
+	err := s.db.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash)
 		SELECT id, $2, $3 FROM users WHERE username=$1 RETURNING id, created_at`, username, name, tokenHash(tok)).
 		Scan(&t.ID, &t.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", APIToken{}, ErrUserNotFound
 	}
 	if err != nil {
-		return "", APIToken{}, fmt.Errorf("drafts: create token: %w", err)
+		return "", APIToken{}, fmt.Errorf("auth: create token: %w", err)
 	}
 	return tok, t, nil
 }
@@ -314,7 +314,7 @@ func (s *Store) UserByAPIToken(ctx context.Context, tok string) (User, error) {
 	var u User
 	var id int64
 	var last *time.Time
-	err := s.Pool.QueryRow(ctx, `SELECT t.id, t.last_used_at, u.id, u.username, u.role, u.disabled, u.created_at
+	err := s.db.QueryRow(ctx, `SELECT t.id, t.last_used_at, u.id, u.username, u.role, u.disabled, u.created_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.token_hash=$1 AND t.revoked_at IS NULL AND NOT u.disabled`, tokenHash(tok)).
 		Scan(&id, &last, &u.ID, &u.Username, &u.Role, &u.Disabled, &u.CreatedAt)
@@ -322,11 +322,11 @@ func (s *Store) UserByAPIToken(ctx context.Context, tok string) (User, error) {
 		return User{}, ErrNoSession
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("drafts: token: %w", err)
+		return User{}, fmt.Errorf("auth: token: %w", err)
 	}
 	if last == nil || time.Since(*last) > time.Minute {
-		if _, err := s.Pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, id); err != nil {
-			return User{}, fmt.Errorf("drafts: token: %w", err)
+		if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, id); err != nil {
+			return User{}, fmt.Errorf("auth: token: %w", err)
 		}
 	}
 	return u, nil
@@ -334,7 +334,7 @@ func (s *Store) UserByAPIToken(ctx context.Context, tok string) (User, error) {
 
 // RevokeAPIToken revokes a token by id.
 func (s *Store) RevokeAPIToken(ctx context.Context, id int64) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id=$1 AND revoked_at IS NULL`, id)
+	tag, err := s.db.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id=$1 AND revoked_at IS NULL`, id)
 	if err != nil {
 		return err
 	}
@@ -346,7 +346,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id int64) error {
 
 // ListAPITokens lists every token (without secrets).
 func (s *Store) ListAPITokens(ctx context.Context) ([]APIToken, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT t.id, u.username, t.name, t.created_at, t.last_used_at, t.revoked_at
+	rows, err := s.db.Query(ctx, `SELECT t.id, u.username, t.name, t.created_at, t.last_used_at, t.revoked_at
 		FROM api_tokens t JOIN users u ON u.id=t.user_id ORDER BY t.id`)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package drafts_test
+package auth_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts/draftstest"
 )
 
@@ -17,9 +17,9 @@ func TestUnknownUserTakesTheSameTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hashes with 64 MiB")
 	}
-	s := draftstest.New(t)
+	s := auth.New(draftstest.New(t).DB())
 	ctx := context.Background()
-	if _, err := s.CreateUser(ctx, "alice", drafts.RoleRadiologist, "correct horse battery"); err != nil {
+	if _, err := s.CreateUser(ctx, "alice", auth.RoleRadiologist, "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	// Interleaved, so that the machine's load falls on both alike.
@@ -27,7 +27,7 @@ func TestUnknownUserTakesTheSameTime(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		for _, user := range []string{"alice", "nobody"} {
 			start := time.Now()
-			if _, err := s.Authenticate(ctx, user, "wrong password"); err != drafts.ErrBadCredentials {
+			if _, err := s.Authenticate(ctx, user, "wrong password"); err != auth.ErrBadCredentials {
 				t.Fatal(err)
 			}
 			if user == "alice" {
@@ -51,9 +51,9 @@ func TestUnknownUserTakesTheSameTime(t *testing.T) {
 // Concurrent attempts on one key: exactly the limit get through, however
 // many arrive at once; a success gives its address's attempt back.
 func TestLoginThrottleHoldsUnderConcurrency(t *testing.T) {
-	s := draftstest.New(t)
+	s := auth.New(draftstest.New(t).DB())
 	ctx := context.Background()
-	keys := []drafts.ThrottleKey{{Key: "u:x|1.2.3.4", Limit: 5}, {Key: "ip:1.2.3.4", Limit: 30}}
+	keys := []auth.ThrottleKey{{Key: "u:x|1.2.3.4", Limit: 5}, {Key: "ip:1.2.3.4", Limit: 30}}
 	var mu sync.Mutex
 	passed, waits := 0, 0
 	var wg sync.WaitGroup

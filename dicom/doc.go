@@ -5,10 +5,16 @@
 //   - ul: the upper layer (PS3.8): PDUs, association negotiation (our
 //     transfer-syntax preference), the state machine of Table 9-10 and the
 //     acceptor that runs it (ARTIM, deadlines), PDV fragmentation both ways.
-//   - dimse: command sets (Implicit VR Little Endian), C-ECHO and C-STORE.
+//   - dimse: command sets (Implicit VR Little Endian), C-ECHO, C-STORE, C-FIND.
 //   - scp: the listener: admission (association and pending-socket caps,
-//     AE allowlist), the DIMSE services (C-ECHO, C-STORE) on a small
-//     Service interface, and durable streaming storage of instances.
+//     AE allowlist), the DIMSE services (C-ECHO, C-STORE, and C-FIND when
+//     a Finder is configured) on a small Service interface, and durable
+//     streaming storage of instances (also for STOW-RS: Server.Ingest).
+//   - scu: the requestor: C-STORE of one object to a remote SCP (SR results).
+//   - sr: the Basic Text SR of a report version.
+//   - cfind: Study Root C-FIND identifiers (STUDY, SERIES) to queries and back.
+//   - match: DICOM matching rules (wildcards, date ranges, UID lists),
+//     shared by C-FIND and QIDO-RS.
 //   - study, pixels: study settling/view selection and pixel decoding.
 //
 // Received datasets' headers are read by dicom/dataset, which checks every

@@ -35,6 +35,7 @@ func init() {
 				IdleTimeout:        d.cfg.DICOMIdleTimeout,
 				ReadTimeout:        d.cfg.DICOMReadTimeout,
 				ARTIM:              d.cfg.DICOMARTIM,
+				Finder:             archiveFinder{d.store},
 			}, storage, d.store)
 			d.metrics = append(d.metrics, srv.Collector())
 			d.ingest = srv

@@ -17,6 +17,8 @@ const (
 	CStoreRSP = 0x8001
 	CEchoRQ   = 0x0030
 	CEchoRSP  = 0x8030
+	CFindRQ   = 0x0020
+	CFindRSP  = 0x8020
 )
 
 // NoDataSet is the Command Data Set Type value meaning no dataset follows.

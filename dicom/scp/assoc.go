@@ -170,6 +170,13 @@ type responder struct {
 	m *Message
 }
 
+func (w *responder) RespondWithDataset(rsp *dimse.Command, dataset []byte) error {
+	if err := w.Respond(rsp); err != nil {
+		return err
+	}
+	return w.a.Send(w.m.ContextID, false, dataset)
+}
+
 func (w *responder) Respond(rsp *dimse.Command) error {
 	if _, err := io.Copy(io.Discard, w.m.Dataset); err != nil {
 		return err

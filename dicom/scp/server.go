@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/radraft/radraft/dicom"
+	"github.com/radraft/radraft/dicom/cfind"
 	"github.com/radraft/radraft/dicom/dimse"
 	"github.com/radraft/radraft/dicom/ul"
 	"github.com/radraft/radraft/drafts"
@@ -98,9 +99,12 @@ type Config struct {
 	// connection opened (absolute), and after release/reject/abort the peer
 	// has this long to close.
 	ARTIM time.Duration
-	// IndexTimeout bounds the database work of one instance.
+	// IndexTimeout bounds the database work of one instance (or query).
 	IndexTimeout time.Duration
-	Logger       *slog.Logger
+	// Finder (optional) answers Study Root C-FIND (STUDY and SERIES
+	// levels); nil = the FIND SOP class is not accepted.
+	Finder cfind.Finder
+	Logger *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -168,9 +172,11 @@ func New(cfg Config, storage *Storage, index Index) *Server {
 		open:    map[*ul.Association]struct{}{},
 	}
 	s.policy = ul.Policy{
-		AETitle:          cfg.AETitle,
-		AllowedCalling:   cfg.AllowedCallingAETs,
-		Accepts:          func(uid string) bool { return uid == dicom.VerificationSOPClass || s.acceptsSOPClass(uid) },
+		AETitle:        cfg.AETitle,
+		AllowedCalling: cfg.AllowedCallingAETs,
+		Accepts: func(uid string) bool {
+			return uid == dicom.VerificationSOPClass || s.acceptsSOPClass(uid) || uid == cfind.StudyRootFind && cfg.Finder != nil
+		},
 		TransferSyntaxes: cfg.TransferSyntaxes,
 		MaxPDU:           cfg.MaxPDU,
 		ImplClassUID:     dicom.ImplementationClassUID,
@@ -179,6 +185,9 @@ func New(cfg Config, storage *Storage, index Index) *Server {
 	s.services = map[uint16]Service{
 		dimse.CEchoRQ:  echoService{},
 		dimse.CStoreRQ: storeService{s},
+	}
+	if cfg.Finder != nil {
+		s.services[dimse.CFindRQ] = findService{s}
 	}
 	return s
 }

@@ -31,6 +31,9 @@ type Message struct {
 // Responder sends responses on the request's presentation context.
 type Responder interface {
 	Respond(rsp *dimse.Command) error
+	// RespondWithDataset sends rsp followed by its dataset (C-FIND's pending
+	// matches), encoded in the context's transfer syntax.
+	RespondWithDataset(rsp *dimse.Command, dataset []byte) error
 }
 
 // AbortError is a violation of PS3.7 found above the upper layer (a

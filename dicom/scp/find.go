@@ -20,8 +20,13 @@ func (f findService) Serve(m *Message, w Responder) error {
 		f.s.log.Warn("dicom: C-FIND failed", "calling_ae", m.Origin.CallingAE, "status", statusHex(status), "why", why)
 		return w.Respond(dimse.Response(cmd, status, why))
 	}
+	if m.Context.AbstractSyntax != cfind.StudyRootFind {
+		// C-FIND on another SOP class's context (Verification, storage):
+		// the operation does not exist there, as without a Finder.
+		return w.Respond(dimse.Response(cmd, dimse.StatusUnrecognizedOperation, "operation not supported"))
+	}
 	if cmd.AffectedSOPClass != cfind.StudyRootFind {
-		return fail(dimse.StatusSOPClassNotSupported, "only Study Root FIND is served")
+		return fail(dimse.StatusSOPClassNotSupported, "SOP class differs from the presentation context")
 	}
 	if !cmd.HasDataSet() {
 		return fail(cfind.StatusUnableToProcess, "C-FIND without an identifier")

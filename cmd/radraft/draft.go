@@ -15,10 +15,6 @@ import (
 	"github.com/radraft/radraft/inference"
 )
 
-func init() {
-	register("draft", "draft the findings of one DICOM file and print JSON with per-stage timings", runDraft)
-}
-
 // demoNotice is shown with every output of a demo bundle.
 const demoNotice = "DEMO MODEL: untrained toy weights; this text is meaningless and must not be used clinically"
 

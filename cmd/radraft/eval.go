@@ -13,10 +13,6 @@ import (
 	"github.com/radraft/radraft/chexprompt"
 )
 
-func init() {
-	register("eval", "score report pairs (JSON lines) with CheXprompt; with human counts, print agreement", runEval)
-}
-
 // evalLine is one output line: the pair's id (when given) and the result.
 type evalLine struct {
 	ID string `json:"id,omitempty"`

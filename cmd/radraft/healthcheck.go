@@ -8,10 +8,6 @@ import (
 	"time"
 )
 
-func init() {
-	register("healthcheck", "probe a running server's health URL (for container healthchecks)", runHealthcheck)
-}
-
 // runHealthcheck exists because the runtime image has no curl or wget.
 func runHealthcheck(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)

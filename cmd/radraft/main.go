@@ -10,33 +10,39 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 )
 
-// commands maps a subcommand to its entry point; each file of this package
-// that adds a subcommand registers it in an init function.
-var commands = map[string]struct {
-	summary string
-	run     func(ctx context.Context, args []string) error
-}{}
+// command is one subcommand.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string) error
+}
 
-func register(name, summary string, run func(ctx context.Context, args []string) error) {
-	commands[name] = struct {
-		summary string
-		run     func(ctx context.Context, args []string) error
-	}{summary, run}
+// commands is every subcommand, in the order usage lists them.
+var commands = []command{
+	{"serve", "run the DICOM, HL7 and HTTP listeners and the workers", runServe},
+	{"migrate", "apply the database schema and exit", runMigrate},
+	{"user", "manage users: add, passwd, token, list", runUser},
+	{"model", "model tools: `model runtime` finds/fetches libonnxruntime; `model check` validates a bundle (--reference: re-runs its references); `model render` writes a DICOM's model input; `model tokenize` prints token ids", runModel},
+	{"draft", "draft the findings of one DICOM file and print JSON with per-stage timings", runDraft},
+	{"eval", "score report pairs (JSON lines) with CheXprompt; with human counts, print agreement", runEval},
+	{"healthcheck", "probe a running server's health URL (for container healthchecks)", runHealthcheck},
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: radraft <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-12s %s\n", n, commands[n].summary)
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nrun `radraft <command> -h` for its flags")
 }
@@ -47,7 +53,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	cmd, ok := commands[os.Args[1]]
+	cmd, ok := findCommand(os.Args[1])
 	if !ok {
 		fmt.Fprintf(os.Stderr, "radraft: unknown command %q\n", os.Args[1])
 		usage()

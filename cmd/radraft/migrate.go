@@ -9,10 +9,6 @@ import (
 	"github.com/radraft/radraft/migrations"
 )
 
-func init() {
-	register("migrate", "apply the database schema and exit", runMigrate)
-}
-
 func runMigrate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	url := fs.String("database-url", env("RADRAFT_DATABASE_URL", "postgres://localhost:5432/radraft"), "Postgres URL (RADRAFT_DATABASE_URL)")

@@ -10,10 +10,6 @@ import (
 	"github.com/radraft/radraft/inference"
 )
 
-func init() {
-	register("model", "model tools: `model runtime` finds/fetches libonnxruntime; `model check` validates a bundle (--reference: re-runs its references); `model render` writes a DICOM's model input; `model tokenize` prints token ids", runModel)
-}
-
 func runModel(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("usage: radraft model runtime|check|render|tokenize [flags]")

@@ -16,44 +16,72 @@ import (
 
 	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/inference"
+	"github.com/radraft/radraft/internal/lifecycle"
 	"github.com/radraft/radraft/internal/panics"
 )
 
-func init() {
-	register("serve", "run the DICOM, HL7 and HTTP listeners and the workers", runServe)
-}
-
-// deps is what components share.
+// deps is what the parts of serve share.
 type deps struct {
 	cfg   *config
 	store *drafts.Store
-	// workers collects the River workers components register in prepare;
-	// serve starts one River client for them after every prepare ran.
+	// workers collects the River workers the parts register in prepare;
+	// the jobs part starts one River client for them.
 	workers *river.Workers
 	queues  map[string]river.QueueConfig
-	// metrics are collectors components add in start, for /metrics (the
-	// http component starts after the listeners and serves them).
+	// metrics are collectors parts add as they start, for /metrics (the
+	// http part starts after the listeners and serves them).
 	metrics []prometheus.Collector
 	// ingest is the DICOM listener, set when it runs on this node: STOW-RS
 	// stores through it (one writer per storage tree).
 	ingest *scp.Server
+	// model is the loaded model, nil on a node without the worker role.
+	model *inference.Info
 }
 
-// component is one part of `serve` (a listener, a worker). Each lives in its
-// own file of this package and adds itself with addComponent in init.
-type component struct {
+// part is one part of `serve` (a listener, a loop, the job workers).
+type part struct {
 	name string
 	// enabled says whether this node's configuration runs it.
 	enabled func(*config) bool
-	// prepare (optional) registers River workers before the client starts.
+	// prepare (optional) runs before any part starts: it registers River
+	// workers and sets what the store must know before work arrives.
 	prepare func(ctx context.Context, d *deps) error
-	// start starts it and returns how to stop it gracefully.
-	start func(ctx context.Context, d *deps) (stop func(context.Context) error, err error)
+	// service (optional) builds the part's lifecycle.Service just before
+	// it starts, so it sees what the parts before it set in deps.
+	service func(ctx context.Context, d *deps) (lifecycle.Service, error)
 }
 
-var components []component
-
-func addComponent(c component) { components = append(components, c) }
+// parts is every part of `serve`, in start order; they stop in reverse.
+// The order, and why:
+//
+//  1. inference, evaluation, sr-config: prepare only (load the model,
+//     register the job workers, tell the store where SRs go), before
+//     anything can queue work.
+//  2. jobs: the River client works the registered queues. Started first
+//     among the services so that it stops last: jobs in flight drain after
+//     every listener stopped feeding them.
+//  3. dicom, hl7: the listeners receiving studies and orders. dicom before
+//     http, which lends it to STOW-RS.
+//  4. settle, sr, results: the loops turning received data into jobs and
+//     sent results.
+//  5. http last: /readyz answers only once everything it reports on runs,
+//     and on stop it goes first, so no report is signed while the results
+//     loops stop.
+func parts() []part {
+	return []part{
+		inferencePart(),
+		evaluationPart(),
+		srConfigPart(),
+		jobsPart(),
+		dicomPart(),
+		hl7Part(),
+		settlePart(),
+		srLoopPart(),
+		resultsPart(),
+		httpPart(),
+	}
+}
 
 const shutdownGrace = 30 * time.Second
 
@@ -77,53 +105,41 @@ func runServe(ctx context.Context, args []string) error {
 	defer store.Close()
 
 	d := &deps{cfg: cfg, store: store, workers: river.NewWorkers(), queues: map[string]river.QueueConfig{}}
-	var active []component
-	for _, c := range components {
-		if c.enabled == nil || c.enabled(cfg) {
-			active = append(active, c)
+	var active []part
+	for _, p := range parts() {
+		if p.enabled(cfg) {
+			active = append(active, p)
 		}
 	}
-	for _, c := range active {
-		if c.prepare != nil {
-			if err := c.prepare(ctx, d); err != nil {
-				return fmt.Errorf("%s: %w", c.name, err)
+	for _, p := range active {
+		if p.prepare != nil {
+			if err := p.prepare(ctx, d); err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
 			}
 		}
 	}
 
-	var stops []func(context.Context) error
-	var names []string
-	shutdown := func() {
+	group := &lifecycle.Group{OnStarted: func(name string) { slog.Info("started", "part", name) }}
+	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
-		for i := len(stops) - 1; i >= 0; i-- {
-			if err := stops[i](sctx); err != nil {
-				slog.Error("shutdown", "component", names[i], "err", err)
-			}
+		if err := group.Stop(sctx); err != nil {
+			slog.Error("shutdown", "err", err)
 		}
-	}
-	defer shutdown()
-
-	if len(d.queues) > 0 {
-		stop, err := startJobs(ctx, d)
+	}()
+	for _, p := range active {
+		if p.service == nil {
+			continue
+		}
+		svc, err := p.service(ctx, d)
 		if err != nil {
-			return fmt.Errorf("job workers: %w", err)
+			return fmt.Errorf("%s: %w", p.name, err)
 		}
-		stops = append(stops, stop)
-		names = append(names, "jobs")
+		if err := group.Start(ctx, lifecycle.Named{Name: p.name, Service: svc}); err != nil {
+			return err
+		}
 	}
-	for _, c := range active {
-		stop, err := c.start(ctx, d)
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.name, err)
-		}
-		if stop != nil {
-			stops = append(stops, stop)
-			names = append(names, c.name)
-		}
-		slog.Info("started", "component", c.name)
-	}
-	slog.Info("radraft serving", "role", cfg.Role, "components", len(active))
+	slog.Info("radraft serving", "role", cfg.Role, "parts", len(active))
 	<-ctx.Done()
 	slog.Info("shutting down: no new work accepted, finishing what is in flight", "grace", shutdownGrace)
 	return ignoreCanceled(ctx.Err())
@@ -136,11 +152,29 @@ func ignoreCanceled(err error) error {
 	return err
 }
 
-// startJobs starts the River client of this node under its stable node ID.
+// jobsPart is the River client of this node, under its stable node ID.
 // Holding the node ID's lock proves that no other live process uses it, so
 // the jobs this ID was running are orphans of an earlier process (killed,
 // crashed): they are made available again at once, instead of after
 // --job-rescue-after, which River's rescuer applies to every node's jobs.
+func jobsPart() part {
+	return part{
+		name:    "jobs",
+		enabled: func(c *config) bool { return c.runsListeners() || c.runsWorker() },
+		service: func(_ context.Context, d *deps) (lifecycle.Service, error) {
+			var stop func(context.Context) error
+			return &lifecycle.Hooks{
+				OnStart: func(ctx context.Context) (err error) {
+					stop, err = startJobs(ctx, d)
+					return err
+				},
+				OnStop: func(ctx context.Context) error { return stop(ctx) },
+			}, nil
+		},
+	}
+}
+
+// startJobs claims the node ID, rescues its orphans and starts River.
 func startJobs(ctx context.Context, d *deps) (stop func(context.Context) error, err error) {
 	release, err := d.store.ClaimNodeID(ctx, d.cfg.NodeID, 15*time.Second)
 	if err != nil {

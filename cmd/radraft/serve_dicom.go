@@ -3,26 +3,24 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 
 	"github.com/radraft/radraft/dicom/scp"
+	"github.com/radraft/radraft/internal/lifecycle"
 )
 
-// The DICOM listener: C-ECHO and C-STORE, each instance answered only after
-// it is fsynced, renamed into the storage tree and indexed.
-func init() {
-	addComponent(component{
+// dicomPart is the DICOM listener: C-ECHO and C-STORE, each instance
+// answered only after it is fsynced, renamed into the storage tree and
+// indexed. Stop: no new associations, the C-STOREs in flight finish.
+func dicomPart() part {
+	return part{
 		name:    "dicom",
 		enabled: func(c *config) bool { return c.runsListeners() && c.DICOMAddr != "" },
-		start: func(ctx context.Context, d *deps) (func(context.Context) error, error) {
+		service: func(_ context.Context, d *deps) (lifecycle.Service, error) {
 			storage, err := scp.OpenStorage(d.cfg.StorageDir)
 			if err != nil {
 				return nil, err
-			}
-			if d.cfg.MaxPDULength <= 0 {
-				return nil, fmt.Errorf("--max-pdu-length must be positive")
 			}
 			srv := scp.New(scp.Config{
 				AETitle:            d.cfg.AETitle,
@@ -39,19 +37,15 @@ func init() {
 			}, storage, d.store)
 			d.metrics = append(d.metrics, srv.Collector())
 			d.ingest = srv
-			ln, err := net.Listen("tcp", d.cfg.DICOMAddr)
-			if err != nil {
-				return nil, err
-			}
-			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, scp.ErrServerClosed) {
-					slog.Error("dicom: listener stopped", "err", err)
+			l := lifecycle.Listen("dicom", d.cfg.DICOMAddr, func(ln net.Listener) error {
+				slog.Info("dicom: SCP listening", "addr", ln.Addr().String(), "ae_title", d.cfg.AETitle,
+					"max_associations", d.cfg.MaxAssociations)
+				if err := srv.Serve(ln); !errors.Is(err, scp.ErrServerClosed) {
+					return err
 				}
-			}()
-			slog.Info("dicom: SCP listening", "addr", ln.Addr().String(), "ae_title", d.cfg.AETitle,
-				"max_associations", d.cfg.MaxAssociations)
-			// Shutdown: stop accepting, finish the C-STOREs in flight, close.
-			return srv.Shutdown, nil
+				return nil
+			}, srv.Shutdown)
+			return l, nil
 		},
-	})
+	}
 }

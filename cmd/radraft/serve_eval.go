@@ -11,18 +11,16 @@ import (
 	"github.com/radraft/radraft/workflow"
 )
 
-// The CheXprompt evaluation worker: works evaluate_report jobs (queued on
-// sign and amend) on nodes that run the API (role all or api). The evaluator
-// is the LLM judge when RADRAFT_JUDGE_URL is set, else the offline one.
-func init() {
-	addComponent(component{
+// evaluationPart is the CheXprompt evaluation worker: it works
+// evaluate_report jobs (queued on sign and amend) on nodes that run the API
+// (role all or api); the jobs part runs it. The evaluator is the LLM judge
+// when RADRAFT_JUDGE_URL is set, else the offline one.
+func evaluationPart() part {
+	return part{
 		name:    "evaluation",
 		enabled: func(c *config) bool { return c.runsListeners() },
 		prepare: prepareEvaluation,
-		start: func(ctx context.Context, d *deps) (func(context.Context) error, error) {
-			return nil, nil // River (started by serve) runs the worker
-		},
-	})
+	}
 }
 
 // newEvaluator picks the evaluator from the configuration.

@@ -2,25 +2,21 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 
 	"github.com/radraft/radraft/hl7"
+	"github.com/radraft/radraft/internal/lifecycle"
 )
 
-// The HL7 MLLP listener: orders from the RIS (ORM^O01, OMI^O23), each
-// acknowledged only after it is committed.
-func init() {
-	addComponent(component{
+// hl7Part is the HL7 MLLP listener: orders from the RIS (ORM^O01,
+// OMI^O23), each acknowledged only after it is committed.
+func hl7Part() part {
+	return part{
 		name:    "hl7",
 		enabled: func(c *config) bool { return c.runsListeners() && c.MLLPAddr != "" },
-		start: func(ctx context.Context, d *deps) (func(context.Context) error, error) {
-			fields, err := hl7.ParseAccessionFields(d.cfg.AccessionFields)
-			if err != nil {
-				return nil, fmt.Errorf("--accession-fields: %w", err)
-			}
-			ln, err := net.Listen("tcp", d.cfg.MLLPAddr)
+		service: func(_ context.Context, d *deps) (lifecycle.Service, error) {
+			fields, err := hl7.ParseAccessionFields(d.cfg.AccessionFields) // validated at start
 			if err != nil {
 				return nil, err
 			}
@@ -35,13 +31,10 @@ func init() {
 				MessageTimeout: d.cfg.MLLPMessageTimeout,
 				MaxConns:       d.cfg.MLLPMaxConns,
 			}
-			go func() {
-				if err := srv.Serve(ln); err != nil {
-					slog.Error("hl7: listener stopped", "err", err)
-				}
-			}()
-			slog.Info("hl7: MLLP listening", "addr", ln.Addr().String(), "accession_fields", fields)
-			return srv.Shutdown, nil
+			return lifecycle.Listen("hl7", d.cfg.MLLPAddr, func(ln net.Listener) error {
+				slog.Info("hl7: MLLP listening", "addr", ln.Addr().String(), "accession_fields", fields)
+				return srv.Serve(ln)
+			}, srv.Shutdown), nil
 		},
-	})
+	}
 }

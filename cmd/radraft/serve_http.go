@@ -13,21 +13,36 @@ import (
 	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/dicomweb"
+	"github.com/radraft/radraft/internal/lifecycle"
 	"github.com/radraft/radraft/server"
 )
 
-// The HTTP listener: REST API under /api/v1, the review UI at /, /healthz,
-// /readyz and /metrics; HTTPS when a certificate and key are configured.
-// With --ris-addr it also runs the results outbox loop (ORU^R01 over MLLP).
-func init() {
-	addComponent(component{
+// httpPart is the HTTP listener: REST API under /api/v1, the review UI at
+// /, /healthz, /readyz and /metrics; HTTPS when a certificate and key are
+// configured.
+func httpPart() part {
+	return part{
 		name:    "http",
 		enabled: func(c *config) bool { return c.runsListeners() && c.HTTPAddr != "" },
-		start:   startHTTP,
-	})
+		service: httpService,
+	}
 }
 
-func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error) {
+// resultsPart is the results outbox loop (ORU^R01 over MLLP to
+// --ris-addr) on listener nodes.
+func resultsPart() part {
+	return part{
+		name:    "results",
+		enabled: func(c *config) bool { return c.runsListeners() && c.RISAddr != "" },
+		service: func(_ context.Context, d *deps) (lifecycle.Service, error) {
+			loop := &server.ResultsLoop{Store: d.store, Send: server.MLLPSender(d.cfg.RISAddr, 30*time.Second), SendingApp: d.cfg.AETitle}
+			slog.Info("results: sending signed reports to the RIS", "ris_addr", d.cfg.RISAddr)
+			return lifecycle.Loop(func(ctx context.Context) { loop.Run(ctx) }), nil //nolint:errcheck // Run logs its errors
+		},
+	}
+}
+
+func httpService(_ context.Context, d *deps) (lifecycle.Service, error) {
 	cfg := d.cfg
 	srv, err := server.New(server.Config{
 		Store:       d.store,
@@ -40,7 +55,7 @@ func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error
 		SessionMax:  cfg.SessionMax,
 		Collectors:  d.metrics,
 		Ready: func(context.Context) error {
-			if _, ok := inferenceReady(cfg); !ok {
+			if cfg.runsWorker() && d.model == nil {
 				return errors.New("model not loaded")
 			}
 			return nil
@@ -60,48 +75,23 @@ func startHTTP(ctx context.Context, d *deps) (func(context.Context) error, error
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, err
-	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	go func() {
+	return lifecycle.Listen("http", cfg.HTTPAddr, func(ln net.Listener) error {
+		slog.Info("http: listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 		var err error
 		if cfg.TLSCert != "" {
 			err = hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 		} else {
 			err = hs.Serve(ln)
 		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("http: listener stopped", "err", err)
-		}
-	}()
-	slog.Info("http: listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
-
-	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
-	loopDone := make(chan struct{})
-	if cfg.RISAddr != "" {
-		loop := &server.ResultsLoop{Store: d.store, Send: server.MLLPSender(cfg.RISAddr, 30*time.Second), SendingApp: cfg.AETitle}
-		go func() {
-			defer close(loopDone)
-			loop.Run(loopCtx) //nolint:errcheck
-		}()
-		slog.Info("results: sending signed reports to the RIS", "ris_addr", cfg.RISAddr)
-	} else {
-		close(loopDone)
-	}
-	return func(sctx context.Context) error {
-		err := hs.Shutdown(sctx)
-		stopLoop()
-		select {
-		case <-loopDone:
-		case <-sctx.Done():
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
 		}
 		return err
-	}, nil
+	}, hs.Shutdown), nil
 }

@@ -4,43 +4,24 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 
 	"github.com/riverqueue/river"
 
 	"github.com/radraft/radraft/drafts"
-	"github.com/radraft/radraft/inference"
 	"github.com/radraft/radraft/workflow"
 )
 
-// The inference worker: on nodes that run the model (role all or worker) it
-// loads the bundle once, validates it, and works the draft_study jobs of the
-// inference queue, one at a time.
-func init() {
-	addComponent(component{
+// inferencePart is the inference worker: on nodes that run the model (role
+// all or worker) it loads the bundle once, validates it, and registers the
+// draft_study worker of the inference queue (one at a time), which the jobs
+// part runs. The model stays loaded until the process ends: River drains
+// in-flight drafts when the jobs part stops.
+func inferencePart() part {
+	return part{
 		name:    "inference",
 		enabled: func(c *config) bool { return c.runsWorker() },
 		prepare: prepareInference,
-		start: func(ctx context.Context, d *deps) (func(context.Context) error, error) {
-			// The model stays loaded until the process ends: River drains
-			// in-flight drafts after the components stop.
-			return nil, nil
-		},
-	})
-}
-
-// inferenceInfo is the loaded model, nil until (or unless) it loaded.
-var inferenceInfo atomic.Pointer[inference.Info]
-
-// inferenceReady reports the loaded model for readiness checks (/readyz):
-// ok is false on a node that runs the worker before its model is loaded;
-// a node without the worker role reports ok with a nil info.
-func inferenceReady(cfg *config) (info *inference.Info, ok bool) {
-	if !cfg.runsWorker() {
-		return nil, true
 	}
-	i := inferenceInfo.Load()
-	return i, i != nil
 }
 
 func prepareInference(ctx context.Context, d *deps) error {
@@ -68,7 +49,7 @@ func prepareInference(ctx context.Context, d *deps) error {
 	}
 	d.queues[drafts.QueueInference] = river.QueueConfig{MaxWorkers: 1}
 	info := m.Info()
-	inferenceInfo.Store(&info)
+	d.model = &info
 	attrs := []any{"model", info.Name, "version", info.Version, "device", info.Device, "onnxruntime", info.Runtime, "load_ms", info.LoadMillis}
 	if info.Demo {
 		attrs = append(attrs, "notice", "DEMO MODEL: its drafts are meaningless")

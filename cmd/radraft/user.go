@@ -15,10 +15,6 @@ import (
 	"github.com/radraft/radraft/drafts"
 )
 
-func init() {
-	register("user", "manage users: add, passwd, token, list", runUser)
-}
-
 // runUser: radraft user add --username U --role R    (password from stdin)
 //
 //	radraft user passwd --username U         (password from stdin)

@@ -92,30 +92,8 @@ func (s *Settler) interval() time.Duration {
 	return iv
 }
 
-// Start runs the settler in the background until stop is called (stop waits
-// for the settle in progress, if any, to commit or roll back).
-func (s *Settler) Start(ctx context.Context) (stop func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.Run(ctx)
-	}()
-	return func(sctx context.Context) error {
-		cancel()
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-			return nil
-		case <-sctx.Done():
-			return sctx.Err()
-		}
-	}
-}
-
-// Run polls until ctx ends.
+// Run polls until ctx ends (a settle in progress commits or rolls back
+// first); `radraft serve` runs it as a lifecycle.Loop.
 func (s *Settler) Run(ctx context.Context) {
 	t := time.NewTicker(s.interval())
 	defer t.Stop()

@@ -129,8 +129,9 @@ func TestSettlerRun(t *testing.T) {
 	const quiet = 700 * time.Millisecond
 	const uid = "1.2.826.0.1.3680043.10.1190.7.2"
 	st := &study.Settler{Store: s, Quiet: quiet, Interval: 50 * time.Millisecond}
-	stop := st.Start(context.Background())
-	defer stop(context.Background()) //nolint:errcheck
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go st.Run(ctx)
 
 	index(t, s, drafts.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", ViewPosition: "LL", Rows: 10, Columns: 10})
 	time.Sleep(quiet / 2)

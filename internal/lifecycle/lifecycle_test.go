@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"net"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -142,4 +143,36 @@ func TestGroupStopNamesTheServiceThatDidNotDrain(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || err.Error()[:6] != "stuck:" {
 		t.Fatalf("group stop: %v", err)
 	}
+}
+
+func TestListenerReportsABindErrorAndShutsDown(t *testing.T) {
+	served := make(chan struct{})
+	var shut atomic.Int32
+	l := Listen("test", "127.0.0.1:0", func(ln net.Listener) error {
+		close(served)
+		c, err := ln.Accept() // returns once shutdown closed ln
+		if err == nil {
+			c.Close()
+		}
+		return nil
+	}, func(context.Context) error { shut.Add(1); return nil })
+	if l.Addr() != nil {
+		t.Fatal("an address before Start")
+	}
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-served
+	taken := Listen("test", l.Addr().String(), func(net.Listener) error { return nil }, nil)
+	if err := taken.Start(context.Background()); err == nil {
+		t.Fatal("binding an address in use succeeded")
+	}
+	if err := l.Stop(context.Background()); err != nil || shut.Load() != 1 {
+		t.Fatalf("stop: %v, shutdown ran %d times", err, shut.Load())
+	}
+	l.Stop(context.Background()) //nolint:errcheck
+	if shut.Load() != 1 {
+		t.Fatal("shutdown ran twice")
+	}
+	l.ln.Close()
 }

@@ -89,10 +89,14 @@ func TestWorklistShowsAndFindsTheOrdersIdentity(t *testing.T) {
 	}
 	// A study arriving after its order gets the order's identity too.
 	addPatientStudy(t, s, "7.3", "", "", "", "2026-11-03")
-	save(t, s, drafts.Order{Action: drafts.OrderNew, AccessionNumber: "ACC-73", StudyUID: "7.3b"})
+	save(t, s, drafts.Order{Action: drafts.OrderNew, AccessionNumber: "ACC-73", StudyUID: "7.3b", PatientName: "ROE^ANNA"})
 	draftstest.MustExec(t, s, `UPDATE studies SET accession_number = 'ACC-73' WHERE study_uid = '7.3'`)
 	if it := itemOf(t, s, "7.3"); it.OrderAccessionNumber != "ACC-73" {
 		t.Fatalf("study updated after its order: %+v", it.OrderIdentity)
+	}
+	// A name only the order knows is found; words in order, as for DICOM names.
+	if got := worklistUIDs(t, s, drafts.WorklistQuery{Text: "roe anna"}); !slices.Equal(got, []string{"7.3"}) {
+		t.Fatalf("q=roe anna found %v", got)
 	}
 }
 

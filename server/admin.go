@@ -12,17 +12,15 @@ import (
 	"github.com/radraft/radraft/auth"
 )
 
-func init() {
-	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		adm := api.Group("/admin", s.RequireRole(auth.RoleAdmin))
-		adm.GET("/audit", s.adminAudit)
-		adm.GET("/users", s.adminListUsers)
-		adm.POST("/users", s.adminCreateUser)
-		adm.GET("/tokens", s.adminListTokens)
-		adm.POST("/tokens", s.adminCreateToken)
-		adm.DELETE("/tokens/:id", s.adminRevokeToken)
-		adm.GET("/outbox", s.adminOutbox)
-	})
+func (s *Server) adminRoutes(api *gin.RouterGroup) {
+	adm := api.Group("/admin", s.RequireRole(auth.RoleAdmin))
+	adm.GET("/audit", s.adminAudit)
+	adm.GET("/users", s.adminListUsers)
+	adm.POST("/users", s.adminCreateUser)
+	adm.GET("/tokens", s.adminListTokens)
+	adm.POST("/tokens", s.adminCreateToken)
+	adm.DELETE("/tokens/:id", s.adminRevokeToken)
+	adm.GET("/outbox", s.adminOutbox)
 }
 
 // adminAudit: GET /api/v1/admin/audit?actor=&action=&study_uid=&since=&until=&before_id=&limit=

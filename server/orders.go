@@ -10,11 +10,9 @@ import (
 	"github.com/radraft/radraft/auth"
 )
 
-func init() {
-	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		api.GET("/orders/attention", s.RequireRole(auth.RoleAdmin, auth.RoleRadiologist, auth.RoleQALead), s.ordersAttention)
-		api.GET("/studies/:studyUID/priors", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead), s.studyPriors)
-	})
+func (s *Server) orderRoutes(api *gin.RouterGroup) {
+	api.GET("/orders/attention", s.RequireRole(auth.RoleAdmin, auth.RoleRadiologist, auth.RoleQALead), s.ordersAttention)
+	api.GET("/studies/:studyUID/priors", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead), s.studyPriors)
 }
 
 // ordersAttention: GET /api/v1/orders/attention?min_age=10m&limit=100

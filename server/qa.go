@@ -19,17 +19,15 @@ import (
 // QA routes (CheXprompt): flags of AI drafts with clinically significant
 // errors, their dispositions, metrics per model version and ISO week, a CSV
 // export, and the radiologist's on-demand second reader.
-func init() {
-	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		qa := api.Group("/qa", s.RequireRole(auth.RoleQALead, auth.RoleAdmin))
-		qa.GET("/flags", s.listFlags)
-		qa.GET("/flags/:flagID", s.getFlag)
-		qa.POST("/flags/:flagID/disposition", s.disposeFlag)
-		qa.GET("/metrics", s.qaMetrics)
-		qa.GET("/export.csv", s.qaExport)
-		api.POST("/studies/:studyUID/report/check", s.RequireRole(auth.RoleRadiologist), s.secondReader)
-		api.GET("/studies/:studyUID/report/evaluations", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead, auth.RoleAdmin), s.reportEvaluations)
-	})
+func (s *Server) qaRoutes(api *gin.RouterGroup) {
+	qa := api.Group("/qa", s.RequireRole(auth.RoleQALead, auth.RoleAdmin))
+	qa.GET("/flags", s.listFlags)
+	qa.GET("/flags/:flagID", s.getFlag)
+	qa.POST("/flags/:flagID/disposition", s.disposeFlag)
+	qa.GET("/metrics", s.qaMetrics)
+	qa.GET("/export.csv", s.qaExport)
+	api.POST("/studies/:studyUID/report/check", s.RequireRole(auth.RoleRadiologist), s.secondReader)
+	api.GET("/studies/:studyUID/report/evaluations", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead, auth.RoleAdmin), s.reportEvaluations)
 }
 
 // apiError is one error in the UI's shape: the letter (A-F) as type, the

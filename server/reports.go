@@ -14,17 +14,15 @@ import (
 	"github.com/radraft/radraft/sentences"
 )
 
-func init() {
-	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		read := s.RequireRole(auth.RoleRadiologist, auth.RoleQALead)
-		write := s.RequireRole(auth.RoleRadiologist)
-		api.GET("/studies/:studyUID/report", read, s.getReport)
-		api.PUT("/studies/:studyUID/report", write, s.putReport)
-		api.POST("/studies/:studyUID/report/sign", write, s.signReport)
-		api.POST("/studies/:studyUID/report/amend", write, s.amendReport)
-		api.POST("/studies/:studyUID/report/redraft", write, s.redraftReport)
-		api.GET("/studies/:studyUID/report/fhir", read, s.reportFHIR)
-	})
+func (s *Server) reportRoutes(api *gin.RouterGroup) {
+	read := s.RequireRole(auth.RoleRadiologist, auth.RoleQALead)
+	write := s.RequireRole(auth.RoleRadiologist)
+	api.GET("/studies/:studyUID/report", read, s.getReport)
+	api.PUT("/studies/:studyUID/report", write, s.putReport)
+	api.POST("/studies/:studyUID/report/sign", write, s.signReport)
+	api.POST("/studies/:studyUID/report/amend", write, s.amendReport)
+	api.POST("/studies/:studyUID/report/redraft", write, s.redraftReport)
+	api.GET("/studies/:studyUID/report/fhir", read, s.reportFHIR)
 }
 
 // reportView is the JSON of a report: the report with its versions, the AI

@@ -3,14 +3,12 @@
 //
 // # Routes and extension
 //
-// Routes live in files of this package. A file adds a group of routes
-// without editing the others by calling addRoutes from its init:
+// Routes live in files of this package, one group per file as a method;
+// New mounts the groups from one explicit list (no registration in init):
 //
-//	func init() {
-//		addRoutes(func(s *Server, api *gin.RouterGroup) {
-//			qa := api.Group("/qa", s.RequireRole(auth.RoleQALead))
-//			qa.GET("/flags", s.listFlags)
-//		})
+//	func (s *Server) qaRoutes(api *gin.RouterGroup) {
+//		qa := api.Group("/qa", s.RequireRole(auth.RoleQALead))
+//		qa.GET("/flags", s.listFlags)
 //	}
 //
 // api is /api/v1 behind authentication (a session cookie with CSRF checks on
@@ -116,16 +114,6 @@ type Server struct {
 	preview *previewCache
 }
 
-// RouteFunc adds routes to the authenticated /api/v1 group.
-type RouteFunc func(s *Server, api *gin.RouterGroup)
-
-var routeFuncs []RouteFunc
-
-// addRoutes registers a group of routes; call it from init.
-func addRoutes(f RouteFunc) { routeFuncs = append(routeFuncs, f) }
-
-func init() { gin.SetMode(gin.ReleaseMode) }
-
 // New builds the server and its router.
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
@@ -148,6 +136,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, preview: newPreviewCache(64 << 20)}
 	s.metrics = newMetrics(cfg.Store, cfg.Collectors)
+	// gin's debug mode prints every route and warns on stderr; it is
+	// process-wide, so it is set here rather than in an init().
+	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
@@ -173,8 +164,10 @@ func New(cfg Config) (*Server, error) {
 	api := v1.Group("", s.authenticate)
 	api.POST("/auth/logout", s.logout)
 	api.GET("/auth/me", s.me)
-	for _, f := range routeFuncs {
-		f(s, api)
+	for _, group := range []func(api *gin.RouterGroup){
+		s.worklistRoutes, s.studyRoutes, s.orderRoutes, s.reportRoutes, s.qaRoutes, s.adminRoutes,
+	} {
+		group(api)
 	}
 	s.mountDICOMweb(e)
 	s.engine = e

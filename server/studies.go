@@ -20,14 +20,12 @@ import (
 	"github.com/radraft/radraft/drafts"
 )
 
-func init() {
-	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		read := s.RequireRole(auth.RoleRadiologist, auth.RoleQALead)
-		api.GET("/studies/:studyUID", read, s.studyDetail)
-		api.GET("/studies/:studyUID/instances/:sopUID/file", read, s.instanceFile)
-		api.GET("/studies/:studyUID/instances/:sopUID/preview", read, s.instancePreview)
-		api.POST("/studies/:studyUID/frontal", s.RequireRole(auth.RoleRadiologist), s.chooseFrontal)
-	})
+func (s *Server) studyRoutes(api *gin.RouterGroup) {
+	read := s.RequireRole(auth.RoleRadiologist, auth.RoleQALead)
+	api.GET("/studies/:studyUID", read, s.studyDetail)
+	api.GET("/studies/:studyUID/instances/:sopUID/file", read, s.instanceFile)
+	api.GET("/studies/:studyUID/instances/:sopUID/preview", read, s.instancePreview)
+	api.POST("/studies/:studyUID/frontal", s.RequireRole(auth.RoleRadiologist), s.chooseFrontal)
 }
 
 type orderJSON struct {

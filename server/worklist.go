@@ -13,10 +13,8 @@ import (
 	"github.com/radraft/radraft/drafts"
 )
 
-func init() {
-	addRoutes(func(s *Server, api *gin.RouterGroup) {
-		api.GET("/worklist", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead), s.worklist)
-	})
+func (s *Server) worklistRoutes(api *gin.RouterGroup) {
+	api.GET("/worklist", s.RequireRole(auth.RoleRadiologist, auth.RoleQALead), s.worklist)
 }
 
 var worklistStatuses = map[string]bool{

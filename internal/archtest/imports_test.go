@@ -86,6 +86,31 @@ func matchAny(patterns []string, pkg string) bool {
 // imports maps each package of the module (path relative to the module) to
 // what its non-test files import (module-relative for the module's own).
 func imports(t *testing.T) map[string][]string {
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	walkGoFiles(t, func(path, pkg string) error {
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			p = strings.TrimPrefix(p, module)
+			out[pkg] = append(out[pkg], p)
+		}
+		if _, ok := out[pkg]; !ok {
+			out[pkg] = nil
+		}
+		return nil
+	})
+	return out
+}
+
+// walkGoFiles calls fn with each non-test Go file of the module and its
+// package's path relative to the module root (testdata, node_modules and
+// dot folders skipped).
+func walkGoFiles(t *testing.T, fn func(path, pkg string) error) {
+	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +118,6 @@ func imports(t *testing.T) map[string][]string {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		t.Fatalf("module root not found: %v", err)
 	}
-	out := map[string][]string{}
-	fset := token.NewFileSet()
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -108,26 +131,12 @@ func imports(t *testing.T) map[string][]string {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
 		rel, _ := filepath.Rel(root, filepath.Dir(path))
-		pkg := filepath.ToSlash(rel)
-		for _, imp := range f.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
-			p = strings.TrimPrefix(p, module)
-			out[pkg] = append(out[pkg], p)
-		}
-		if _, ok := out[pkg]; !ok {
-			out[pkg] = nil
-		}
-		return nil
+		return fn(path, filepath.ToSlash(rel))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
 }
 
 func TestImportRules(t *testing.T) {

@@ -22,9 +22,7 @@ type orthanc struct {
 }
 
 func startOrthanc(t *testing.T, radraftURL, token string) *orthanc {
-	if _, err := os.Stat(testpeers.OrthancDICOMweb); err != nil {
-		t.Skip("orthanc-dicomweb is not installed")
-	}
+	testpeers.RequireFile(t, testpeers.OrthancDICOMweb, "Debian orthanc-dicomweb")
 	url, _ := testpeers.Orthanc(t, false, map[string]any{
 		"Plugins": []string{testpeers.OrthancDICOMweb},
 		"DicomWeb": map[string]any{"Enable": true, "Root": "/dicom-web/", "Servers": map[string]any{

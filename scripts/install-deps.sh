@@ -38,6 +38,8 @@ declare -A needfile=(
   [/usr/lib/python3/dist-packages/sentencepiece]=python3-sentencepiece
   [/usr/lib/python3/dist-packages/PIL]=python3-pil                  # preprocessing reference
   [/usr/lib/python3/dist-packages/pydicom]=python3-pydicom          # pixel decoding cross-check
+  [/usr/sbin/Orthanc]=orthanc                                       # third-party PACS: receives SRs
+  [/usr/share/orthanc/plugins/libOrthancDicomWeb.so]=orthanc-dicomweb # Orthanc's DICOMweb client of radraft
   [/usr/share/doc/python3-opencv]=python3-opencv                     # MIMIC-CXR-JPG rendering reference
   [/usr/lib/python3/dist-packages/numpy]=python3-numpy
 )

@@ -15,19 +15,34 @@ import (
 // OrthancDICOMweb is the Debian orthanc-dicomweb plugin.
 const OrthancDICOMweb = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 
+// RequireFile returns path when it exists, or ends the test (failing under
+// RADRAFT_REQUIRE_PEERS=1); what names the package that installs it.
+func RequireFile(t testing.TB, path, what string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if os.Getenv("RADRAFT_REQUIRE_PEERS") == "1" {
+		t.Fatalf("%s is not installed (%s; scripts/install-deps.sh installs it)", path, what)
+	}
+	t.Skipf("%s is not installed (%s); run through scripts/test.sh", path, what)
+	return ""
+}
+
 // Orthanc runs a throwaway Orthanc until the test ends: storage in a temp
 // dir, HTTP on a free port reachable from loopback only, no
 // authentication, the DICOM listener on a free port (AE title ORTHANC) when
 // dicom is set. extra is merged into its configuration (plugins, DICOMweb
 // servers). It returns the HTTP base URL and the DICOM port (0 without).
 //
-// Orthanc is a peer of the benchmarks, which scripts/install-deps.sh does
-// not install: tests that use it skip where it is absent.
+// Orthanc is the third-party PACS and DICOMweb client the DICOMweb and SR
+// tests talk to; scripts/install-deps.sh installs it (orthanc,
+// orthanc-dicomweb), so under RADRAFT_REQUIRE_PEERS=1 its absence fails.
 func Orthanc(t testing.TB, dicom bool, extra map[string]any) (string, int) {
 	t.Helper()
-	bin, err := exec.LookPath("Orthanc")
-	if err != nil {
-		t.Skip("Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)")
+	bin := "/usr/sbin/Orthanc" // Debian's; /usr/sbin is not on every user's PATH
+	if _, err := os.Stat(bin); err != nil {
+		bin = Require(t, "Orthanc")
 	}
 	dir := t.TempDir()
 	port, dport := FreePort(t), 0

@@ -27,6 +27,7 @@ import (
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/internal/testpeers"
+	"github.com/radraft/radraft/qa"
 	"github.com/radraft/radraft/server"
 )
 
@@ -70,7 +71,7 @@ func newEnv(t testing.TB) *env {
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
 	svc := &dicomweb.Service{Store: store, StorageDir: dir, Ingest: srv, Logger: quiet}
-	hs, err := server.New(server.Config{Store: store, Auth: auth.New(store.DB()), Audit: audit.New(store.DB()), StorageDir: dir, Logger: quiet, DICOMweb: func(m server.DICOMwebMount) {
+	hs, err := server.New(server.Config{Store: store, Auth: auth.New(store.DB()), QA: qa.New(store.DB()), Audit: audit.New(store.DB()), StorageDir: dir, Logger: quiet, DICOMweb: func(m server.DICOMwebMount) {
 		svc.Routes(dicomweb.Mount{Group: m.Group, Read: m.Read, Write: m.Write, Audit: m.Audit, Actor: m.Actor})
 	}})
 	if err != nil {

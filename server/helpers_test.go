@@ -17,6 +17,7 @@ import (
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/internal/testserve"
+	"github.com/radraft/radraft/qa"
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +40,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
 	store := draftstest.New(t)
 	dir := t.TempDir()
-	cfg := Config{Store: store, Auth: auth.New(store.DB()), Audit: audit.New(store.DB()), StorageDir: dir, ResultsOut: true}
+	cfg := Config{Store: store, Auth: auth.New(store.DB()), QA: qa.New(store.DB()), Audit: audit.New(store.DB()), StorageDir: dir, ResultsOut: true}
 	if !testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

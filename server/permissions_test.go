@@ -43,9 +43,9 @@ func public(status int) expectation {
 }
 
 const (
-	rad   = auth.RoleRadiologist
-	qa    = auth.RoleQALead
-	admin = auth.RoleAdmin
+	rad    = auth.RoleRadiologist
+	qaLead = auth.RoleQALead
+	admin  = auth.RoleAdmin
 )
 
 // permissionMatrix: "METHOD /route/template" -> expectation. Every route
@@ -56,21 +56,21 @@ var permissionMatrix = map[string]expectation{
 	"GET /readyz":                   public(200),
 	"GET /metrics":                  allow(200, admin),
 	"POST /api/v1/auth/login":       public(400), // no body
-	"POST /api/v1/auth/logout":      allow(204, rad, qa, admin),
-	"GET /api/v1/auth/me":           allow(200, rad, qa, admin),
+	"POST /api/v1/auth/logout":      allow(204, rad, qaLead, admin),
+	"GET /api/v1/auth/me":           allow(200, rad, qaLead, admin),
 	"GET /api/v1/openapi.json":      public(200), // no data in it
 	"GET /api/v1/auth/session":      public(200), // authenticated true or false
-	"GET /api/v1/worklist":          allow(200, rad, qa),
-	"GET /api/v1/studies/:studyUID": allow(200, rad, qa),
-	"GET /api/v1/studies/:studyUID/instances/:sopUID/file":    allow(200, rad, qa),
-	"GET /api/v1/studies/:studyUID/instances/:sopUID/preview": allow(200, rad, qa),
+	"GET /api/v1/worklist":          allow(200, rad, qaLead),
+	"GET /api/v1/studies/:studyUID": allow(200, rad, qaLead),
+	"GET /api/v1/studies/:studyUID/instances/:sopUID/file":    allow(200, rad, qaLead),
+	"GET /api/v1/studies/:studyUID/instances/:sopUID/preview": allow(200, rad, qaLead),
 	"POST /api/v1/studies/:studyUID/frontal":                  allow(400, rad), // no body
-	"GET /api/v1/studies/:studyUID/report":                    allow(200, rad, qa),
+	"GET /api/v1/studies/:studyUID/report":                    allow(200, rad, qaLead),
 	"PUT /api/v1/studies/:studyUID/report":                    allow(428, rad), // no If-Match
 	"POST /api/v1/studies/:studyUID/report/sign":              allow(428, rad),
 	"POST /api/v1/studies/:studyUID/report/amend":             allow(428, rad),
 	"POST /api/v1/studies/:studyUID/report/redraft":           allow(202, rad), // queues a job; the text is untouched
-	"GET /api/v1/studies/:studyUID/report/fhir":               allow(200, rad, qa),
+	"GET /api/v1/studies/:studyUID/report/fhir":               allow(200, rad, qaLead),
 	"GET /api/v1/admin/audit":                                 allow(200, admin),
 	"GET /api/v1/admin/users":                                 allow(200, admin),
 	"POST /api/v1/admin/users":                                allow(400, admin),
@@ -78,17 +78,17 @@ var permissionMatrix = map[string]expectation{
 	"POST /api/v1/admin/tokens":                               allow(400, admin),
 	"DELETE /api/v1/admin/tokens/:id":                         allow(404, admin),
 	"GET /api/v1/admin/outbox":                                allow(200, admin),
-	"GET /api/v1/orders/attention":                            allow(200, rad, qa, admin),
-	"GET /api/v1/studies/:studyUID/priors":                    allow(200, rad, qa),
+	"GET /api/v1/orders/attention":                            allow(200, rad, qaLead, admin),
+	"GET /api/v1/studies/:studyUID/priors":                    allow(200, rad, qaLead),
 
 	// QA routes of server/qa.go (CheXprompt engineer).
-	"GET /api/v1/qa/flags":                             allow(200, qa, admin),
-	"GET /api/v1/qa/flags/:flagID":                     allow(404, qa, admin),
-	"POST /api/v1/qa/flags/:flagID/disposition":        allow(400, qa, admin),
-	"GET /api/v1/qa/metrics":                           allow(200, qa, admin),
-	"GET /api/v1/qa/export.csv":                        allow(200, qa, admin),
+	"GET /api/v1/qa/flags":                             allow(200, qaLead, admin),
+	"GET /api/v1/qa/flags/:flagID":                     allow(404, qaLead, admin),
+	"POST /api/v1/qa/flags/:flagID/disposition":        allow(400, qaLead, admin),
+	"GET /api/v1/qa/metrics":                           allow(200, qaLead, admin),
+	"GET /api/v1/qa/export.csv":                        allow(200, qaLead, admin),
 	"POST /api/v1/studies/:studyUID/report/check":      allow(200, rad), // the offline evaluator answers at once
-	"GET /api/v1/studies/:studyUID/report/evaluations": allow(200, rad, qa, admin),
+	"GET /api/v1/studies/:studyUID/report/evaluations": allow(200, rad, qaLead, admin),
 }
 
 // addExpectations adds rows for routes of other files (call from init).

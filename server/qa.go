@@ -13,6 +13,7 @@ import (
 	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/qa"
 	"github.com/radraft/radraft/workflow"
 )
 
@@ -54,7 +55,7 @@ func errorsFromCounts(sig, insig map[string]int) []apiError {
 		m   map[string]int
 		sig bool
 	}{{sig, true}, {insig, false}} {
-		for _, t := range drafts.EvaluationErrorTypes {
+		for _, t := range qa.EvaluationErrorTypes {
 			if n := set.m[t]; n > 0 {
 				out = append(out, apiError{Type: letterOf(t), Name: t, Significant: set.sig, Count: n,
 					ReferenceSentences: []int{}, CandidateSentences: []int{}})
@@ -152,7 +153,7 @@ type evaluationView struct {
 	CreatedAt          time.Time      `json:"created_at"`
 }
 
-func newEvaluationView(e *drafts.Evaluation) evaluationView {
+func newEvaluationView(e *qa.Evaluation) evaluationView {
 	v := evaluationView{ID: e.ID, ReportID: e.ReportID, CandidateVersion: e.CandidateVersion, ReferenceVersion: e.ReferenceVersion,
 		ModelName: e.ModelName, ModelVersion: e.ModelVersion, Engine: e.Engine, JudgeModel: e.JudgeModel, Note: e.Note,
 		Significant: e.Significant, Insignificant: e.Insignificant, SignificantTotal: e.SignificantTotal,
@@ -169,26 +170,26 @@ func newEvaluationView(e *drafts.Evaluation) evaluationView {
 }
 
 type flagView struct {
-	*drafts.Flag
+	*qa.Flag
 	Errors []apiError `json:"errors"`
 }
 
 // flagFilter reads the query: type (A-F or a result-shape name),
 // significance, model_version, status, disposition, from and to (dates,
 // YYYY-MM-DD, both inclusive, UTC, or RFC 3339 times), cursor, limit.
-func flagFilter(c *gin.Context) (drafts.FlagFilter, bool) {
-	var f drafts.FlagFilter
-	bad := func(msg string) (drafts.FlagFilter, bool) {
+func flagFilter(c *gin.Context) (qa.FlagFilter, bool) {
+	var f qa.FlagFilter
+	bad := func(msg string) (qa.FlagFilter, bool) {
 		WriteError(c, http.StatusBadRequest, "bad_request", msg)
 		return f, false
 	}
 	if t := strings.TrimSpace(c.Query("type")); t != "" {
 		if len(t) == 1 {
 			i := int(strings.ToUpper(t)[0]) - 'A'
-			if i < 0 || i >= len(drafts.EvaluationErrorTypes) {
+			if i < 0 || i >= len(qa.EvaluationErrorTypes) {
 				return bad("type must be A-F or an error type name")
 			}
-			t = drafts.EvaluationErrorTypes[i]
+			t = qa.EvaluationErrorTypes[i]
 		}
 		f.ErrorType = t
 	}
@@ -237,7 +238,7 @@ func flagFilter(c *gin.Context) (drafts.FlagFilter, bool) {
 }
 
 func (s *Server) filterError(c *gin.Context, err error) {
-	if errors.Is(err, drafts.ErrInvalidFilter) {
+	if errors.Is(err, qa.ErrInvalidFilter) {
 		WriteError(c, http.StatusBadRequest, "bad_request", "invalid filter: type, significance, status or disposition")
 		return
 	}
@@ -249,7 +250,7 @@ func (s *Server) listFlags(c *gin.Context) {
 	if !ok {
 		return
 	}
-	flags, next, err := s.cfg.Store.ListFlags(c.Request.Context(), f)
+	flags, next, err := s.cfg.QA.ListFlags(c.Request.Context(), f)
 	if err != nil {
 		s.filterError(c, err)
 		return
@@ -285,7 +286,7 @@ type flagDetailView struct {
 	Evaluation     evaluationView `json:"evaluation"`
 }
 
-func newFlagDetailView(d *drafts.FlagDetail) flagDetailView {
+func newFlagDetailView(d *qa.FlagDetail) flagDetailView {
 	ev := newEvaluationView(d.Evaluation)
 	return flagDetailView{flagView: flagView{Flag: &d.Flag, Errors: ev.Errors}, AIFindings: d.AIFindings,
 		SignedFindings: d.SignedFindings, Evaluation: ev}
@@ -296,8 +297,8 @@ func (s *Server) getFlag(c *gin.Context) {
 	if !ok {
 		return
 	}
-	d, err := s.cfg.Store.FlagByID(c.Request.Context(), id)
-	if errors.Is(err, drafts.ErrFlagNotFound) {
+	d, err := s.cfg.QA.FlagByID(c.Request.Context(), id)
+	if errors.Is(err, qa.ErrFlagNotFound) {
 		WriteError(c, http.StatusNotFound, "not_found", "no such flag")
 		return
 	}
@@ -328,12 +329,12 @@ func (s *Server) disposeFlag(c *gin.Context) {
 		return
 	}
 	u := CurrentUser(c)
-	d, err := s.cfg.Store.DisposeFlag(c.Request.Context(), id, body.Disposition, body.Note, u.Username, c.ClientIP())
+	d, err := s.cfg.QA.DisposeFlag(c.Request.Context(), id, body.Disposition, body.Note, u.Username, c.ClientIP())
 	switch {
-	case errors.Is(err, drafts.ErrInvalidDisposition):
+	case errors.Is(err, qa.ErrInvalidDisposition):
 		WriteError(c, http.StatusBadRequest, "bad_request", "disposition must be model_error_confirmed, acceptable or judge_wrong")
 		return
-	case errors.Is(err, drafts.ErrFlagNotFound):
+	case errors.Is(err, qa.ErrFlagNotFound):
 		WriteError(c, http.StatusNotFound, "not_found", "no such flag")
 		return
 	case err != nil:
@@ -344,7 +345,7 @@ func (s *Server) disposeFlag(c *gin.Context) {
 }
 
 type metricsRow struct {
-	drafts.WeekMetrics
+	qa.WeekMetrics
 	// ErrorFree counts drafts free of clinically significant errors (the
 	// UI divides by Evaluated); ErrorFreeShare is the share.
 	ErrorFree      int     `json:"error_free"`
@@ -358,7 +359,7 @@ func (s *Server) qaMetrics(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rows, err := s.cfg.Store.WeeklyMetrics(c.Request.Context(), f)
+	rows, err := s.cfg.QA.WeeklyMetrics(c.Request.Context(), f)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -396,7 +397,7 @@ func (s *Server) qaExport(c *gin.Context) {
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="radraft-evaluations.csv"`)
 	c.Status(http.StatusOK)
-	if _, err := s.cfg.Store.ExportEvaluationsCSV(c.Request.Context(), c.Writer, f, onlyFlagged); err != nil {
+	if _, err := s.cfg.QA.ExportEvaluationsCSV(c.Request.Context(), c.Writer, f, onlyFlagged); err != nil {
 		// Headers are gone; the truncated body is what the client sees.
 		s.log.Error("qa export failed", "err", err)
 	}
@@ -417,7 +418,7 @@ func (s *Server) secondReader(c *gin.Context) {
 	case errors.Is(err, drafts.ErrNoReport), errors.Is(err, drafts.ErrStudyNotFound):
 		WriteError(c, http.StatusNotFound, "not_found", "no report for this study")
 		return
-	case errors.Is(err, drafts.ErrNoAIDraft):
+	case errors.Is(err, qa.ErrNoAIDraft):
 		WriteError(c, http.StatusConflict, "no_ai_draft", "this report has no AI draft to compare with")
 		return
 	case err != nil:
@@ -460,7 +461,7 @@ func (s *Server) reportEvaluations(c *gin.Context) {
 		s.internalError(c, err)
 		return
 	}
-	evs, err := s.cfg.Store.EvaluationsForReport(c.Request.Context(), r.ID)
+	evs, err := s.cfg.QA.EvaluationsForReport(c.Request.Context(), r.ID)
 	if err != nil {
 		s.internalError(c, err)
 		return

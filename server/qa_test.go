@@ -9,6 +9,7 @@ import (
 
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/qa"
 	"github.com/radraft/radraft/workflow"
 )
 
@@ -20,7 +21,7 @@ func (e *env) signAndEvaluate(uid, signed string) *workflow.Outcome {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out, err := workflow.EvaluateReport(context.Background(), e.store, chexprompt.NewOffline(),
+	out, err := workflow.EvaluateReport(context.Background(), qa.New(e.store.DB()), chexprompt.NewOffline(),
 		drafts.EvaluateReportArgs{ReportID: r.ID, ReferenceVersion: *r.SignedVersion})
 	if err != nil {
 		e.t.Fatal(err)

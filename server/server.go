@@ -55,6 +55,7 @@ import (
 	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/internal/panics"
+	"github.com/radraft/radraft/qa"
 )
 
 // RenderOptions asks for a preview of an instance.
@@ -75,6 +76,8 @@ type Config struct {
 	Store *drafts.Store
 	// Auth keeps users, sessions and API tokens.
 	Auth *auth.Store
+	// QA keeps evaluations and QA flags.
+	QA *qa.Store
 	// Audit is the audit log every access and change is written to.
 	Audit      *audit.Log
 	StorageDir string
@@ -121,6 +124,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Auth == nil {
 		return nil, errors.New("server: no user store")
+	}
+	if cfg.QA == nil {
+		return nil, errors.New("server: no QA store")
 	}
 	if cfg.Audit == nil {
 		return nil, errors.New("server: no audit log")

@@ -12,15 +12,16 @@ import (
 
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/qa"
 )
 
 // EvaluateWorker runs the evaluate_report job (queued by drafts.SignReport and
 // AmendReport): candidate = the report's AI draft, reference = the job's
 // reference version; the result is stored and a clinically significant
-// error raises a QA flag (drafts.SaveEvaluation).
+// error raises a QA flag (qa.Store.SaveEvaluation).
 type EvaluateWorker struct {
 	river.WorkerDefaults[drafts.EvaluateReportArgs]
-	Store     *drafts.Store
+	QA        *qa.Store
 	Evaluator chexprompt.Evaluator
 	// JobTimeout bounds one job (the judge's retries included); default 10m.
 	JobTimeout time.Duration
@@ -34,11 +35,11 @@ func (w *EvaluateWorker) Timeout(*river.Job[drafts.EvaluateReportArgs]) time.Dur
 }
 
 func (w *EvaluateWorker) Work(ctx context.Context, job *river.Job[drafts.EvaluateReportArgs]) error {
-	out, err := EvaluateReport(ctx, w.Store, w.Evaluator, job.Args)
+	out, err := EvaluateReport(ctx, w.QA, w.Evaluator, job.Args)
 	if err != nil {
 		// No report or no AI draft will not appear by retrying.
-		if errors.Is(err, drafts.ErrNoReport) || errors.Is(err, drafts.ErrNoAIDraft) ||
-			errors.Is(err, drafts.ErrEvaluationNotFound) || errors.Is(err, drafts.ErrReportNotSigned) {
+		if errors.Is(err, drafts.ErrNoReport) || errors.Is(err, qa.ErrNoAIDraft) ||
+			errors.Is(err, qa.ErrEvaluationNotFound) || errors.Is(err, drafts.ErrReportNotSigned) {
 			slog.Warn("evaluation cancelled", "report", job.Args.ReportID, "reason", err)
 			return river.JobCancel(err)
 		}
@@ -54,15 +55,15 @@ func (w *EvaluateWorker) Work(ctx context.Context, job *river.Job[drafts.Evaluat
 
 // Outcome is what EvaluateReport stored.
 type Outcome struct {
-	Saved  drafts.SavedEvaluation
+	Saved  qa.SavedEvaluation
 	Result *chexprompt.Result
 }
 
 // EvaluateReport scores a report's AI draft against its reference version
 // and stores the evaluation (and QA flag). Before an LLM judge sees the
 // texts, the study's patient identifiers are stripped from them.
-func EvaluateReport(ctx context.Context, st *drafts.Store, ev chexprompt.Evaluator, args drafts.EvaluateReportArgs) (*Outcome, error) {
-	in, err := st.LoadEvaluationInput(ctx, args.ReportID, args.ReferenceVersion)
+func EvaluateReport(ctx context.Context, q *qa.Store, ev chexprompt.Evaluator, args drafts.EvaluateReportArgs) (*Outcome, error) {
+	in, err := q.LoadEvaluationInput(ctx, args.ReportID, args.ReferenceVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func EvaluateReport(ctx context.Context, st *drafts.Store, ev chexprompt.Evaluat
 	if err != nil {
 		return nil, err
 	}
-	saved, err := st.SaveEvaluation(ctx, in, drafts.NewEvaluation{
+	saved, err := q.SaveEvaluation(ctx, in, qa.NewEvaluation{
 		Engine: res.Engine, JudgeModel: res.Model, Note: res.Note,
 		Significant: countsMap(res.ClinicallySignificant), Insignificant: countsMap(res.ClinicallyInsignificant),
 		Result: body, Raw: res.Raw,
@@ -125,7 +126,7 @@ func SecondRead(ctx context.Context, st *drafts.Store, studyUID, text string) (*
 	}
 	ai := r.AIDraft()
 	if ai == nil {
-		return nil, drafts.ErrNoAIDraft
+		return nil, qa.ErrNoAIDraft
 	}
 	if text == "" {
 		if cur := r.Current(); cur != nil {

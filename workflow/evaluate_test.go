@@ -16,6 +16,7 @@ import (
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/qa"
 	"github.com/radraft/radraft/workflow"
 )
 
@@ -23,7 +24,7 @@ import (
 func startWorkers(t *testing.T, s *drafts.Store, ev chexprompt.Evaluator) {
 	t.Helper()
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &workflow.EvaluateWorker{Store: s, Evaluator: ev})
+	river.AddWorker(workers, &workflow.EvaluateWorker{QA: qa.New(s.DB()), Evaluator: ev})
 	rc, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{drafts.QueueEvaluation: {MaxWorkers: 2}},
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
@@ -63,11 +64,11 @@ func draftAndSign(t *testing.T, s *drafts.Store, uid, ai, signed string) *drafts
 	return r
 }
 
-func waitEvaluation(t *testing.T, s *drafts.Store, reportID string) *drafts.Evaluation {
+func waitEvaluation(t *testing.T, s *drafts.Store, reportID string) *qa.Evaluation {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		evs, err := s.EvaluationsForReport(context.Background(), reportID)
+		evs, err := qa.New(s.DB()).EvaluationsForReport(context.Background(), reportID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,14 +112,14 @@ func TestSignedReportIsEvaluatedAndFlagged(t *testing.T) {
 		t.Fatalf("clean pair scored %+v", ev)
 	}
 
-	flags, _, err := s.ListFlags(ctx, drafts.FlagFilter{})
+	flags, _, err := qa.New(s.DB()).ListFlags(ctx, qa.FlagFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(flags) != 1 || flags[0].ReportID != flagged.ID || flags[0].Status != drafts.FlagOpen {
+	if len(flags) != 1 || flags[0].ReportID != flagged.ID || flags[0].Status != qa.FlagOpen {
 		t.Fatalf("flags %+v", flags)
 	}
-	if _, err := s.DisposeFlag(ctx, flags[0].ID, drafts.DispositionModelError, "confirmed", "qa1", "127.0.0.1"); err != nil {
+	if _, err := qa.New(s.DB()).DisposeFlag(ctx, flags[0].ID, qa.DispositionModelError, "confirmed", "qa1", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -162,7 +163,7 @@ func TestLLMJudgeJobStripsIdentifiers(t *testing.T) {
 	if !strings.Contains(sent, "small right pneumothorax") {
 		t.Errorf("clinical text not sent: %q", sent)
 	}
-	flags, _, _ := s.ListFlags(context.Background(), drafts.FlagFilter{})
+	flags, _, _ := qa.New(s.DB()).ListFlags(context.Background(), qa.FlagFilter{})
 	if len(flags) != 1 || flags[0].Engine != chexprompt.EngineLLM {
 		t.Fatalf("flags %+v", flags)
 	}

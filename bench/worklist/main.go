@@ -27,6 +27,7 @@ import (
 	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/auth"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/qa"
 	"github.com/radraft/radraft/server"
 )
 
@@ -96,7 +97,7 @@ func run(adminURL string, nStudies, n int, keep, plans bool) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Store: store, Auth: auth.New(store.DB()), Audit: audit.New(store.DB()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.New(server.Config{Store: store, Auth: auth.New(store.DB()), QA: qa.New(store.DB()), Audit: audit.New(store.DB()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}

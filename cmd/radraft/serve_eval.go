@@ -8,6 +8,7 @@ import (
 
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/qa"
 	"github.com/radraft/radraft/workflow"
 )
 
@@ -36,7 +37,7 @@ func prepareEvaluation(ctx context.Context, d *deps) error {
 	if err != nil {
 		return err
 	}
-	river.AddWorker(d.workers, &workflow.EvaluateWorker{Store: d.store, Evaluator: ev, JobTimeout: evaluationTimeout})
+	river.AddWorker(d.workers, &workflow.EvaluateWorker{QA: qa.New(d.store.DB()), Evaluator: ev, JobTimeout: evaluationTimeout})
 	// The judge's own concurrency limit (4) bounds requests; more workers
 	// would only wait for it.
 	d.queues[drafts.QueueEvaluation] = river.QueueConfig{MaxWorkers: 4}

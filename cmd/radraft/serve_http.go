@@ -14,6 +14,7 @@ import (
 	"github.com/radraft/radraft/dicom/pixels"
 	"github.com/radraft/radraft/dicomweb"
 	"github.com/radraft/radraft/internal/lifecycle"
+	"github.com/radraft/radraft/qa"
 	"github.com/radraft/radraft/server"
 )
 
@@ -47,6 +48,7 @@ func httpService(_ context.Context, d *deps) (lifecycle.Service, error) {
 	srv, err := server.New(server.Config{
 		Store:       d.store,
 		Auth:        auth.New(d.store.DB()),
+		QA:          qa.New(d.store.DB()),
 		Audit:       audit.New(d.store.DB()),
 		StorageDir:  cfg.StorageDir,
 		TLS:         cfg.TLSCert != "",

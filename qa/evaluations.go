@@ -1,4 +1,4 @@
-package drafts
+package qa
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/chexprompt"
+	"github.com/radraft/radraft/drafts"
 )
 
 // EvaluationErrorTypes are CheXprompt's six error types in order (A-F), by
@@ -25,10 +26,10 @@ var EvaluationErrorTypes = func() []string {
 }()
 
 // ErrNoAIDraft: the report has no AI draft to evaluate.
-var ErrNoAIDraft = errors.New("drafts: report has no AI draft")
+var ErrNoAIDraft = errors.New("qa: report has no AI draft")
 
 // ErrEvaluationNotFound names an unknown evaluation or report version.
-var ErrEvaluationNotFound = errors.New("drafts: evaluation or report version not found")
+var ErrEvaluationNotFound = errors.New("qa: evaluation or report version not found")
 
 // EvaluationInput is what an evaluation of a report needs: the AI draft
 // (candidate), the reference version, and the identifiers to strip from both
@@ -55,15 +56,15 @@ type EvaluationInput struct {
 func (s *Store) LoadEvaluationInput(ctx context.Context, reportID string, referenceVersion int) (*EvaluationInput, error) {
 	in := &EvaluationInput{ReportID: reportID}
 	var ai, signed *int
-	err := s.Pool.QueryRow(ctx, `SELECT r.study_uid, r.ai_version, r.signed_version, s.patient_name, s.patient_id,
+	err := s.db.QueryRow(ctx, `SELECT r.study_uid, r.ai_version, r.signed_version, s.patient_name, s.patient_id,
 			s.accession_number, s.patient_birth_date
 		FROM reports r JOIN studies s USING (study_uid) WHERE r.id=$1::uuid`, reportID).
 		Scan(&in.StudyUID, &ai, &signed, &in.PatientName, &in.PatientID, &in.AccessionNumber, &in.PatientBirthDate)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNoReport
+		return nil, drafts.ErrNoReport
 	}
 	if err != nil {
-		return nil, fmt.Errorf("drafts: evaluation input: %w", err)
+		return nil, fmt.Errorf("qa: evaluation input: %w", err)
 	}
 	if ai == nil {
 		return nil, ErrNoAIDraft
@@ -71,22 +72,22 @@ func (s *Store) LoadEvaluationInput(ctx context.Context, reportID string, refere
 	in.CandidateVersion = *ai
 	if referenceVersion == 0 {
 		if signed == nil {
-			return nil, ErrReportNotSigned
+			return nil, drafts.ErrReportNotSigned
 		}
 		referenceVersion = *signed
 	}
 	in.ReferenceVersion = referenceVersion
-	err = s.Pool.QueryRow(ctx, `SELECT findings, model_name, model_version FROM report_versions WHERE report_id=$1::uuid AND version=$2`,
+	err = s.db.QueryRow(ctx, `SELECT findings, model_name, model_version FROM report_versions WHERE report_id=$1::uuid AND version=$2`,
 		reportID, in.CandidateVersion).Scan(&in.Candidate, &in.ModelName, &in.ModelVersion)
 	if err == nil {
-		err = s.Pool.QueryRow(ctx, `SELECT findings, created_at FROM report_versions WHERE report_id=$1::uuid AND version=$2`,
+		err = s.db.QueryRow(ctx, `SELECT findings, created_at FROM report_versions WHERE report_id=$1::uuid AND version=$2`,
 			reportID, referenceVersion).Scan(&in.Reference, &in.ReferenceAt)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrEvaluationNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("drafts: evaluation input: %w", err)
+		return nil, fmt.Errorf("qa: evaluation input: %w", err)
 	}
 	return in, nil
 }
@@ -142,7 +143,7 @@ func (s *Store) SaveEvaluation(ctx context.Context, in *EvaluationInput, e NewEv
 		vals += fmt.Sprintf(", $%d, $%d", 13+2*i, 14+2*i)
 		sets += fmt.Sprintf(", sig_%s=EXCLUDED.sig_%s, insig_%s=EXCLUDED.insig_%s", t, t, t, t)
 	}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO evaluations (report_id, study_uid, candidate_version, reference_version,
 				model_name, model_version, engine, judge_model, note, result, raw, reference_at`+cols+`)
 			VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12`+vals+`)
@@ -182,7 +183,7 @@ func (s *Store) SaveEvaluation(ctx context.Context, in *EvaluationInput, e NewEv
 				"significant": e.SignificantTotal()}})
 	})
 	if err != nil {
-		return SavedEvaluation{}, fmt.Errorf("drafts: save evaluation: %w", err)
+		return SavedEvaluation{}, fmt.Errorf("qa: save evaluation: %w", err)
 	}
 	return out, nil
 }
@@ -240,7 +241,7 @@ func scanEvaluation(row pgx.Row, extra ...any) (*Evaluation, error) {
 
 // EvaluationByID returns one evaluation.
 func (s *Store) EvaluationByID(ctx context.Context, id int64) (*Evaluation, error) {
-	e, err := scanEvaluation(s.Pool.QueryRow(ctx, `SELECT `+evaluationColumns("")+` FROM evaluations WHERE id=$1`, id))
+	e, err := scanEvaluation(s.db.QueryRow(ctx, `SELECT `+evaluationColumns("")+` FROM evaluations WHERE id=$1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrEvaluationNotFound
 	}
@@ -249,7 +250,7 @@ func (s *Store) EvaluationByID(ctx context.Context, id int64) (*Evaluation, erro
 
 // EvaluationsForReport lists a report's evaluations, newest reference first.
 func (s *Store) EvaluationsForReport(ctx context.Context, reportID string) ([]*Evaluation, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+evaluationColumns("")+` FROM evaluations WHERE report_id=$1::uuid
+	rows, err := s.db.Query(ctx, `SELECT `+evaluationColumns("")+` FROM evaluations WHERE report_id=$1::uuid
 		ORDER BY reference_version DESC, id DESC`, reportID)
 	if err != nil {
 		return nil, err

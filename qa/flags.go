@@ -1,4 +1,4 @@
-package drafts
+package qa
 
 import (
 	"context"
@@ -33,9 +33,9 @@ const (
 )
 
 var (
-	ErrFlagNotFound       = errors.New("drafts: QA flag not found")
-	ErrInvalidDisposition = errors.New("drafts: disposition must be model_error_confirmed, acceptable or judge_wrong")
-	ErrInvalidFilter      = errors.New("drafts: invalid QA filter")
+	ErrFlagNotFound       = errors.New("qa: QA flag not found")
+	ErrInvalidDisposition = errors.New("qa: disposition must be model_error_confirmed, acceptable or judge_wrong")
+	ErrInvalidFilter      = errors.New("qa: invalid QA filter")
 )
 
 // Flag is a QA flag with the counts of its evaluation.
@@ -203,11 +203,11 @@ func (s *Store) ListFlags(ctx context.Context, f FlagFilter) ([]*Flag, string, e
 	var args []any
 	where := f.where(&args, true)
 	args = append(args, f.Limit+1)
-	rows, err := s.Pool.Query(ctx, `SELECT `+flagColumns+countColumns()+`
+	rows, err := s.db.Query(ctx, `SELECT `+flagColumns+countColumns()+`
 		FROM qa_flags q JOIN evaluations e ON e.id = q.evaluation_id LEFT JOIN studies s ON s.study_uid = q.study_uid
 		WHERE `+where+` ORDER BY q.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("drafts: list flags: %w", err)
+		return nil, "", fmt.Errorf("qa: list flags: %w", err)
 	}
 	defer rows.Close()
 	out := []*Flag{}
@@ -232,7 +232,7 @@ func (s *Store) ListFlags(ctx context.Context, f FlagFilter) ([]*Flag, string, e
 // FlagByID returns a flag with both texts and its evaluation.
 func (s *Store) FlagByID(ctx context.Context, id int64) (*FlagDetail, error) {
 	var d FlagDetail
-	fl, err := scanFlag(s.Pool.QueryRow(ctx, `SELECT `+flagColumns+countColumns()+`,
+	fl, err := scanFlag(s.db.QueryRow(ctx, `SELECT `+flagColumns+countColumns()+`,
 			(SELECT findings FROM report_versions v WHERE v.report_id=e.report_id AND v.version=e.candidate_version),
 			(SELECT findings FROM report_versions v WHERE v.report_id=e.report_id AND v.version=e.reference_version)
 		FROM qa_flags q JOIN evaluations e ON e.id = q.evaluation_id LEFT JOIN studies s ON s.study_uid = q.study_uid
@@ -241,7 +241,7 @@ func (s *Store) FlagByID(ctx context.Context, id int64) (*FlagDetail, error) {
 		return nil, ErrFlagNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("drafts: flag: %w", err)
+		return nil, fmt.Errorf("qa: flag: %w", err)
 	}
 	d.Flag = *fl
 	if d.Evaluation, err = s.EvaluationByID(ctx, fl.EvaluationID); err != nil {
@@ -257,7 +257,7 @@ func (s *Store) DisposeFlag(ctx context.Context, id int64, disposition, note, ac
 	if !slices.Contains(Dispositions, disposition) {
 		return nil, ErrInvalidDisposition
 	}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var study string
 		var prev *string
 		err := tx.QueryRow(ctx, `SELECT study_uid, disposition FROM qa_flags WHERE id=$1 FOR UPDATE`, id).Scan(&study, &prev)
@@ -282,7 +282,7 @@ func (s *Store) DisposeFlag(ctx context.Context, id int64, disposition, note, ac
 		if errors.Is(err, ErrFlagNotFound) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("drafts: dispose flag: %w", err)
+		return nil, fmt.Errorf("qa: dispose flag: %w", err)
 	}
 	return s.FlagByID(ctx, id)
 }
@@ -317,7 +317,7 @@ func (s *Store) WeeklyMetrics(ctx context.Context, f FlagFilter) ([]WeekMetrics,
 	for _, t := range EvaluationErrorTypes {
 		means += ", avg(l.sig_" + t + ")::float8, avg(l.insig_" + t + ")::float8"
 	}
-	rows, err := s.Pool.Query(ctx, `WITH latest AS (
+	rows, err := s.db.Query(ctx, `WITH latest AS (
 			SELECT DISTINCT ON (e.report_id) e.* FROM evaluations e WHERE `+where+`
 			ORDER BY e.report_id, e.reference_version DESC, e.id DESC)
 		SELECT to_char(l.reference_at AT TIME ZONE 'UTC', 'IYYY-"W"IW'),
@@ -327,7 +327,7 @@ func (s *Store) WeeklyMetrics(ctx context.Context, f FlagFilter) ([]WeekMetrics,
 		FROM latest l LEFT JOIN qa_flags q ON q.evaluation_id = l.id
 		GROUP BY 1, 2, l.model_version ORDER BY 2, l.model_version`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("drafts: metrics: %w", err)
+		return nil, fmt.Errorf("qa: metrics: %w", err)
 	}
 	defer rows.Close()
 	out := []WeekMetrics{}
@@ -366,7 +366,7 @@ func (s *Store) ExportEvaluationsCSV(ctx context.Context, w io.Writer, f FlagFil
 	if onlyFlagged {
 		join = "JOIN"
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT e.id, e.report_id::text, e.study_uid, COALESCE(s.accession_number, ''),
+	rows, err := s.db.Query(ctx, `SELECT e.id, e.report_id::text, e.study_uid, COALESCE(s.accession_number, ''),
 			e.candidate_version, e.reference_version, to_char(e.reference_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 			to_char(e.reference_at AT TIME ZONE 'UTC', 'IYYY-"W"IW'), e.model_name, e.model_version, e.engine, e.judge_model,
 			COALESCE(q.id::text, ''), COALESCE(q.status, ''), COALESCE(q.disposition, ''), COALESCE(q.disposed_by, ''),
@@ -374,7 +374,7 @@ func (s *Store) ExportEvaluationsCSV(ctx context.Context, w io.Writer, f FlagFil
 		FROM evaluations e `+join+` qa_flags q ON q.evaluation_id = e.id LEFT JOIN studies s ON s.study_uid = e.study_uid
 		WHERE `+where+` ORDER BY e.reference_at DESC, e.id DESC`, args...)
 	if err != nil {
-		return 0, fmt.Errorf("drafts: export: %w", err)
+		return 0, fmt.Errorf("qa: export: %w", err)
 	}
 	defer rows.Close()
 	cw := csv.NewWriter(w)

@@ -1,4 +1,4 @@
-package drafts_test
+package qa_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/qa"
 )
 
 // signedReport makes a study with an AI draft (model version mv) and signs
@@ -32,7 +33,7 @@ func signedReport(t *testing.T, s *drafts.Store, uid, mv, ai, signed string) *dr
 
 func counts(sig map[string]int) map[string]int {
 	m := map[string]int{}
-	for _, t := range drafts.EvaluationErrorTypes {
+	for _, t := range qa.EvaluationErrorTypes {
 		m[t] = sig[t]
 	}
 	return m
@@ -50,7 +51,7 @@ func TestSaveEvaluationFlagsAndDisposition(t *testing.T) {
 		t.Fatalf("evaluate_report jobs %d err %v", jobs, err)
 	}
 
-	in, err := s.LoadEvaluationInput(ctx, r.ID, 0)
+	in, err := qa.New(s.DB()).LoadEvaluationInput(ctx, r.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +59,9 @@ func TestSaveEvaluationFlagsAndDisposition(t *testing.T) {
 		in.ReferenceVersion != *r.SignedVersion || in.ModelVersion != "v1" || in.PatientName != "DOE^JANE" {
 		t.Fatalf("input %+v", in)
 	}
-	ev := drafts.NewEvaluation{Engine: "offline", JudgeModel: "rules", Significant: counts(map[string]int{"omission_finding": 1}),
+	ev := qa.NewEvaluation{Engine: "offline", JudgeModel: "rules", Significant: counts(map[string]int{"omission_finding": 1}),
 		Insignificant: counts(map[string]int{"incorrect_severity": 2}), Result: json.RawMessage(`{"errors":[]}`), Raw: "x"}
-	saved, err := s.SaveEvaluation(ctx, in, ev)
+	saved, err := qa.New(s.DB()).SaveEvaluation(ctx, in, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,32 +69,32 @@ func TestSaveEvaluationFlagsAndDisposition(t *testing.T) {
 		t.Fatalf("no flag: %+v", saved)
 	}
 	// A retried job replaces the row and keeps the one flag.
-	again, err := s.SaveEvaluation(ctx, in, ev)
+	again, err := qa.New(s.DB()).SaveEvaluation(ctx, in, ev)
 	if err != nil || again.EvaluationID != saved.EvaluationID || again.FlagID != saved.FlagID || again.FlagCreated {
 		t.Fatalf("rerun %+v %v", again, err)
 	}
 
-	d, err := s.FlagByID(ctx, saved.FlagID)
+	d, err := qa.New(s.DB()).FlagByID(ctx, saved.FlagID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.AIFindings != "No pneumothorax." || d.SignedFindings != "Small right pneumothorax." || d.Status != drafts.FlagOpen ||
+	if d.AIFindings != "No pneumothorax." || d.SignedFindings != "Small right pneumothorax." || d.Status != qa.FlagOpen ||
 		d.Significant["omission_finding"] != 1 || d.SignificantTotal != 1 || d.InsignificantTotal != 2 || d.AccessionNumber != "ACC-1.2.840.1" ||
 		d.ModelVersion != "v1" || d.Evaluation == nil || d.Evaluation.Raw != "x" {
 		t.Fatalf("detail %+v", d)
 	}
 
-	if _, err := s.DisposeFlag(ctx, saved.FlagID, "nonsense", "", "qa1", ""); !errors.Is(err, drafts.ErrInvalidDisposition) {
+	if _, err := qa.New(s.DB()).DisposeFlag(ctx, saved.FlagID, "nonsense", "", "qa1", ""); !errors.Is(err, qa.ErrInvalidDisposition) {
 		t.Fatalf("bad disposition: %v", err)
 	}
-	if _, err := s.DisposeFlag(ctx, 999, drafts.DispositionAcceptable, "", "qa1", ""); !errors.Is(err, drafts.ErrFlagNotFound) {
+	if _, err := qa.New(s.DB()).DisposeFlag(ctx, 999, qa.DispositionAcceptable, "", "qa1", ""); !errors.Is(err, qa.ErrFlagNotFound) {
 		t.Fatalf("unknown flag: %v", err)
 	}
-	d, err = s.DisposeFlag(ctx, saved.FlagID, drafts.DispositionModelError, "missed PTX, patient DOE", "qa1", "10.0.0.9")
+	d, err = qa.New(s.DB()).DisposeFlag(ctx, saved.FlagID, qa.DispositionModelError, "missed PTX, patient DOE", "qa1", "10.0.0.9")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != drafts.FlagDispositioned || *d.Disposition != drafts.DispositionModelError || *d.DisposedBy != "qa1" || d.Note != "missed PTX, patient DOE" {
+	if d.Status != qa.FlagDispositioned || *d.Disposition != qa.DispositionModelError || *d.DisposedBy != "qa1" || d.Note != "missed PTX, patient DOE" {
 		t.Fatalf("after disposition %+v", d.Flag)
 	}
 	var actor, ref, addr string
@@ -102,7 +103,7 @@ func TestSaveEvaluationFlagsAndDisposition(t *testing.T) {
 		Scan(&actor, &ref, &addr, &detail); err != nil {
 		t.Fatal(err)
 	}
-	if actor != "qa1" || addr != "10.0.0.9" || detail["disposition"] != drafts.DispositionModelError || detail["note_chars"] == nil {
+	if actor != "qa1" || addr != "10.0.0.9" || detail["disposition"] != qa.DispositionModelError || detail["note_chars"] == nil {
 		t.Fatalf("audit %s %s %s %v", actor, ref, addr, detail)
 	}
 	if b, _ := json.Marshal(detail); bytes.Contains(b, []byte("DOE")) {
@@ -119,21 +120,21 @@ func TestEvaluationWithoutSignificantErrorHasNoFlag(t *testing.T) {
 	s := draftstest.New(t)
 	ctx := context.Background()
 	r := signedReport(t, s, "1.2.840.2", "v1", "Lungs clear.", "Lungs are clear.")
-	in, err := s.LoadEvaluationInput(ctx, r.ID, *r.SignedVersion)
+	in, err := qa.New(s.DB()).LoadEvaluationInput(ctx, r.ID, *r.SignedVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, err := s.SaveEvaluation(ctx, in, drafts.NewEvaluation{Engine: "offline", Significant: counts(nil),
+	saved, err := qa.New(s.DB()).SaveEvaluation(ctx, in, qa.NewEvaluation{Engine: "offline", Significant: counts(nil),
 		Insignificant: counts(map[string]int{"omission_finding": 1})})
 	if err != nil || saved.FlagID != 0 {
 		t.Fatalf("%+v %v", saved, err)
 	}
 	// A report without an AI draft cannot be evaluated.
 	draftstest.MustExec(t, s, `UPDATE reports SET ai_version=NULL WHERE id=$1`, r.ID)
-	if _, err := s.LoadEvaluationInput(ctx, r.ID, 0); !errors.Is(err, drafts.ErrNoAIDraft) {
+	if _, err := qa.New(s.DB()).LoadEvaluationInput(ctx, r.ID, 0); !errors.Is(err, qa.ErrNoAIDraft) {
 		t.Fatalf("err %v", err)
 	}
-	if _, err := s.LoadEvaluationInput(ctx, "00000000-0000-0000-0000-000000000000", 0); !errors.Is(err, drafts.ErrNoReport) {
+	if _, err := qa.New(s.DB()).LoadEvaluationInput(ctx, "00000000-0000-0000-0000-000000000000", 0); !errors.Is(err, drafts.ErrNoReport) {
 		t.Fatalf("err %v", err)
 	}
 }
@@ -159,20 +160,20 @@ func TestFlagFiltersMetricsAndCSV(t *testing.T) {
 	flagIDs := map[string]int64{}
 	for _, sp := range specs {
 		r := signedReport(t, s, sp.uid, sp.mv, "AI text.", "Signed text.")
-		in, err := s.LoadEvaluationInput(ctx, r.ID, 0)
+		in, err := qa.New(s.DB()).LoadEvaluationInput(ctx, r.ID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		in.ReferenceAt = sp.at
-		saved, err := s.SaveEvaluation(ctx, in, drafts.NewEvaluation{Engine: "offline", Significant: counts(sp.sig), Insignificant: counts(sp.insig)})
+		saved, err := qa.New(s.DB()).SaveEvaluation(ctx, in, qa.NewEvaluation{Engine: "offline", Significant: counts(sp.sig), Insignificant: counts(sp.insig)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		flagIDs[sp.uid] = saved.FlagID
 	}
-	list := func(f drafts.FlagFilter) []string {
+	list := func(f qa.FlagFilter) []string {
 		t.Helper()
-		fl, _, err := s.ListFlags(ctx, f)
+		fl, _, err := qa.New(s.DB()).ListFlags(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,26 +194,26 @@ func TestFlagFiltersMetricsAndCSV(t *testing.T) {
 			}
 		}
 	}
-	eq("all", list(drafts.FlagFilter{}), "1.5", "1.4", "1.1")
-	eq("model v1", list(drafts.FlagFilter{ModelVersion: "v1"}), "1.1")
-	eq("type", list(drafts.FlagFilter{ErrorType: "incorrect_location"}), "1.4")
-	eq("type insignificant", list(drafts.FlagFilter{ErrorType: "omission_finding", Significance: "insignificant"}), "1.4")
-	eq("type significant", list(drafts.FlagFilter{ErrorType: "omission_finding", Significance: "significant"}), "1.1")
-	eq("dates", list(drafts.FlagFilter{From: w2.Add(-time.Hour), To: w2.Add(time.Hour)}), "1.5", "1.4")
-	if _, err := s.DisposeFlag(ctx, flagIDs["1.4"], drafts.DispositionJudgeWrong, "", "qa1", ""); err != nil {
+	eq("all", list(qa.FlagFilter{}), "1.5", "1.4", "1.1")
+	eq("model v1", list(qa.FlagFilter{ModelVersion: "v1"}), "1.1")
+	eq("type", list(qa.FlagFilter{ErrorType: "incorrect_location"}), "1.4")
+	eq("type insignificant", list(qa.FlagFilter{ErrorType: "omission_finding", Significance: "insignificant"}), "1.4")
+	eq("type significant", list(qa.FlagFilter{ErrorType: "omission_finding", Significance: "significant"}), "1.1")
+	eq("dates", list(qa.FlagFilter{From: w2.Add(-time.Hour), To: w2.Add(time.Hour)}), "1.5", "1.4")
+	if _, err := qa.New(s.DB()).DisposeFlag(ctx, flagIDs["1.4"], qa.DispositionJudgeWrong, "", "qa1", ""); err != nil {
 		t.Fatal(err)
 	}
-	eq("open", list(drafts.FlagFilter{Status: drafts.FlagOpen}), "1.5", "1.1")
-	eq("disposition", list(drafts.FlagFilter{Disposition: drafts.DispositionJudgeWrong}), "1.4")
-	page, next, err := s.ListFlags(ctx, drafts.FlagFilter{Limit: 2})
+	eq("open", list(qa.FlagFilter{Status: qa.FlagOpen}), "1.5", "1.1")
+	eq("disposition", list(qa.FlagFilter{Disposition: qa.DispositionJudgeWrong}), "1.4")
+	page, next, err := qa.New(s.DB()).ListFlags(ctx, qa.FlagFilter{Limit: 2})
 	if err != nil || len(page) != 2 || next == "" {
 		t.Fatalf("page %d next %q err %v", len(page), next, err)
 	}
-	if _, _, err := s.ListFlags(ctx, drafts.FlagFilter{ErrorType: "x; DROP TABLE"}); !errors.Is(err, drafts.ErrInvalidFilter) {
+	if _, _, err := qa.New(s.DB()).ListFlags(ctx, qa.FlagFilter{ErrorType: "x; DROP TABLE"}); !errors.Is(err, qa.ErrInvalidFilter) {
 		t.Fatalf("invalid type: %v", err)
 	}
 
-	m, err := s.WeeklyMetrics(ctx, drafts.FlagFilter{})
+	m, err := qa.New(s.DB()).WeeklyMetrics(ctx, qa.FlagFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,12 +227,12 @@ func TestFlagFiltersMetricsAndCSV(t *testing.T) {
 	if m[1].MeanSignificant["incorrect_location"] != 1 || m[1].MeanInsignificant["omission_finding"] != 0.5 || m[1].ByType["incorrect_location"] != 1 {
 		t.Fatalf("means %+v", m[1])
 	}
-	if mv, _ := s.WeeklyMetrics(ctx, drafts.FlagFilter{ModelVersion: "v2"}); len(mv) != 1 {
+	if mv, _ := qa.New(s.DB()).WeeklyMetrics(ctx, qa.FlagFilter{ModelVersion: "v2"}); len(mv) != 1 {
 		t.Fatalf("filtered metrics %+v", mv)
 	}
 
 	var buf bytes.Buffer
-	n, err := s.ExportEvaluationsCSV(ctx, &buf, drafts.FlagFilter{}, false)
+	n, err := qa.New(s.DB()).ExportEvaluationsCSV(ctx, &buf, qa.FlagFilter{}, false)
 	if err != nil || n != 5 {
 		t.Fatalf("csv n %d err %v", n, err)
 	}
@@ -243,7 +244,7 @@ func TestFlagFiltersMetricsAndCSV(t *testing.T) {
 		t.Fatal("report text in CSV")
 	}
 	buf.Reset()
-	if n, err := s.ExportEvaluationsCSV(ctx, &buf, drafts.FlagFilter{}, true); err != nil || n != 3 {
+	if n, err := qa.New(s.DB()).ExportEvaluationsCSV(ctx, &buf, qa.FlagFilter{}, true); err != nil || n != 3 {
 		t.Fatalf("flagged csv n %d err %v", n, err)
 	}
 }

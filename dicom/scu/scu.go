@@ -46,8 +46,8 @@ func ParseDestinations(s string) ([]Destination, error) {
 			return nil, fmt.Errorf("destination %q: want AET@host:port", p)
 		}
 		aet := p[:at]
-		if len(aet) > 16 || strings.TrimSpace(aet) != aet || strings.ContainsAny(aet, `\`) {
-			return nil, fmt.Errorf("destination %q: AE title must be 1-16 characters without backslash or surrounding spaces", p)
+		if err := dicom.CheckAETitle(aet); err != nil {
+			return nil, fmt.Errorf("destination %q: %w", p, err)
 		}
 		host, port, err := net.SplitHostPort(p[at+1:])
 		if err != nil || host == "" {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/scp"
 	"github.com/radraft/radraft/dicom/scu"
+	"github.com/radraft/radraft/hl7"
 )
 
 // config is every setting of `radraft serve`. Each is an environment
@@ -195,10 +199,64 @@ func (c *config) validate() error {
 	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
 		return fmt.Errorf("--session-idle must be at least 1m and --session-max at least --session-idle (got %s and %s)", c.SessionIdle, c.SessionMax)
 	}
-	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda") {
-		return fmt.Errorf("--device must be cpu or cuda[:N], not %q", c.Device)
+	if !deviceRE.MatchString(c.Device) {
+		return fmt.Errorf("--device must be cpu, cuda or cuda:N, not %q", c.Device)
+	}
+	if _, err := newEvaluator(c.JudgeURL, c.JudgeModel, c.JudgeAPIKey); err != nil {
+		return fmt.Errorf("--judge-url/--judge-model: %w", err)
+	}
+	if err := c.validateEndpoints(); err != nil {
+		return err
 	}
 	return c.validateRanges()
+}
+
+var deviceRE = regexp.MustCompile(`^(cpu|cuda(:[0-9]+)?)$`)
+
+// validateEndpoints refuses addresses, AE titles, field lists and
+// certificates the listeners would only fail on later, mid-start.
+func (c *config) validateEndpoints() error {
+	for _, a := range []struct{ flag, addr string }{
+		{"--dicom-addr", c.DICOMAddr}, {"--mllp-addr", c.MLLPAddr}, {"--http-addr", c.HTTPAddr},
+	} {
+		if err := checkHostPort(a.addr, false); a.addr != "" && err != nil {
+			return fmt.Errorf("%s %q: %w", a.flag, a.addr, err)
+		}
+	}
+	if err := checkHostPort(c.RISAddr, true); c.RISAddr != "" && err != nil {
+		return fmt.Errorf("--ris-addr %q: %w", c.RISAddr, err)
+	}
+	if err := dicom.CheckAETitle(c.AETitle); err != nil {
+		return fmt.Errorf("--ae-title %q: %w", c.AETitle, err)
+	}
+	for _, aet := range scp.SplitList(c.AllowedCallingAETs) {
+		if err := dicom.CheckAETitle(aet); err != nil {
+			return fmt.Errorf("--allowed-calling-aets %q: %w", aet, err)
+		}
+	}
+	if _, err := hl7.ParseAccessionFields(c.AccessionFields); err != nil {
+		return fmt.Errorf("--accession-fields: %w", err)
+	}
+	if c.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkHostPort checks a host:port; a listen address may leave the host
+// empty (every interface) and use port 0 (any), a peer's may not.
+func checkHostPort(addr string, peer bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || peer && (n == 0 || host == "") {
+		return errors.New("want host:port with a port from 1 to 65535")
+	}
+	return nil
 }
 
 // validateRanges refuses counts and durations a listener cannot work with.

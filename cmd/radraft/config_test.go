@@ -58,6 +58,21 @@ func TestBadSettingsRefused(t *testing.T) {
 		{nil, []string{"--draft-timeout", "20m", "--job-rescue-after", "15m"}, "--job-rescue-after"},
 		{nil, []string{"--draft-timeout", "20m", "--job-rescue-after", "25m", "--node-id", "gpu-1"}, ""},
 		{nil, []string{"--node-id", "two words"}, "--node-id"},
+		{nil, []string{"--device", "cuda0"}, "--device"},
+		{nil, []string{"--device", "cuda:1"}, ""},
+		{nil, []string{"--dicom-addr", "11112"}, "--dicom-addr"},
+		{nil, []string{"--http-addr", ":99999"}, "--http-addr"},
+		{nil, []string{"--mllp-addr", ""}, ""},
+		{nil, []string{"--ris-addr", ":2575"}, "--ris-addr"},
+		{nil, []string{"--ris-addr", "ris.local:2575"}, ""},
+		{nil, []string{"--ae-title", "A_TITLE_LONGER_THAN_16"}, "--ae-title"},
+		{nil, []string{"--allowed-calling-aets", "PACS,BAD\\AE"}, "--allowed-calling-aets"},
+		{nil, []string{"--accession-fields", "OBR-99x"}, "--accession-fields"},
+		{nil, []string{"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"}, "--tls-cert"},
+		{nil, []string{"--judge-url", "http://judge.local/v1"}, "--judge-url"},
+		{nil, []string{"--dicom-transfer-syntaxes", "1.2.3"}, "--dicom-transfer-syntaxes"},
+		{nil, []string{"--dicom-max-pending", "0"}, "--dicom-max-pending"},
+		{nil, []string{"--session-idle", "10s"}, "--session-idle"},
 	} {
 		for k, v := range c.env {
 			t.Setenv(k, v)

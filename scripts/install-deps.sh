@@ -65,6 +65,8 @@ scripts/fetch-onnxruntime.sh >/dev/null
 scripts/fetch-llama-tokenizer.sh >/dev/null
 
 # Web UI dependencies (lockfile-exact).
-if [ -f web/package-lock.json ] && [ ! -d web/node_modules ]; then
+# (again when package-lock.json is newer than the installed tree, e.g. a new
+# dev dependency such as the API type generator)
+if [ -f web/package-lock.json ] && [ ! web/node_modules/.package-lock.json -nt web/package-lock.json ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -14,7 +14,7 @@ if [ -z "${RADRAFT_DATABASE_URL:-}" ]; then
   export RADRAFT_DATABASE_URL=${PGURL_ADMIN/\/postgres\?/\/radraft?}
 fi
 if [ -f web/package.json ] && [ ! -f web/dist/index.html ]; then
-  (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
+  (cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
 fi
 mkdir -p bin data
 # The pixel codecs are C/C++ libraries linked by cgo (dicom/pixels).

@@ -2,6 +2,8 @@
 // CSRF token from login in X-CSRF-Token. Errors are the API's JSON
 // {"error":{"code","message"}} turned into ApiError.
 
+import type { components, paths } from './api.gen';
+
 export const BASE = '/api/v1';
 
 export class ApiError extends Error {
@@ -78,49 +80,24 @@ export async function call<T>(method: string, path: string, body?: unknown, head
 
 export const get = <T>(p: string, signal?: AbortSignal) => call<T>('GET', p, undefined, {}, signal).then((r) => r.data);
 
-// ---- types (the fields the UI reads; extra fields are ignored) -----------
+// ---- types ----------------------------------------------------------------
+// The API's own types are generated from web/openapi.json (npm run gen:api,
+// openapi-typescript), which server/openapi_file_test.go keeps equal to the
+// document the server serves: a changed field fails tsc here.
 
-export type Role = 'radiologist' | 'qa_lead' | 'admin';
+export type Schemas = components['schemas'];
+export type Role = Schemas['User']['role'];
+export type Me = Pick<Schemas['User'], 'username' | 'role'> & { csrf_token?: string };
+export type OrderIdentity = Schemas['OrderIdentity'];
+export type WorklistItem = Schemas['WorklistItem'];
+export type Worklist = Schemas['WorklistPage'];
+export type Prior = Schemas['Prior'];
+export type OrderAttention = Schemas['OrderAttention'];
+export type UnmatchedOrder = OrderAttention['unmatched_orders'][number];
 
-export interface Me {
-  username: string;
-  role: Role;
-  csrf_token?: string;
-}
-
-export interface WorklistItem extends OrderIdentity {
-  study_uid: string;
-  patient_name: string;
-  patient_id: string;
-  accession_number: string;
-  study_date: string | null;
-  study_description?: string;
-  indication: string;
-  indication_source?: string;
-  /** worklist status: drafted|edited|signed|amended, or the study's drafting state */
-  status: string;
-  state: string;
-  report_status: string | null;
-  qa_flag: string | null;
-  received_at?: string;
-  [k: string]: unknown;
-}
-
-/** What the study's HL7 order says beside the DICOM header (server: drafts.OrderIdentity). */
-export interface OrderIdentity {
-  order_id?: number | null;
-  order_accession_number?: string;
-  order_patient_id?: string;
-  order_patient_name?: string;
-  order_cancelled?: boolean;
-  /** fields where both exist and differ: accession_number, patient_id, patient_name */
-  mismatch?: string[];
-}
-
-export interface Worklist {
-  items: WorklistItem[];
-  next_cursor: string | null;
-}
+/** The JSON body of a GET path's 200 answer, as the API documents it. */
+type GetJSON<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { 'application/json': infer T } } } } } ? T : never;
+type WorklistParams = NonNullable<paths['/worklist']['get']['parameters']['query']>;
 
 export interface Instance {
   sop_instance_uid: string;
@@ -263,18 +240,11 @@ export async function logout(): Promise<void> {
   }
 }
 
-export interface WorklistQuery {
-  status?: string;
-  from?: string;
-  to?: string;
-  q?: string;
-  sort?: string;
-  cursor?: string;
-  limit?: number;
-  flagged?: string;
-  /** by the HL7 order: cancelled | no_indication | mismatch */
-  order_issue?: string;
-}
+/**
+ * The worklist's filters as the UI holds them: the API's parameter names,
+ * '' for "any"; sort "-study_date" means sort=study_date&order=desc.
+ */
+export type WorklistQuery = { [K in Exclude<keyof WorklistParams, 'order' | 'sort' | 'limit'>]?: string } & { sort?: string; limit?: number };
 
 function qs(q: Record<string, unknown>): string {
   const p = new URLSearchParams();
@@ -287,31 +257,7 @@ export async function worklist(q: WorklistQuery, signal?: AbortSignal): Promise<
   // UI sort "-study_date" = API sort=study_date&order=desc
   const sort = q.sort ?? '-study_date';
   const params: Record<string, unknown> = { ...q, sort: sort.replace(/^-/, ''), order: sort.startsWith('-') ? 'desc' : 'asc' };
-  const d = await get<Any>('/worklist' + qs(params), signal);
-  const items = (d.items ?? d.studies ?? d.data ?? []) as Any[];
-  return {
-    items: items.map((it) => ({
-      ...it,
-      study_uid: it.study_uid,
-      patient_name: it.patient_name ?? pick(it.patient, 'name') ?? '',
-      patient_id: it.patient_id ?? pick(it.patient, 'id', 'mrn') ?? '',
-      accession_number: it.accession_number ?? it.accession ?? '',
-      study_date: it.study_date ?? null,
-      indication: it.indication ?? '',
-      status: it.status ?? it.report_status ?? it.study_state ?? it.state ?? '',
-      state: it.study_state ?? it.state ?? '',
-      report_status: it.report_status ?? pick(it.report, 'status') ?? null,
-      qa_flag: normFlag(it.qa_flag ?? it.qa_flag_state ?? it.flag ?? null),
-    })) as WorklistItem[],
-    next_cursor: d.next_cursor ?? d.nextCursor ?? null,
-  };
-}
-
-function normFlag(v: unknown): string | null {
-  if (v === null || v === undefined || v === false || v === '') return null;
-  if (v === true) return 'open';
-  if (typeof v === 'object') return String((v as Any).status ?? (v as Any).state ?? (v as Any).disposition ?? 'open');
-  return String(v);
+  return get<GetJSON<'/worklist'>>('/worklist' + qs(params), signal);
 }
 
 export async function study(uid: string, signal?: AbortSignal): Promise<StudyDetail> {
@@ -562,49 +508,15 @@ export async function metrics(q: Record<string, unknown> = {}, signal?: AbortSig
   };
 }
 
-export interface Prior {
-  study_uid: string;
-  accession_number: string;
-  study_date: string | null;
-  study_description: string;
-  patient_id: string;
-  report_status: string | null;
-  findings: string;
-  signed_by?: string;
-  signed_at?: string;
-  frontal_sop_instance_uid: string | null;
-}
 
 /** The patient's other studies (same Patient ID or the order's MRN) with their signed text. */
 export async function priors(uid: string, signal?: AbortSignal): Promise<Prior[]> {
-  const d = await get<{ items: Prior[] }>(`/studies/${encodeURIComponent(uid)}/priors`, signal);
+  const d = await get<GetJSON<'/studies/{studyUID}/priors'>>(`/studies/${encodeURIComponent(uid)}/priors`, signal);
   return d.items ?? [];
 }
 
-export interface UnmatchedOrder {
-  id: number;
-  accession_number: string;
-  accession_source: string;
-  study_uid: string;
-  study_uid_source: string;
-  placer_order_number: string;
-  filler_order_number: string;
-  order_control: string;
-  patient_id: string;
-  patient_name: string;
-  procedure_text: string;
-  indication: string;
-  indication_source: string;
-  received_at: string;
-  patient_studies: string[];
-}
 
-export interface OrderAttention {
-  min_age: string;
-  unmatched_orders: UnmatchedOrder[];
-  studies_without_indication: WorklistItem[];
-}
 
 export async function ordersAttention(minAge = '', signal?: AbortSignal): Promise<OrderAttention> {
-  return get<OrderAttention>('/orders/attention' + qs({ min_age: minAge }), signal);
+  return get<GetJSON<'/orders/attention'>>('/orders/attention' + qs({ min_age: minAge }), signal);
 }

@@ -181,7 +181,7 @@ export async function renderWorklist(main: HTMLElement, { params, signal }: Rout
       rows.push(tr);
       tbody.appendChild(tr);
     }
-    cursor = res.next_cursor;
+    cursor = res.next_cursor ?? null;
     more.hidden = !cursor;
     count.textContent = rows.length === 0 ? 'No studies match.' : `${rows.length} ${rows.length === 1 ? 'study' : 'studies'} shown${cursor ? ' (more available)' : ''}.`;
   };

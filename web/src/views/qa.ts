@@ -3,6 +3,7 @@
 import * as api from '../api';
 import { announce, fmtDate, h, personName } from '../dom';
 import { navigate, type RouteContext } from '../router';
+import { filterForm } from '../filters';
 import { diffSentences, splitSentences } from '../sentences';
 import { key, setViewShortcuts } from '../shortcuts';
 import { ERROR_TYPES } from './editor';
@@ -39,7 +40,6 @@ export async function renderFlags(main: HTMLElement, { params, signal }: RouteCo
     from: params.get('from') ?? '',
     to: params.get('to') ?? '',
   };
-  const field = (id: string, label: string, input: HTMLElement) => h('div', { class: 'field' }, h('label', { for: id }, label), input);
   const status = h(
     'select',
     { id: 'qf-status' },
@@ -67,32 +67,18 @@ export async function renderFlags(main: HTMLElement, { params, signal }: RouteCo
   );
   const from = h('input', { id: 'qf-from', type: 'date', value: q.from });
   const to = h('input', { id: 'qf-to', type: 'date', value: q.to });
-  const form = h(
-    'form',
-    { class: 'filters', role: 'search', 'aria-label': 'Flag filters' },
-    field('qf-status', 'Status', status),
-    field('qf-type', 'Error type', type),
-    field('qf-sig', 'Significance', sigSel),
-    field('qf-model', 'Model version', model),
-    field('qf-from', 'Signed from', from),
-    field('qf-to', 'Signed to', to),
-    h('button', { class: 'btn', type: 'submit' }, 'Apply'),
+  const form = filterForm(
+    'Flag filters',
+    [
+      { param: 'status', label: 'Status', control: status, always: true },
+      { param: 'type', label: 'Error type', control: type },
+      { param: 'significance', label: 'Significance', control: sigSel },
+      { param: 'model_version', label: 'Model version', control: model },
+      { param: 'from', label: 'Signed from', control: from },
+      { param: 'to', label: 'Signed to', control: to },
+    ],
+    (p) => navigate('#/qa?' + p.toString()),
   );
-  const apply = () => {
-    const p = new URLSearchParams();
-    p.set('status', status.value);
-    if (type.value) p.set('type', type.value);
-    if (sigSel.value) p.set('significance', sigSel.value);
-    if (model.value.trim()) p.set('model_version', model.value.trim());
-    if (from.value) p.set('from', from.value);
-    if (to.value) p.set('to', to.value);
-    navigate('#/qa?' + p.toString());
-  };
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    apply();
-  });
-  for (const el of [status, type, sigSel, from, to]) el.addEventListener('change', apply);
 
   const tbody = h('tbody');
   const more = h('button', { class: 'btn', type: 'button', hidden: true }, 'Load more');

@@ -1,5 +1,6 @@
 import * as api from '../api';
 import { announce, fmtDate, h } from '../dom';
+import { filterForm } from '../filters';
 import { identityContent, identityValue } from '../identity';
 import { navigate, type RouteContext } from '../router';
 import { key, setViewShortcuts } from '../shortcuts';
@@ -74,40 +75,27 @@ export async function renderWorklist(main: HTMLElement, { params, signal }: Rout
     order_issue: params.get('order_issue') ?? '',
     limit: 50,
   };
-  const field = (id: string, label: string, input: HTMLElement) => h('div', { class: 'field' }, h('label', { for: id }, label), input);
   const status = h('select', { id: 'f-status' }, STATUSES.map(([v, l]) => h('option', { value: v, selected: v === q.status }, l)));
   const from = h('input', { id: 'f-from', type: 'date', value: q.from });
   const to = h('input', { id: 'f-to', type: 'date', value: q.to });
   const text = h('input', { id: 'f-q', type: 'search', value: q.q, placeholder: 'Accession, MRN or name', 'aria-keyshortcuts': '/' });
   const sort = h('select', { id: 'f-sort' }, SORTS.map(([v, l]) => h('option', { value: v, selected: v === q.sort }, l)));
   const orderSel = h('select', { id: 'f-order' }, ORDER_FILTERS.map(([v, l]) => h('option', { value: v, selected: v === q.order_issue }, l)));
-  const form = h(
-    'form',
-    { class: 'filters', role: 'search', 'aria-label': 'Worklist filters' },
-    field('f-q', 'Search', text),
-    field('f-status', 'Status', status),
-    field('f-order', 'HL7 order', orderSel),
-    field('f-from', 'From', from),
-    field('f-to', 'To', to),
-    field('f-sort', 'Sort', sort),
-    h('button', { class: 'btn', type: 'submit' }, 'Apply'),
+  const form = filterForm(
+    'Worklist filters',
+    [
+      { param: 'q', label: 'Search', control: text },
+      { param: 'status', label: 'Status', control: status },
+      { param: 'order_issue', label: 'HL7 order', control: orderSel },
+      { param: 'from', label: 'From', control: from },
+      { param: 'to', label: 'To', control: to },
+      { param: 'sort', label: 'Sort', control: sort, omit: '-study_date' },
+    ],
+    (p) => {
+      const s = p.toString();
+      navigate('#/' + (s ? `?${s}` : ''));
+    },
   );
-  const apply = () => {
-    const p = new URLSearchParams();
-    if (text.value.trim()) p.set('q', text.value.trim());
-    if (status.value) p.set('status', status.value);
-    if (orderSel.value) p.set('order_issue', orderSel.value);
-    if (from.value) p.set('from', from.value);
-    if (to.value) p.set('to', to.value);
-    if (sort.value !== '-study_date') p.set('sort', sort.value);
-    const s = p.toString();
-    navigate('#/' + (s ? `?${s}` : ''));
-  };
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    apply();
-  });
-  for (const el of [status, orderSel, from, to, sort]) el.addEventListener('change', apply);
 
   const tbody = h('tbody');
   const table = h(

@@ -15,7 +15,8 @@ import (
 // qa_openapi.json): their "paths" (relative to /api/v1) and
 // "components.schemas" are merged into the document served at
 // /api/v1/openapi.json. TestOpenAPICoversRoutes checks that every route of
-// the router is documented.
+// the router is documented; TestWebOpenAPIMatchesServed that web/openapi.json,
+// from which the UI generates its API types, is this merged document.
 //
 //go:embed *openapi.json
 var openapiFiles embed.FS

@@ -137,16 +137,8 @@ export interface StudyDetail extends OrderIdentity {
   series: Series[];
 }
 
-export interface Version {
-  version: number;
-  kind: string;
-  author: string;
-  findings: string;
-  reason?: string;
-  created_at: string;
-  model_name?: string;
-  model_version?: string;
-}
+export type Version = Schemas['ReportVersion'];
+type WireReport = Schemas['Report'];
 
 export interface Report {
   study_uid: string;
@@ -173,33 +165,31 @@ function pick(o: Any | null | undefined, ...keys: string[]): any {
   return undefined;
 }
 
-export function normReport(raw: Any, etag: string | null): Report {
-  const r = (raw.report ?? raw) as Any;
-  const aiRaw = pick(r, 'ai_draft', 'aiDraft', 'draft') as Any | undefined;
-  const ai = aiRaw
-    ? {
-        findings: pick(aiRaw, 'findings', 'text') ?? '',
-        model_name: pick(aiRaw, 'model_name', 'model') ?? '',
-        model_version: pick(aiRaw, 'model_version') ?? '',
-        demo: !!pick(aiRaw, 'demo'),
-        version: pick(aiRaw, 'version'),
-        indication: pick(aiRaw, 'indication'),
-        indication_source: pick(aiRaw, 'indication_source'),
-      }
-    : null;
-  const cur = pick(r, 'current') as Any | undefined;
+/** The editor's view of the API's report: the current text and the AI draft flattened. */
+export function normReport(r: WireReport, etag: string | null): Report {
+  const ai = r.ai_draft;
   return {
-    study_uid: pick(r, 'study_uid') ?? '',
-    status: pick(r, 'status') ?? 'draft',
-    current_version: pick(r, 'current_version', 'version') ?? pick(cur, 'version') ?? 0,
-    findings: pick(r, 'findings', 'text') ?? pick(cur, 'findings', 'text') ?? '',
-    ai_draft: ai,
-    ai_sentences: pick(r, 'ai_sentences'),
-    accepted_sentences: pick(r, 'accepted_sentences') ?? pick(cur, 'accepted_sentences'),
-    signed_by: pick(r, 'signed_by'),
-    signed_at: pick(r, 'signed_at'),
-    versions: (pick(r, 'versions') ?? []) as Version[],
-    etag: etag ?? pick(raw, 'etag') ?? undefined,
+    study_uid: r.study_uid,
+    status: r.status,
+    current_version: r.current_version,
+    findings: r.current?.findings ?? '',
+    ai_draft: ai
+      ? {
+          findings: ai.findings,
+          model_name: ai.model_name ?? '',
+          model_version: ai.model_version ?? '',
+          demo: ai.demo,
+          version: ai.version,
+          indication: ai.indication,
+          indication_source: ai.indication_source,
+        }
+      : null,
+    ai_sentences: r.ai_sentences,
+    accepted_sentences: r.current?.accepted_sentences ?? undefined,
+    signed_by: r.signed_by ?? null,
+    signed_at: r.signed_at ?? null,
+    versions: r.versions,
+    etag: etag ?? r.etag,
   };
 }
 
@@ -305,32 +295,29 @@ export function previewURL(studyUID: string, inst: Instance, size = 512): string
 const rp = (uid: string) => `/studies/${encodeURIComponent(uid)}/report`;
 
 export async function getReport(uid: string, signal?: AbortSignal): Promise<Report> {
-  const r = await call<Any>('GET', rp(uid), undefined, {}, signal);
+  const r = await call<WireReport>('GET', rp(uid), undefined, {}, signal);
   return normReport(r.data, r.etag);
 }
 
 /** PUT with If-Match. On 412 throws ApiError whose body holds the current version. */
 export async function saveReport(uid: string, etag: string, findings: string, accepted: string[]): Promise<Report> {
-  const r = await call<Any>('PUT', rp(uid), { findings, accepted_sentences: accepted }, { 'If-Match': etag });
+  const r = await call<WireReport>('PUT', rp(uid), { findings, accepted_sentences: accepted }, { 'If-Match': etag });
   return normReport(r.data, r.etag);
 }
 
 /** The current version carried by a 412 body. */
 export function conflictReport(e: ApiError): Report | null {
-  const b = e.body as Any | null;
-  if (!b) return null;
-  const cur = (b.current ?? b.report ?? (b.error && b.error.current) ?? null) as Any | null;
-  if (!cur) return null;
-  return normReport(cur, e.etag ?? cur.etag ?? null);
+  const cur = (e.body as { current?: WireReport } | null)?.current;
+  return cur ? normReport(cur, e.etag ?? cur.etag) : null;
 }
 
 export async function signReport(uid: string, etag: string, findings?: string): Promise<Report> {
-  const r = await call<Any>('POST', rp(uid) + '/sign', findings === undefined ? {} : { findings }, etag ? { 'If-Match': etag } : {});
+  const r = await call<WireReport>('POST', rp(uid) + '/sign', findings === undefined ? {} : { findings }, etag ? { 'If-Match': etag } : {});
   return normReport(r.data, r.etag);
 }
 
 export async function amendReport(uid: string, etag: string, findings: string, reason: string): Promise<Report> {
-  const r = await call<Any>('POST', rp(uid) + '/amend', { findings, reason }, etag ? { 'If-Match': etag } : {});
+  const r = await call<WireReport>('POST', rp(uid) + '/amend', { findings, reason }, etag ? { 'If-Match': etag } : {});
   return normReport(r.data, r.etag);
 }
 

@@ -1,20 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { conflictReport, ApiError, letterOf, normCheck, normErrors, normFlag2, normReport } from '../src/api';
+import { conflictReport, ApiError, letterOf, normCheck, normErrors, normFlag2, normReport, type Schemas } from '../src/api';
 
-// Shapes as server/reports.go and server/qa.go answer them.
-const view = {
+// Shapes as server/reports.go and server/qa.go answer them (the report typed
+// by the API's schema, so it cannot drift from what the server documents).
+const view: Schemas['Report'] = {
   id: 'r1',
   study_uid: '1.2.3',
   status: 'draft',
   current_version: 3,
   ai_version: 1,
+  signed_version: null,
+  updated_at: '2026-11-27T07:01:00Z',
   versions: [
-    { version: 1, kind: 'ai_draft', author: 'ai', findings: 'A. B.', model_name: 'radraft-demo', model_version: '1', accepted_sentences: [], created_at: '2026-11-27T07:00:00Z' },
-    { version: 3, kind: 'edit', author: 'rad1', findings: 'A. C.', accepted_sentences: ['A.'], created_at: '2026-11-27T07:01:00Z' },
+    { version: 1, kind: 'ai_draft', author: 'ai', findings: 'A. B.', model_name: 'radraft-demo', model_version: '1', accepted_sentences: [], demo: true, created_at: '2026-11-27T07:00:00Z' },
+    { version: 3, kind: 'edit', author: 'rad1', findings: 'A. C.', accepted_sentences: ['A.'], demo: false, created_at: '2026-11-27T07:01:00Z' },
   ],
   etag: '"v3"',
-  ai_draft: { version: 1, kind: 'ai_draft', author: 'ai', findings: 'A. B.', model_name: 'radraft-demo', model_version: '1', accepted_sentences: [], demo: true },
-  current: { version: 3, kind: 'edit', author: 'rad1', findings: 'A. C.', accepted_sentences: ['A.'] },
+  ai_draft: { version: 1, kind: 'ai_draft', author: 'ai', findings: 'A. B.', model_name: 'radraft-demo', model_version: '1', accepted_sentences: [], demo: true, created_at: '2026-11-27T07:00:00Z' },
+  current: { version: 3, kind: 'edit', author: 'rad1', findings: 'A. C.', accepted_sentences: ['A.'], demo: false, created_at: '2026-11-27T07:01:00Z' },
   sentences: [],
   ai_sentences: 0,
 };
@@ -34,7 +37,7 @@ describe('normReport', () => {
     expect(normReport(view, null).etag).toBe('"v3"');
   });
   it('a real model is not labelled demo, whatever its name', () => {
-    const r = normReport({ ...view, ai_draft: { ...view.ai_draft, model_name: 'my-demo-llava', demo: false } }, null);
+    const r = normReport({ ...view, ai_draft: { ...view.ai_draft!, model_name: 'my-demo-llava', demo: false } }, null);
     expect(r.ai_draft?.demo).toBe(false);
   });
   it('reads the current version out of a 412', () => {

@@ -309,7 +309,7 @@ async function main() {
   // The server's Content-Security-Policy must not block any part of the UI.
   const cspViolations = [];
   ctx.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${m.page()?.url() ?? '?'} (${m.location()?.url ?? ''}): ${m.text()}`);
   });
   let browser2 = null;
 

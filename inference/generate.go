@@ -46,57 +46,51 @@ type Generation struct {
 // as opposed to cancellation.
 var ErrModel = errors.New("model error")
 
-// kvCache is the double-buffered KV cache: step n reads past from one set of
-// buffers and ONNX Runtime writes present straight into the other, so no
-// Go-side copy of the cache happens between steps (the decoder's own concat
-// of past and new keys is inside the graph).
-type kvCache struct {
-	capTokens int
-	bufs      [2][]byte // per set: all layers' key and value, each capTokens long
+// decodeLoop is how one generation drives the model's sessions. Two exist:
+// runLoop (loop_run.go: onnxruntime_go's Run over tensors in Go memory) and
+// bindingLoop (loop_binding.go: IoBinding, the KV cache in the execution
+// provider's memory, which on CUDA is the GPU). Both make the same graph
+// runs over the same values, so they give the same tokens.
+type decodeLoop interface {
+	// vision writes the image features of a [3,S,S] tensor into dst (host).
+	vision(pixels []float32, dst []byte) error
+	// embedPrompt writes the embeddings of ids into dst (host).
+	embedPrompt(ids []int64, dst []byte) error
+	// prefill runs the decoder over the S0 prompt embeddings in emb and
+	// returns the greedy next token.
+	prefill(emb []byte, S0 int) (int64, error)
+	// step embeds tok, runs the decoder for it after P cached positions and
+	// returns the next token and the time spent inside the runtime.
+	step(tok int64, P int) (int64, time.Duration, error)
+	release()
 }
 
-// buffers grows the model's reusable scratch space for a generation of
-// total tokens.
-func (m *Model) buffers(total int) *kvCache {
-	if m.kv != nil && m.kv.capTokens >= total {
-		return m.kv
+// newLoop starts a generation of up to total positions (prompt of S0).
+func (m *Model) newLoop(ctx context.Context, S0, total int) (decodeLoop, error) {
+	if m.bound != nil {
+		return m.newBindingLoop(ctx, S0, total)
 	}
-	man := m.Manifest
-	per := man.NumKVHeads * total * man.HeadSize * elemSize(m.spec.kvType)
-	c := &kvCache{capTokens: total}
-	for s := range c.bufs {
-		c.bufs[s] = floatBuf(per * 2 * man.NumLayers)
-	}
-	m.kv = c
-	return c
+	return m.newRunLoop(ctx, S0, total)
 }
 
-// kvSlot is layer l's key (j=0) or value (j=1) buffer in set s, sized for p tokens.
-func (m *Model) kvSlot(c *kvCache, s, l, j, p int) []byte {
-	man := m.Manifest
-	per := man.NumKVHeads * c.capTokens * man.HeadSize * elemSize(m.spec.kvType)
-	off := (2*l + j) * per
-	return c.bufs[s][off : off+man.NumKVHeads*p*man.HeadSize*elemSize(m.spec.kvType)]
-}
-
-// argmaxLast returns the index of the largest logit of the last position
+// argmaxRow returns the index of the largest logit in one position's row
 // (the first such index on ties, like torch.argmax).
-func (m *Model) argmaxLast(logits []byte, t int) int64 {
+func (m *Model) argmaxRow(row []byte) int64 {
 	V := m.Manifest.VocabSize
-	best, bi := float32(0), 0
+	bi := 0
 	if m.spec.logitsType == ort.TensorElementDataTypeFloat16 {
-		row := unsafe.Slice((*uint16)(unsafe.Pointer(&logits[0])), t*V)[(t-1)*V:]
-		best = f16ToF32(row[0])
-		for i, h := range row {
+		r := unsafe.Slice((*uint16)(unsafe.Pointer(&row[0])), V)
+		best := f16ToF32(r[0])
+		for i, h := range r {
 			if v := f16ToF32(h); v > best {
 				best, bi = v, i
 			}
 		}
 		return int64(bi)
 	}
-	row := unsafe.Slice((*float32)(unsafe.Pointer(&logits[0])), t*V)[(t-1)*V:]
-	best = row[0]
-	for i, v := range row {
+	r := unsafe.Slice((*float32)(unsafe.Pointer(&row[0])), V)
+	best := r[0]
+	for i, v := range r {
 		if v > best {
 			best, bi = v, i
 		}
@@ -104,59 +98,26 @@ func (m *Model) argmaxLast(logits []byte, t int) int64 {
 	return int64(bi)
 }
 
-// embed runs the embedding graph on ids, writing [1,len(ids),H] into dst.
-func (m *Model) embed(ro *ort.RunOptions, ids []int64, dst []byte) error {
-	if len(ids) == 0 {
-		return nil
+// pixelBytes is the [3,S,S] tensor in the vision graph's input type.
+func (m *Model) pixelBytes(pixels []float32) ([]byte, error) {
+	S := m.Manifest.ImageSize
+	if len(pixels) != 3*S*S {
+		return nil, fmt.Errorf("pixel tensor has %d values, want 3×%d×%d", len(pixels), S, S)
 	}
-	in, err := ort.NewTensor(ort.NewShape(1, int64(len(ids))), ids)
-	if err != nil {
-		return err
+	if m.spec.pixelType != ort.TensorElementDataTypeFloat16 {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&pixels[0])), 4*len(pixels)), nil
 	}
-	defer in.Destroy()
-	out, err := byteTensor(m.spec.embedType, dst, 1, int64(len(ids)), int64(m.Manifest.HiddenSize))
-	if err != nil {
-		return err
+	h := floatBuf(2 * len(pixels))
+	hs := unsafe.Slice((*uint16)(unsafe.Pointer(&h[0])), len(pixels))
+	for i, v := range pixels {
+		hs[i] = f32ToF16(v)
 	}
-	defer out.Destroy()
-	if err := m.embedding.RunWithOptions([]ort.Value{in}, []ort.Value{out}, ro); err != nil {
-		return fmt.Errorf("%w: embedding: %v", ErrModel, err)
-	}
-	return nil
+	return h, nil
 }
 
-// visionInto runs the vision graph on a [3,S,S] tensor, writing
-// [1,N,H] image features into dst.
-func (m *Model) visionInto(ro *ort.RunOptions, pixels []float32, dst []byte) error {
-	S := int64(m.Manifest.ImageSize)
-	if len(pixels) != int(3*S*S) {
-		return fmt.Errorf("pixel tensor has %d values, want 3×%d×%d", len(pixels), S, S)
-	}
-	var in ort.Value
-	var err error
-	if m.spec.pixelType == ort.TensorElementDataTypeFloat16 {
-		h := floatBuf(2 * len(pixels))
-		hs := unsafe.Slice((*uint16)(unsafe.Pointer(&h[0])), len(pixels))
-		for i, v := range pixels {
-			hs[i] = f32ToF16(v)
-		}
-		in, err = byteTensor(ort.TensorElementDataTypeFloat16, h, 1, 3, S, S)
-	} else {
-		in, err = ort.NewTensor(ort.NewShape(1, 3, S, S), pixels)
-	}
-	if err != nil {
-		return err
-	}
-	defer in.Destroy()
-	out, err := byteTensor(m.spec.embedType, dst, 1, int64(m.Manifest.ImageTokens), int64(m.Manifest.HiddenSize))
-	if err != nil {
-		return err
-	}
-	defer out.Destroy()
-	if err := m.vision.RunWithOptions([]ort.Value{in}, []ort.Value{out}, ro); err != nil {
-		return fmt.Errorf("%w: vision: %v", ErrModel, err)
-	}
-	return nil
+// int64Bytes views ids as bytes.
+func int64Bytes(ids []int64) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&ids[0])), 8*len(ids))
 }
 
 // Generate drafts from a preprocessed image ([3,S,S]) and the prompt's
@@ -184,14 +145,9 @@ func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, afte
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.decoder == nil {
+	if m.decoder == nil && m.bound == nil {
 		return nil, errors.New("model is closed")
 	}
-	ro, release, err := runOptions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	wrap := func(err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -199,125 +155,48 @@ func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, afte
 		return err
 	}
 
-	man, sp := m.Manifest, m.spec
+	man := m.Manifest
 	H, N := man.HiddenSize, man.ImageTokens
-	es := elemSize(sp.embedType)
+	es := elemSize(m.spec.embedType)
 	nb, na := len(before), len(after)
 	S0 := nb + N + na
-	g := &Generation{}
-	g.Timings.PromptTokens = S0
-
-	emb := floatBuf(S0 * H * es)
-	t := time.Now()
-	if err := m.visionInto(ro, pixels, emb[nb*H*es:(nb+N)*H*es]); err != nil {
-		return nil, wrap(err)
-	}
-	g.Timings.Vision = time.Since(t)
-	t = time.Now()
-	if err := m.embed(ro, before, emb[:nb*H*es]); err != nil {
-		return nil, wrap(err)
-	}
-	if err := m.embed(ro, after, emb[(nb+N)*H*es:]); err != nil {
-		return nil, wrap(err)
-	}
-	g.Timings.Embed = time.Since(t)
-
 	if cl := man.Decoder.ContextLength; cl > 0 {
 		if S0 >= cl {
 			return nil, fmt.Errorf("%w: prompt of %d positions does not fit the decoder's context of %d", ErrModel, S0, cl)
 		}
 		maxNew = min(maxNew, cl-S0)
 	}
-	total := S0 + maxNew
-	kv := m.buffers(total)
-	ones := make([]int64, total)
-	for i := range ones {
-		ones[i] = 1
+	loop, err := m.newLoop(ctx, S0, S0+maxNew)
+	if err != nil {
+		return nil, err
 	}
-	pos := make([]int64, S0)
-	for i := range pos {
-		pos[i] = int64(i)
-	}
-	lsz := elemSize(sp.logitsType)
-	if cap(m.logits) < S0*man.VocabSize*lsz {
-		m.logits = floatBuf(S0 * man.VocabSize * lsz)
-	}
-	stepEmb := floatBuf(H * es)
+	defer loop.release()
+	g := &Generation{}
+	g.Timings.PromptTokens = S0
 
-	L := man.NumLayers
-	kvH, hd := int64(man.NumKVHeads), int64(man.HeadSize)
-	ins := make([]ort.Value, len(sp.decInputs))
-	outs := make([]ort.Value, len(sp.decOutputs))
-	destroy := func(vs []ort.Value) {
-		for i, v := range vs {
-			if v != nil {
-				v.Destroy()
-				vs[i] = nil
-			}
-		}
+	emb := floatBuf(S0 * H * es)
+	t := time.Now()
+	if err := loop.vision(pixels, emb[nb*H*es:(nb+N)*H*es]); err != nil {
+		return nil, wrap(err)
 	}
-	defer destroy(ins)
-	defer destroy(outs)
-
-	// step runs the decoder over T new positions after P cached ones.
-	cur := 0
-	// RunOptions (for Terminate on cancellation) cost about a tenth of a
-	// small decoder step, so only the long runs (vision, embedding of the
-	// prompt, prefill) use them; steps are short and ctx is checked
-	// between them.
-	step := func(embeds []byte, P, T int, posIDs []int64, ro *ort.RunOptions) (int64, time.Duration, error) {
-		var err error
-		k := 0
-		if ins[k], err = byteTensor(sp.embedType, embeds, 1, int64(T), int64(H)); err != nil {
-			return 0, 0, err
-		}
-		k++
-		if ins[k], err = ort.NewTensor(ort.NewShape(1, int64(P+T)), ones); err != nil {
-			return 0, 0, err
-		}
-		k++
-		if sp.positionIDs {
-			if ins[k], err = ort.NewTensor(ort.NewShape(1, int64(T)), posIDs); err != nil {
-				return 0, 0, err
-			}
-			k++
-		}
-		if outs[0], err = byteTensor(sp.logitsType, m.logits[:T*man.VocabSize*lsz], 1, int64(T), int64(man.VocabSize)); err != nil {
-			return 0, 0, err
-		}
-		for l := 0; l < L; l++ {
-			for j := 0; j < 2; j++ {
-				if ins[k], err = byteTensor(sp.kvType, m.kvSlot(kv, cur, l, j, P), 1, kvH, int64(P), hd); err != nil {
-					return 0, 0, err
-				}
-				k++
-				if outs[1+2*l+j], err = byteTensor(sp.kvType, m.kvSlot(kv, 1-cur, l, j, P+T), 1, kvH, int64(P+T), hd); err != nil {
-					return 0, 0, err
-				}
-			}
-		}
-		t := time.Now()
-		err = m.decoder.RunWithOptions(ins, outs, ro)
-		d := time.Since(t)
-		if err != nil {
-			return 0, d, fmt.Errorf("%w: decoder: %v", ErrModel, err)
-		}
-		tok := m.argmaxLast(m.logits, T)
-		destroy(ins)
-		destroy(outs)
-		cur = 1 - cur
-		return tok, d, nil
+	g.Timings.Vision = time.Since(t)
+	t = time.Now()
+	if err := loop.embedPrompt(before, emb[:nb*H*es]); err != nil {
+		return nil, wrap(err)
 	}
+	if err := loop.embedPrompt(after, emb[(nb+N)*H*es:]); err != nil {
+		return nil, wrap(err)
+	}
+	g.Timings.Embed = time.Since(t)
 
 	t = time.Now()
-	tok, _, err := step(emb, 0, S0, pos, ro)
+	tok, err := loop.prefill(emb, S0)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	g.Timings.Prefill = time.Since(t)
 	t = time.Now()
 	P := S0
-	posOne := []int64{0}
 	g.Stop = "max_new_tokens"
 	for {
 		if tok == man.EOS && !o.IgnoreEOS {
@@ -331,14 +210,8 @@ func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, afte
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		r := time.Now()
-		if err := m.embed(nil, []int64{tok}, stepEmb); err != nil {
-			return nil, wrap(err)
-		}
-		g.Timings.DecodeRuns += time.Since(r)
-		posOne[0] = int64(P)
 		var d time.Duration
-		tok, d, err = step(stepEmb, P, 1, posOne, nil)
+		tok, d, err = loop.step(tok, P)
 		g.Timings.DecodeRuns += d
 		if err != nil {
 			return nil, wrap(err)

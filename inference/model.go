@@ -22,6 +22,41 @@ type DeviceOptions struct {
 	// IntraOpThreads for the CPU provider; 0 = ONNX Runtime's default (one
 	// per physical core).
 	IntraOpThreads int
+	// Loop picks the generation loop on the CPU provider (CUDA always uses
+	// LoopBinding); the zero value is DefaultCPULoop.
+	Loop Loop
+}
+
+// Loop is how generation drives ONNX Runtime.
+type Loop int
+
+const (
+	// LoopDefault is DefaultCPULoop on CPU and LoopBinding on CUDA.
+	LoopDefault Loop = iota
+	// LoopRun: onnxruntime_go's Run over tensors in Go memory (loop_run.go).
+	LoopRun
+	// LoopBinding: IoBinding through ortext, the KV cache in the provider's
+	// memory (loop_binding.go); the only loop that keeps it on a GPU.
+	LoopBinding
+)
+
+// DefaultCPULoop is the CPU provider's loop: the faster of the two on the
+// demo model (bench/inference/loopbench).
+const DefaultCPULoop = LoopRun
+
+func (l Loop) String() string {
+	return [...]string{"default", "run", "binding"}[l]
+}
+
+// loop is the loop d resolves to.
+func (d DeviceOptions) loop() Loop {
+	switch {
+	case d.CUDA:
+		return LoopBinding
+	case d.Loop == LoopDefault:
+		return DefaultCPULoop
+	}
+	return d.Loop
 }
 
 // ParseDevice reads RADRAFT_DEVICE: "cpu", "cuda" or "cuda:N".
@@ -48,17 +83,9 @@ func (d DeviceOptions) String() string {
 	return "cpu"
 }
 
-// sessionOptions builds ORT session options for d. With CUDA it appends the
-// CUDA execution provider (NOT verified here: no GPU build of the runtime
-// was available when this was written) with:
-//   - device_id: the N of cuda:N;
-//   - arena_extend_strategy kSameAsRequested: the KV cache grows a step at a
-//     time, and power-of-two arena growth would waste most of a 7B model's
-//     headroom;
-//   - cudnn_conv_algo_search HEURISTIC: the only convolution is the ViT's
-//     patch embedding; exhaustive search costs start-up time for nothing;
-//   - do_copy_in_default_stream 1: host↔device copies of the inputs and
-//     outputs are ordered with the kernels (the default, stated explicitly).
+// sessionOptions builds onnxruntime_go session options for the CPU
+// provider (LoopRun). CUDA sessions are made through ortext (openBound):
+// the CUDA provider is a plugin that onnxruntime_go cannot append.
 func sessionOptions(d DeviceOptions) (*ort.SessionOptions, error) {
 	o, err := ort.NewSessionOptions()
 	if err != nil {
@@ -74,27 +101,6 @@ func sessionOptions(d DeviceOptions) (*ort.SessionOptions, error) {
 			return nil, err
 		}
 	}
-	if d.CUDA {
-		co, err := ort.NewCUDAProviderOptions()
-		if err != nil {
-			o.Destroy()
-			return nil, fmt.Errorf("CUDA provider options: %w", err)
-		}
-		defer co.Destroy()
-		if err := co.Update(map[string]string{
-			"device_id":                 strconv.Itoa(d.DeviceID),
-			"arena_extend_strategy":     "kSameAsRequested",
-			"cudnn_conv_algo_search":    "HEURISTIC",
-			"do_copy_in_default_stream": "1",
-		}); err != nil {
-			o.Destroy()
-			return nil, fmt.Errorf("CUDA provider options: %w", err)
-		}
-		if err := o.AppendExecutionProviderCUDA(co); err != nil {
-			o.Destroy()
-			return nil, fmt.Errorf("CUDA execution provider (is this a GPU build of onnxruntime with libonnxruntime_providers_cuda.so beside it?): %w", err)
-		}
-	}
 	return o, nil
 }
 
@@ -108,7 +114,8 @@ type Model struct {
 	Pre      *Preprocessor
 
 	spec                       *graphSpec
-	vision, embedding, decoder *ort.DynamicAdvancedSession
+	vision, embedding, decoder *ort.DynamicAdvancedSession // LoopRun
+	bound                      *boundSessions              // LoopBinding
 	mu                         sync.Mutex
 	loadTime                   time.Duration
 	// reused between generations (guarded by mu)
@@ -124,6 +131,7 @@ type Info struct {
 	Notice      string `json:"notice,omitempty"`
 	Dir         string `json:"dir"`
 	Device      string `json:"device"`
+	Loop        string `json:"loop"`
 	Runtime     string `json:"onnxruntime"`
 	Layers      int    `json:"layers"`
 	Hidden      int    `json:"hidden_size"`
@@ -137,7 +145,7 @@ type Info struct {
 func (m *Model) Info() Info {
 	return Info{
 		Name: m.Manifest.Name, Version: m.Manifest.Version, Demo: m.Manifest.Demo, Notice: m.Manifest.Notice,
-		Dir: m.Dir, Device: m.Device.String(), Runtime: RuntimeVersion(), Layers: m.Manifest.NumLayers,
+		Dir: m.Dir, Device: m.Device.String(), Loop: m.Device.loop().String(), Runtime: RuntimeVersion(), Layers: m.Manifest.NumLayers,
 		Hidden: m.Manifest.HiddenSize, ImageTokens: m.Manifest.ImageTokens,
 		EmbedType: m.spec.embedType.String(), KVType: m.spec.kvType.String(), PositionIDs: m.spec.positionIDs,
 		LoadMillis: m.loadTime.Milliseconds(),
@@ -161,45 +169,16 @@ func Load(dir string, d DeviceOptions) (*Model, error) {
 	}
 	m := &Model{Dir: dir, Manifest: man, Device: d, spec: spec,
 		Pre: NewPreprocessor(ImageParams{Size: man.ImageSize, Mean: man.ImageMean, Std: man.ImageStd})}
-	opts, err := sessionOptions(d)
+	if d.loop() == LoopBinding {
+		m.bound, err = openBound(dir, man, d)
+	} else {
+		err = m.openRun(d)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer opts.Destroy()
-	open := func(file string, in, out []string) (*ort.DynamicAdvancedSession, error) {
-		s, err := ort.NewDynamicAdvancedSession(filepath.Join(dir, file), in, out, opts)
-		if err != nil {
-			return nil, fmt.Errorf("model bundle %s: %s: %w", dir, file, err)
-		}
-		return s, nil
-	}
-	if m.vision, err = open(man.Files.Vision, []string{"pixel_values"}, []string{"image_features"}); err != nil {
-		return nil, err
-	}
-	if m.embedding, err = open(man.Files.Embedding, []string{"input_ids"}, []string{"inputs_embeds"}); err != nil {
-		m.Close()
-		return nil, err
-	}
-	if m.decoder, err = open(man.Files.Decoder, spec.decInputs, spec.decOutputs); err != nil {
-		m.Close()
-		return nil, err
-	}
 	if spec.probeVision {
-		// The graph does not say how many features it makes: run it once
-		// on a blank image, so a misfit shows now and not on the first study.
-		S := man.ImageSize
-		in, err := ort.NewTensor(ort.NewShape(1, 3, int64(S), int64(S)), make([]float32, 3*S*S))
-		if err == nil && spec.pixelType == ort.TensorElementDataTypeFloat16 {
-			in.Destroy()
-			var v *ort.CustomDataTensor
-			v, err = byteTensor(spec.pixelType, floatBuf(2*3*S*S), 1, 3, int64(S), int64(S))
-			err = probe(m.vision, v, man, spec.embedType)
-			v.Destroy()
-		} else if err == nil {
-			err = probe(m.vision, in, man, spec.embedType)
-			in.Destroy()
-		}
-		if err != nil {
+		if err := m.probeVision(); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("model bundle %s: %s: %w", dir, man.Files.Vision, err)
 		}
@@ -208,23 +187,55 @@ func Load(dir string, d DeviceOptions) (*Model, error) {
 	return m, nil
 }
 
-// probe runs the vision graph once into an output of the shape model.json
-// promises; ONNX Runtime refuses an output of another shape. (The output
-// is preallocated: onnxruntime_go mis-sizes float16 outputs it allocates.)
-func probe(s *ort.DynamicAdvancedSession, in ort.Value, man *Manifest, t ort.TensorElementDataType) error {
-	out, err := byteTensor(t, floatBuf(man.ImageTokens*man.HiddenSize*elemSize(t)), 1, int64(man.ImageTokens), int64(man.HiddenSize))
+// openRun opens the three graphs through onnxruntime_go (LoopRun).
+func (m *Model) openRun(d DeviceOptions) error {
+	opts, err := sessionOptions(d)
 	if err != nil {
 		return err
 	}
-	defer out.Destroy()
-	if err := s.Run([]ort.Value{in}, []ort.Value{out}); err != nil {
+	defer opts.Destroy()
+	open := func(file string, in, out []string) (*ort.DynamicAdvancedSession, error) {
+		s, err := ort.NewDynamicAdvancedSession(filepath.Join(m.Dir, file), in, out, opts)
+		if err != nil {
+			return nil, fmt.Errorf("model bundle %s: %s: %w", m.Dir, file, err)
+		}
+		return s, nil
+	}
+	man := m.Manifest
+	if m.vision, err = open(man.Files.Vision, []string{"pixel_values"}, []string{"image_features"}); err != nil {
+		return err
+	}
+	if m.embedding, err = open(man.Files.Embedding, []string{"input_ids"}, []string{"inputs_embeds"}); err != nil {
+		m.Close()
+		return err
+	}
+	if m.decoder, err = open(man.Files.Decoder, m.spec.decInputs, m.spec.decOutputs); err != nil {
+		m.Close()
+		return err
+	}
+	return nil
+}
+
+// probeVision runs the vision graph once on a blank image into an output of
+// the shape model.json promises (the graph does not say how many features
+// it makes; ONNX Runtime refuses an output of another shape), so a misfit
+// shows at load and not on the first study.
+func (m *Model) probeVision() error {
+	man := m.Manifest
+	loop, err := m.newLoop(context.Background(), 1, 1)
+	if err != nil {
+		return err
+	}
+	defer loop.release()
+	dst := floatBuf(man.ImageTokens * man.HiddenSize * elemSize(m.spec.embedType))
+	if err := loop.vision(make([]float32, 3*man.ImageSize*man.ImageSize), dst); err != nil {
 		return fmt.Errorf("test run on a blank image, expecting image_features [1 %d %d] as model.json says (image.token_count, decoder.hidden_size): %w",
 			man.ImageTokens, man.HiddenSize, err)
 	}
 	return nil
 }
 
-// Close releases the sessions.
+// Close releases the sessions (and the device memory of LoopBinding).
 func (m *Model) Close() {
 	for _, s := range []*ort.DynamicAdvancedSession{m.vision, m.embedding, m.decoder} {
 		if s != nil {
@@ -232,6 +243,10 @@ func (m *Model) Close() {
 		}
 	}
 	m.vision, m.embedding, m.decoder = nil, nil, nil
+	if m.bound != nil {
+		m.bound.release()
+		m.bound = nil
+	}
 }
 
 // elemSize is the byte size of a float tensor element.
@@ -323,20 +338,30 @@ func runOptions(ctx context.Context) (*ort.RunOptions, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	stop := terminateOnCancel(ctx, ro.Terminate)
+	return ro, func() {
+		stop()
+		ro.Destroy()
+	}, nil
+}
+
+// terminateOnCancel calls terminate when ctx ends, until the returned stop
+// is called (after which terminate is never called, so the run options can
+// be freed).
+func terminateOnCancel(ctx context.Context, terminate func() error) (stop func()) {
 	var mu sync.Mutex
 	done := false
-	stop := context.AfterFunc(ctx, func() {
+	unhook := context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if !done {
-			ro.Terminate() //nolint:errcheck
+			terminate() //nolint:errcheck
 		}
 	})
-	return ro, func() {
-		stop()
+	return func() {
+		unhook()
 		mu.Lock()
 		done = true
 		mu.Unlock()
-		ro.Destroy()
-	}, nil
+	}
 }

@@ -335,16 +335,16 @@ func (m *Model) VisionFeatures(ctx context.Context, pixels []float32) ([]float32
 	n := m.Manifest.ImageTokens * m.Manifest.HiddenSize
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.decoder == nil {
+	if m.decoder == nil && m.bound == nil {
 		return nil, fmt.Errorf("model is closed")
 	}
-	ro, release, err := runOptions(ctx)
+	loop, err := m.newLoop(ctx, 1, 1) // either generation loop runs the vision graph
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer loop.release()
 	buf := floatBuf(n * elemSize(m.spec.embedType))
-	if err := m.visionInto(ro, pixels, buf); err != nil {
+	if err := loop.vision(pixels, buf); err != nil {
 		return nil, err
 	}
 	out := make([]float32, n)

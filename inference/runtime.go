@@ -7,14 +7,14 @@
 // float32 bundles end to end, bit-exact preprocessing and token parity with
 // PyTorch on the demo model, and the float16 plumbing (tiny16 test bundle).
 //
-// Not verified (no GPU or GPU build of the runtime was available):
-// RADRAFT_DEVICE=cuda[:N]. The session options append the CUDA execution
-// provider (see sessionOptions), and a release archive's provider libraries
-// are extracted beside libonnxruntime.so so it can find them, but no CUDA
-// run has happened. Known limit on CUDA: the KV cache lives in Go (host)
-// memory, so ONNX Runtime copies it to the device and back on every step;
-// keeping it on the device needs IoBinding of outputs to device memory,
-// which onnxruntime_go v1.27 does not expose.
+// Two generation loops give identical tokens (loop_test.go): LoopRun
+// (onnxruntime_go's Run over Go memory; the CPU default) and LoopBinding
+// (IoBinding through the ortext package, the KV cache in the execution
+// provider's memory). RADRAFT_DEVICE=cuda[:N] uses LoopBinding with the
+// CUDA plugin execution provider (cuda.go), loaded from beside the core
+// library (scripts/fetch-onnxruntime.sh --gpu); what is missing for it is
+// reported in one line at load. Not run here on a GPU (none was
+// available): bench/gpu is the check to run where one is.
 package inference
 
 import (
@@ -34,6 +34,8 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/radraft/radraft/inference/ortext"
 )
 
 // NPMVersion is the onnxruntime-node release whose tarball carries the CPU
@@ -282,8 +284,19 @@ func InitRuntime(path string) (string, error) {
 		ort.DestroyEnvironment() //nolint:errcheck
 		return "", fmt.Errorf("onnxruntime %s at %s is too old: need >= %s", v, path, MinVersion)
 	}
+	if err := ortext.Init(path); err != nil {
+		ort.DestroyEnvironment() //nolint:errcheck
+		return "", err
+	}
 	envPath, envVersion = path, v
 	return v, nil
+}
+
+// RuntimePath is the loaded runtime library's path ("" when none is loaded).
+func RuntimePath() string {
+	envMu.Lock()
+	defer envMu.Unlock()
+	return envPath
 }
 
 // RuntimeVersion is the loaded runtime's version ("" when none is loaded).

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/radraft/radraft/inference"
 )
@@ -30,7 +31,9 @@ func runModel(ctx context.Context, args []string) error {
 
 // runModelRuntime prints the path of a working libonnxruntime: the one given
 // (flag or RADRAFT_ORT_LIB), else a cached one, else one fetched from the
-// onnxruntime-node npm tarball or taken from an official release archive.
+// onnxruntime-node npm tarball or taken from an official release archive;
+// and (on stderr, or in the -v JSON) its version, execution providers and
+// their devices, and whether the CUDA provider is usable and if not why.
 func runModelRuntime(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("model runtime", flag.ContinueOnError)
 	var o inference.RuntimeOptions
@@ -46,14 +49,25 @@ func runModelRuntime(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ver, err := inference.InitRuntime(path)
+	if _, err := inference.InitRuntime(path); err != nil {
+		return err
+	}
+	rep, err := inference.Report()
 	if err != nil {
 		return err
 	}
 	if *verbose {
-		return json.NewEncoder(os.Stdout).Encode(map[string]string{"path": path, "version": ver})
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
 	}
+	// stdout stays the path alone (scripts take it); the summary goes to stderr.
 	fmt.Println(path)
+	fmt.Fprintf(os.Stderr, "onnxruntime %s; execution providers: %s\n", rep.Version, strings.Join(rep.Providers, ", "))
+	for _, d := range rep.Devices {
+		fmt.Fprintf(os.Stderr, "  %s on %s (%s, vendor 0x%04x, device 0x%04x)\n", d.EP, d.Hardware, d.Vendor, d.VendorID, d.DeviceID)
+	}
+	fmt.Fprintf(os.Stderr, "CUDA: %s\n", rep.CUDA)
 	return nil
 }
 

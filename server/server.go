@@ -89,6 +89,10 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// ResultsOut: signing and amending write an outbox row for the RIS.
 	ResultsOut bool
+	// StorageReadOnly: this node only reads the storage tree (a worker,
+	// which may mount it read-only), so readiness checks that it is
+	// readable rather than writable.
+	StorageReadOnly bool
 	// Render draws previews; nil answers 501 on the preview route.
 	Render Renderer
 	// SessionIdle is how long a session lives without use (default 30 min).

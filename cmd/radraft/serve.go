@@ -55,6 +55,8 @@ type part struct {
 // parts is every part of `serve`, in start order; they stop in reverse.
 // The order, and why:
 //
+//  0. health (worker nodes): listens from its prepare, before the model
+//     loads, so that /readyz says "model loading" meanwhile.
 //  1. inference, evaluation, sr-config: prepare only (load the model,
 //     register the job workers, tell the store where SRs go), before
 //     anything can queue work.
@@ -70,6 +72,7 @@ type part struct {
 //     loops stop.
 func parts() []part {
 	return []part{
+		healthPart(),
 		inferencePart(),
 		evaluationPart(),
 		srConfigPart(),

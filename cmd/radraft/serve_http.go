@@ -56,12 +56,7 @@ func httpService(_ context.Context, d *deps) (lifecycle.Service, error) {
 		SessionIdle: cfg.SessionIdle,
 		SessionMax:  cfg.SessionMax,
 		Collectors:  d.metrics,
-		Ready: func(context.Context) error {
-			if cfg.runsWorker() && d.model == nil {
-				return errors.New("model not loaded")
-			}
-			return nil
-		},
+		Ready:       func(context.Context) error { return inferenceReady(cfg) },
 		DICOMweb: func(m server.DICOMwebMount) {
 			svc := &dicomweb.Service{Store: d.store, StorageDir: cfg.StorageDir}
 			if d.ingest != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/riverqueue/river"
 
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/server"
 	"github.com/radraft/radraft/workflow"
 )
 
@@ -22,6 +24,22 @@ func inferencePart() part {
 		enabled: func(c *config) bool { return c.runsWorker() },
 		prepare: prepareInference,
 	}
+}
+
+// modelLoaded is set once prepareInference has loaded the model (read by
+// /readyz from the listener goroutines, hence atomic).
+var modelLoaded atomic.Bool
+
+// inferenceReady is the model's part of readiness (/readyz): nil on a node
+// without the worker role or once the model is loaded, else why not (a
+// model that fails to load ends the process at start, so the reason seen
+// here is that it is still loading: server.ErrModelLoading, with which
+// model on which device for the log).
+func inferenceReady(cfg *config) error {
+	if !cfg.runsWorker() || modelLoaded.Load() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s on %s", server.ErrModelLoading, cfg.ModelDir, cfg.Device)
 }
 
 func prepareInference(ctx context.Context, d *deps) error {
@@ -50,6 +68,7 @@ func prepareInference(ctx context.Context, d *deps) error {
 	d.queues[drafts.QueueInference] = river.QueueConfig{MaxWorkers: 1}
 	info := m.Info()
 	d.model = &info
+	modelLoaded.Store(true)
 	attrs := []any{"model", info.Name, "version", info.Version, "device", info.Device, "onnxruntime", info.Runtime, "load_ms", info.LoadMillis}
 	if info.Demo {
 		attrs = append(attrs, "notice", "DEMO MODEL: its drafts are meaningless")

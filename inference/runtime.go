@@ -56,7 +56,15 @@ type RuntimeOptions struct {
 	CacheDir string
 	// NoFetch forbids downloading (npm pack or an archive URL).
 	NoFetch bool
+	// GPU prefers the core library that scripts/fetch-onnxruntime.sh --gpu
+	// put beside the CUDA provider, when no Path is given.
+	GPU bool
 }
+
+// GPUCacheDir is where scripts/fetch-onnxruntime.sh --gpu puts the asus4
+// 0.4.9 core library (ONNX Runtime 1.29.0) and the CUDA provider, relative
+// to the checkout.
+const GPUCacheDir = ".cache/onnxruntime/asus4-0.4.9"
 
 // DefaultCacheDir is $XDG_CACHE_HOME/radraft/onnxruntime (or ~/.cache/...).
 func DefaultCacheDir() string {
@@ -82,6 +90,13 @@ func FindRuntime(ctx context.Context, o RuntimeOptions) (string, error) {
 	}
 	if o.Archive != "" {
 		return fromArchive(ctx, o.Archive, cache, o.NoFetch)
+	}
+	if o.GPU {
+		if p, err := filepath.Abs(filepath.Join(GPUCacheDir, "libonnxruntime.so")); err == nil {
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
 	}
 	cached := filepath.Join(cache, "npm-"+NPMVersion, "libonnxruntime.so.1")
 	if _, err := os.Stat(cached); err == nil {

@@ -113,15 +113,15 @@ func runModelCheck(ctx context.Context, args []string) error {
 
 // openModel finds the runtime and loads a bundle.
 func openModel(ctx context.Context, dir, lib, device string) (*inference.Model, error) {
-	path, err := inference.FindRuntime(ctx, inference.RuntimeOptions{Path: lib})
+	opts, err := inference.ParseDevice(device)
+	if err != nil {
+		return nil, err
+	}
+	path, err := inference.FindRuntime(ctx, inference.RuntimeOptions{Path: lib, GPU: opts.CUDA})
 	if err != nil {
 		return nil, err
 	}
 	if _, err := inference.InitRuntime(path); err != nil {
-		return nil, err
-	}
-	opts, err := inference.ParseDevice(device)
-	if err != nil {
 		return nil, err
 	}
 	return inference.Load(dir, opts)

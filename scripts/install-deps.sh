@@ -64,6 +64,13 @@ scripts/fetch-onnxruntime.sh >/dev/null
 # The Llama-2 vocabulary (npm llama-tokenizer-js) for the tokenizer's test.
 scripts/fetch-llama-tokenizer.sh >/dev/null
 
+# kubeconform (validates deploy/k8s offline against schemas generated from a
+# pinned Kubernetes release: deploy/k8s/k8s_test.go), pinned, into .cache/bin.
+kubeconform_version=v0.8.0
+if ! go version -m .cache/bin/kubeconform 2>/dev/null | grep -q "^[[:space:]]*mod[[:space:]]*github.com/yannh/kubeconform[[:space:]]*$kubeconform_version"; then
+  GOBIN="$PWD/.cache/bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@$kubeconform_version"
+fi
+
 # Web UI dependencies (lockfile-exact).
 # (again when package-lock.json is newer than the installed tree, e.g. a new
 # dev dependency such as the API type generator)

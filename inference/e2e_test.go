@@ -7,15 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/radraft/radraft/drafts/draftstest"
-	"github.com/radraft/radraft/internal/testfiles"
 	"github.com/radraft/radraft/internal/testpeers"
 	"github.com/radraft/radraft/internal/testserve"
 )
@@ -45,30 +41,13 @@ func TestEndToEndDraftWithOrder(t *testing.T) {
 	stop := func() {
 		if !stopped {
 			stopped = true
-			p.Cmd.Process.Signal(os.Interrupt) //nolint:errcheck
-			<-p.Done
+			stopProc(p)
 		}
 	}
 	defer stop()
 	p.WaitReady(ctx, t, httpAddr)
 
-	cr := filepath.Join(tmp, "cr.dcm")
-	b, err := os.ReadFile(testfiles.CR(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cr, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dump, err := exec.Command(testpeers.Require(t, "dcmdump"), "+P", "0020,000d", "-q", cr).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`\[([0-9.]+)\]`).FindSubmatch(dump)
-	if m == nil {
-		t.Fatalf("no study UID in %q", dump)
-	}
-	studyUID := string(m[1])
+	cr, studyUID := copyCR(t, tmp)
 
 	const indication = "Shortness of breath."
 	ts := time.Now().UTC().Format("20060102150405")
@@ -94,38 +73,16 @@ func TestEndToEndDraftWithOrder(t *testing.T) {
 		t.Fatalf("storescu: %v\n%s", err, out)
 	}
 
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
+	d := waitDraft(ctx, t, dbURL, studyUID, p)
+	if d.indication != indication || d.indicationSource != "hl7:OBR-31" || d.findings == "" || d.model != "radraft-demo" || !d.demo || d.state != "drafted" {
+		t.Fatalf("draft: indication %q from %q, %d chars of findings, model %q demo %v, study %s", d.indication, d.indicationSource, len(d.findings), d.model, d.demo, d.state)
 	}
-	defer conn.Close(context.Background())
-	for {
-		var findings, ind, src, model, state string
-		var demo bool
-		err := conn.QueryRow(ctx, `SELECT v.findings, v.indication, v.indication_source, v.model_name,
-				(v.timings->>'demo')::bool, s.state
-			FROM reports r JOIN report_versions v ON v.report_id = r.id AND v.kind = 'ai_draft'
-			JOIN studies s ON s.study_uid = r.study_uid WHERE r.study_uid = $1`, studyUID).
-			Scan(&findings, &ind, &src, &model, &demo, &state)
-		if err == nil {
-			if ind != indication || src != "hl7:OBR-31" || findings == "" || model != "radraft-demo" || !demo || state != "drafted" {
-				t.Fatalf("draft: indication %q from %q, %d chars of findings, model %q demo %v, study %s", ind, src, len(findings), model, demo, state)
-			}
-			// No PHI in the logs: neither the indication nor the draft's text.
-			stop()
-			for _, phi := range []string{indication, findings, "TEST^PATIENT", "E2E-1"} {
-				if strings.Contains(p.Log(), phi) {
-					t.Errorf("the serve log contains %q", phi)
-				}
-			}
-			return
+	// No PHI in the logs: neither the indication nor the draft's text.
+	stop()
+	for _, phi := range []string{indication, d.findings, "TEST^PATIENT", "E2E-1"} {
+		if strings.Contains(p.Log(), phi) {
+			t.Errorf("the serve log contains %q", phi)
 		}
-		if ctx.Err() != nil {
-			var st, reason string
-			conn.QueryRow(context.Background(), `SELECT state, state_reason FROM studies WHERE study_uid=$1`, studyUID).Scan(&st, &reason) //nolint:errcheck
-			t.Fatalf("no draft: study %q %q\n%s", st, reason, p.Log())
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

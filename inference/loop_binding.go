@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -65,7 +66,7 @@ func openBound(dir string, man *Manifest, d DeviceOptions) (*boundSessions, erro
 			b.release()
 			return nil, err
 		}
-		if err := opts.AppendEP(ep, nil); err != nil {
+		if err := opts.AppendEP(ep, cudaProviderOptions(d)); err != nil {
 			b.release()
 			return nil, &cudaError{"cuda: " + oneLine(err.Error())}
 		}
@@ -102,6 +103,27 @@ func openBound(dir string, man *Manifest, d DeviceOptions) (*boundSessions, erro
 		return nil, fmt.Errorf("allocator for %v memory: %w", d, err)
 	}
 	return b, nil
+}
+
+// cudaProviderOptions are the CUDA provider's options (the keys of
+// CUDAExecutionProviderInfo, which the plugin reads from the V2 options):
+//   - device_id: the N of cuda:N;
+//   - use_tf32 0: float32 matmuls in float32, not TF32, so a float32 bundle
+//     gives the CPU's tokens (float16 bundles are unaffected);
+//   - arena_extend_strategy kSameAsRequested: activations vary with the
+//     prompt length, and power-of-two arena growth would waste most of a
+//     7B model's headroom (the KV cache is allocated once, by reserve);
+//   - cudnn_conv_algo_search HEURISTIC: the only convolution is the ViT's
+//     patch embedding; exhaustive search costs start-up time for nothing.
+//
+// Not yet run on a GPU (none was available); bench/gpu is the check.
+func cudaProviderOptions(d DeviceOptions) map[string]string {
+	return map[string]string{
+		"device_id":              strconv.Itoa(d.DeviceID),
+		"use_tf32":               "0",
+		"arena_extend_strategy":  "kSameAsRequested",
+		"cudnn_conv_algo_search": "HEURISTIC",
+	}
 }
 
 // reserve makes sure the device blocks fit a generation of total positions

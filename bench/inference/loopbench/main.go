@@ -38,6 +38,7 @@ func main() {
 	steps := flag.Int("tokens", 64, "new tokens per generation")
 	reps := flag.Int("reps", 7, "repetitions (after one warm-up)")
 	threads := flag.Int("threads", 0, "intra-op threads of the CPU provider (0 = ORT default)")
+	promptLen := flag.Int("prompt", 0, "prompt positions, image tokens included (0 = image tokens + 79)")
 	flag.Parse()
 	lib := os.Getenv("RADRAFT_ORT_LIB")
 	if lib == "" {
@@ -77,10 +78,19 @@ func main() {
 	for i := range pixels {
 		pixels[i] = float32(i%251)/125 - 1
 	}
+	text := 79
+	if *promptLen > 0 {
+		text = *promptLen - man.ImageTokens
+	}
+	if text < 2 {
+		fail(fmt.Errorf("-prompt %d leaves no room for text around %d image tokens", *promptLen, man.ImageTokens))
+	}
 	before, after := []int64{man.BOS}, []int64{}
-	for i := 1; i < 40; i++ {
+	for i := 1; len(before)+len(after) < text; i++ {
 		before = append(before, int64(3+i%(man.VocabSize-3)))
-		after = append(after, int64(3+(7*i)%(man.VocabSize-3)))
+		if len(before)+len(after) < text {
+			after = append(after, int64(3+(7*i)%(man.VocabSize-3)))
+		}
 	}
 	msf := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	for r := 0; r <= *reps; r++ {

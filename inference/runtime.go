@@ -307,6 +307,16 @@ func InitRuntime(path string) (string, error) {
 	return v, nil
 }
 
+// InitRuntimeFromEnv is InitRuntime on the library RADRAFT_ORT_LIB names
+// (for tools and benchmarks, which do no fetching).
+func InitRuntimeFromEnv() (string, error) {
+	lib := os.Getenv("RADRAFT_ORT_LIB")
+	if lib == "" {
+		return "", errors.New("set RADRAFT_ORT_LIB (scripts/fetch-onnxruntime.sh prints a path)")
+	}
+	return InitRuntime(lib)
+}
+
 // RuntimePath is the loaded runtime library's path ("" when none is loaded).
 func RuntimePath() string {
 	envMu.Lock()

@@ -24,11 +24,7 @@ func main() {
 	textLen := flag.Int("text", 60, "prompt text tokens (split around <image>)")
 	threads := flag.Int("threads", 0, "intra-op threads (0 = ORT default)")
 	flag.Parse()
-	lib := os.Getenv("RADRAFT_ORT_LIB")
-	if lib == "" {
-		fail(fmt.Errorf("set RADRAFT_ORT_LIB"))
-	}
-	if _, err := inference.InitRuntime(lib); err != nil {
+	if _, err := inference.InitRuntimeFromEnv(); err != nil {
 		fail(err)
 	}
 	m, err := inference.Load(*dir, inference.DeviceOptions{IntraOpThreads: *threads})

@@ -21,15 +21,18 @@ import (
 )
 
 type result struct {
-	Config      string    `json:"config"`
-	PrefillMS   float64   `json:"prefill_ms"`
-	DecodeMS    float64   `json:"decode_ms"`
-	StepMS      float64   `json:"ms_per_step"`
-	VsFirst     float64   `json:"decode_vs_first"`
-	SameTokens  bool      `json:"same_tokens_as_first"`
-	AllDecodeMS []float64 `json:"all_decode_ms"`
-	tokens      []int64
-	prefill     []float64
+	Config    string  `json:"config"`
+	PrefillMS float64 `json:"prefill_ms"`
+	DecodeMS  float64 `json:"decode_ms"`
+	StepMS    float64 `json:"ms_per_step"`
+	VsFirst   float64 `json:"decode_vs_first"`
+	// PairedVsFirst is the median over repetitions of this decode time over
+	// the first configuration's in the same repetition (load drift cancels).
+	PairedVsFirst float64   `json:"decode_vs_first_paired"`
+	SameTokens    bool      `json:"same_tokens_as_first"`
+	AllDecodeMS   []float64 `json:"all_decode_ms"`
+	tokens        []int64
+	prefill       []float64
 }
 
 func main() {
@@ -40,11 +43,7 @@ func main() {
 	threads := flag.Int("threads", 0, "intra-op threads of the CPU provider (0 = ORT default)")
 	promptLen := flag.Int("prompt", 0, "prompt positions, image tokens included (0 = image tokens + 79)")
 	flag.Parse()
-	lib := os.Getenv("RADRAFT_ORT_LIB")
-	if lib == "" {
-		fail(fmt.Errorf("set RADRAFT_ORT_LIB"))
-	}
-	if _, err := inference.InitRuntime(lib); err != nil {
+	if _, err := inference.InitRuntimeFromEnv(); err != nil {
 		fail(err)
 	}
 	var models []*inference.Model
@@ -114,6 +113,11 @@ func main() {
 		r.PrefillMS, r.DecodeMS = med(r.prefill), med(r.AllDecodeMS)
 		r.StepMS = r.DecodeMS / float64(*steps)
 		r.VsFirst = r.DecodeMS / res[0].DecodeMS
+		var paired []float64
+		for i, d := range r.AllDecodeMS {
+			paired = append(paired, d/res[0].AllDecodeMS[i])
+		}
+		r.PairedVsFirst = med(paired)
 		r.SameTokens = slices.Equal(r.tokens, res[0].tokens)
 		same = same && r.SameTokens
 	}

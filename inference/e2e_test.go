@@ -2,7 +2,6 @@ package inference_test
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/radraft/radraft/drafts/draftstest"
 	"github.com/radraft/radraft/internal/testpeers"
 	"github.com/radraft/radraft/internal/testserve"
 )
@@ -23,20 +21,11 @@ import (
 func TestEndToEndDraftWithOrder(t *testing.T) {
 	storescu := testpeers.Require(t, "storescu")
 	mllpSend := testpeers.Require(t, "mllp_send")
-	lib := os.Getenv("RADRAFT_ORT_LIB")
-	if lib == "" {
-		t.Fatal("RADRAFT_ORT_LIB is not set")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	tmp := t.TempDir()
-	dbURL := draftstest.NewDatabase(t)
+	e := newE2E(t)
+	ctx, tmp, dbURL := e.ctx, e.tmp, e.dbURL
 	dicomAddr, mllpAddr, httpAddr := testserve.FreeAddr(t), testserve.FreeAddr(t), testserve.FreeAddr(t)
-	root, _ := filepath.Abs("..")
-	p := testserve.Start(t, []string{"RADRAFT_DATABASE_URL=" + dbURL, "RADRAFT_STORAGE_DIR=" + filepath.Join(tmp, "dicom"),
-		"RADRAFT_DICOM_ADDR=" + dicomAddr, "RADRAFT_MLLP_ADDR=" + mllpAddr, "RADRAFT_HTTP_ADDR=" + httpAddr,
-		"RADRAFT_SETTLE_QUIET=1s", "RADRAFT_ORDER_WAIT=30s", "RADRAFT_MODEL_DIR=" + filepath.Join(root, "models/demo"),
-		"RADRAFT_ORT_LIB=" + lib, "RADRAFT_ROLE=all"}, httpAddr)
+	p := testserve.Start(t, append(e.env, "RADRAFT_DICOM_ADDR="+dicomAddr, "RADRAFT_MLLP_ADDR="+mllpAddr, "RADRAFT_HTTP_ADDR="+httpAddr,
+		"RADRAFT_ORDER_WAIT=30s", "RADRAFT_ROLE=all"), httpAddr)
 	stopped := false
 	stop := func() {
 		if !stopped {

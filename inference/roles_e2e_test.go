@@ -29,18 +29,9 @@ import (
 // health listener.
 func TestAPIAndWorkerProcesses(t *testing.T) {
 	storescu := testpeers.Require(t, "storescu")
-	lib := os.Getenv("RADRAFT_ORT_LIB")
-	if lib == "" {
-		t.Fatal("RADRAFT_ORT_LIB is not set")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	tmp := t.TempDir()
-	dbURL := draftstest.NewDatabase(t)
-	root, _ := filepath.Abs("..")
-	common := []string{"RADRAFT_DATABASE_URL=" + dbURL, "RADRAFT_STORAGE_DIR=" + filepath.Join(tmp, "dicom"),
-		"RADRAFT_SETTLE_QUIET=1s", "RADRAFT_ORDER_WAIT=1s", "RADRAFT_MODEL_DIR=" + filepath.Join(root, "models/demo"),
-		"RADRAFT_ORT_LIB=" + lib}
+	e := newE2E(t)
+	ctx, tmp, dbURL := e.ctx, e.tmp, e.dbURL
+	common := append(e.env, "RADRAFT_ORDER_WAIT=1s")
 	dicomAddr, apiHTTP, workerHTTP := testserve.FreeAddr(t), testserve.FreeAddr(t), testserve.FreeAddr(t)
 	api := testserve.Start(t, append(common, "RADRAFT_DICOM_ADDR="+dicomAddr, "RADRAFT_MLLP_ADDR="+testserve.FreeAddr(t),
 		"RADRAFT_HTTP_ADDR="+apiHTTP), apiHTTP, "--role=api")
@@ -75,6 +66,31 @@ func TestAPIAndWorkerProcesses(t *testing.T) {
 			t.Errorf("the worker runs a listener of the api role (%s):\n%s", l, worker.Log())
 		}
 	}
+}
+
+// e2e is what the end-to-end tests share: a deadline, a temporary folder,
+// a fresh database, and the environment of a `radraft serve` on them with
+// the demo model (settling after 1 s).
+type e2e struct {
+	ctx   context.Context
+	tmp   string
+	dbURL string
+	env   []string
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	lib := os.Getenv("RADRAFT_ORT_LIB")
+	if lib == "" {
+		t.Fatal("RADRAFT_ORT_LIB is not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	e := &e2e{ctx: ctx, tmp: t.TempDir(), dbURL: draftstest.NewDatabase(t)}
+	root, _ := filepath.Abs("..")
+	e.env = []string{"RADRAFT_DATABASE_URL=" + e.dbURL, "RADRAFT_STORAGE_DIR=" + filepath.Join(e.tmp, "dicom"),
+		"RADRAFT_SETTLE_QUIET=1s", "RADRAFT_MODEL_DIR=" + filepath.Join(root, "models/demo"), "RADRAFT_ORT_LIB=" + lib}
+	return e
 }
 
 func stopProc(p *testserve.Proc) {

@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -39,6 +40,12 @@ type boundSessions struct {
 	host                       *ortext.MemoryInfo
 	dev                        *ortext.MemoryInfo // == host on the CPU provider
 	alloc                      *ortext.Allocator  // of dev
+
+	// hostLogits: the runtime offers no CopyTensors between the device and
+	// the host (a provider whose factory registers no data transfer), so
+	// the logits are bound to host memory and the runtime copies all T rows
+	// of them (one row on a decode step, the whole prompt after a prefill).
+	hostLogits bool
 
 	kvCap     int
 	kv        [2]unsafe.Pointer
@@ -102,7 +109,34 @@ func openBound(dir string, man *Manifest, d DeviceOptions) (*boundSessions, erro
 		b.release()
 		return nil, fmt.Errorf("allocator for %v memory: %w", d, err)
 	}
+	if b.dev.OnDevice() {
+		if err := b.copyProbe(); err != nil {
+			b.hostLogits = true
+			slog.Warn("inference: no device-to-host CopyTensors; logits are bound to host memory (whole rows come back)", "device", d.String(), "err", err)
+		}
+	}
 	return b, nil
+}
+
+// copyProbe copies 64 bytes of device memory to the host with CopyTensors.
+func (b *boundSessions) copyProbe() error {
+	p, err := b.alloc.Alloc(64)
+	if err != nil {
+		return err
+	}
+	defer b.alloc.Free(p) //nolint:errcheck
+	src, err := ortext.NewTensor(b.dev, p, 64, int(ort.TensorElementDataTypeFloat), 16)
+	if err != nil {
+		return err
+	}
+	defer src.Release()
+	buf := floatBuf(64)
+	dst, err := ortext.NewTensor(b.host, unsafe.Pointer(&buf[0]), 64, int(ort.TensorElementDataTypeFloat), 16)
+	if err != nil {
+		return err
+	}
+	defer dst.Release()
+	return ortext.CopyTensor(src, dst)
 }
 
 // cudaProviderOptions are the CUDA provider's options (the keys of
@@ -148,7 +182,11 @@ func (m *Model) reserve(S0, total int) error {
 		}
 		b.kvCap = total
 	}
-	if b.logitsCap < S0 {
+	if b.hostLogits {
+		if n := S0 * m.Manifest.VocabSize * elemSize(m.spec.logitsType); cap(m.logits) < n {
+			m.logits = floatBuf(n)
+		}
+	} else if b.logitsCap < S0 {
 		b.logitsCap = 0
 		if err := grow(&b.logits, S0*m.Manifest.VocabSize*elemSize(m.spec.logitsType)); err != nil {
 			return fmt.Errorf("logits of %d positions: %w", S0, err)
@@ -376,7 +414,12 @@ func (l *bindingLoop) decode(embeds *ortext.Value, P, T int, posIDs []int64, ro 
 		ins = append(ins, named{sp.decInputs[2], pos})
 	}
 	V, lsz := man.VocabSize, elemSize(sp.logitsType)
-	logits, err := l.dev(b.logits, 0, T*V*lsz, sp.logitsType, 1, int64(T), int64(V))
+	var logits *ortext.Value
+	if b.hostLogits {
+		logits, err = l.host(m.logits[:T*V*lsz], sp.logitsType, 1, int64(T), int64(V))
+	} else {
+		logits, err = l.dev(b.logits, 0, T*V*lsz, sp.logitsType, 1, int64(T), int64(V))
+	}
 	if err != nil {
 		return 0, 0, err
 	}
@@ -408,6 +451,10 @@ func (l *bindingLoop) decode(embeds *ortext.Value, P, T int, posIDs []int64, ro 
 	if err != nil {
 		return 0, d, err
 	}
+	l.cur = 1 - l.cur
+	if b.hostLogits {
+		return m.argmaxRow(m.logits[(T-1)*V*lsz : T*V*lsz]), d, nil
+	}
 	last, err := l.dev(b.logits, (T-1)*V*lsz, V*lsz, sp.logitsType, 1, 1, int64(V))
 	if err != nil {
 		return 0, d, err
@@ -419,6 +466,5 @@ func (l *bindingLoop) decode(embeds *ortext.Value, P, T int, posIDs []int64, ro 
 	if err := ortext.CopyTensor(last, row); err != nil {
 		return 0, d, fmt.Errorf("%w: logits to host: %v", ErrModel, err)
 	}
-	l.cur = 1 - l.cur
 	return m.argmaxRow(l.row), d, nil
 }

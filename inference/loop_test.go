@@ -83,3 +83,27 @@ func TestBindingLoopCancel(t *testing.T) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
 }
+
+// Where the runtime has no device-to-host CopyTensors, the IoBinding loop
+// binds the logits to host memory instead (boundSessions.hostLogits); that
+// path gives the same tokens too (forced here on the CPU provider).
+func TestBindingLoopHostLogits(t *testing.T) {
+	initORT(t)
+	ref, px := readCRGreedy(t)
+	run := loadLoop(t, demoDir, LoopRun)
+	bound := loadLoop(t, demoDir, LoopBinding)
+	bound.bound.hostLogits = true
+	o := GenOptions{MaxNewTokens: 32, IgnoreEOS: true}
+	c := ref.Cases[1]
+	a, err := run.GenerateWith(context.Background(), px, c.PromptChunks[0], c.PromptChunks[1], o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bound.GenerateWith(context.Background(), px, c.PromptChunks[0], c.PromptChunks[1], o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalIDs(a.Tokens, b.Tokens) {
+		t.Fatalf("host-bound logits: %v, run loop %v", b.Tokens, a.Tokens)
+	}
+}

@@ -58,8 +58,10 @@ fi
 
 $build_only && exit 0
 
-# ONNX Runtime (CPU, linux x64) from the onnxruntime-node npm tarball.
+# ONNX Runtime (CPU, linux x64) from the onnxruntime-node npm tarball, and
+# the 1.29.0 core the CUDA plugin loads into (inference/ortext is tested on both).
 scripts/fetch-onnxruntime.sh >/dev/null
+scripts/fetch-onnxruntime.sh --core >/dev/null
 
 # The Llama-2 vocabulary (npm llama-tokenizer-js) for the tokenizer's test.
 scripts/fetch-llama-tokenizer.sh >/dev/null

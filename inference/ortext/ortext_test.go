@@ -167,3 +167,47 @@ func TestBindingMatchesRun(t *testing.T) {
 		}
 	}
 }
+
+// Each runtime radraft supports answers the C API this package uses: the
+// tests above rerun, in a child process each, on every core library found
+// in the checkout's cache (1.30.0 from onnxruntime-node, 1.29.0 from the
+// asus4 packages; scripts/install-deps.sh fetches both).
+func TestRuntimeVersions(t *testing.T) {
+	if os.Getenv("RADRAFT_ORTEXT_CHILD") != "" {
+		t.Skip("child process")
+	}
+	libs := map[string]string{
+		"1.30.0": filepath.Join("..", "..", ".cache", "onnxruntime", "1.30.0", "libonnxruntime.so.1"),
+		"1.29.0": filepath.Join("..", "..", ".cache", "onnxruntime", "asus4-0.4.9", "libonnxruntime.so"),
+	}
+	for ver, lib := range libs {
+		t.Run(ver, func(t *testing.T) {
+			if _, err := os.Stat(lib); err != nil {
+				if os.Getenv("RADRAFT_REQUIRE_PEERS") == "1" {
+					t.Fatalf("%s: %v (scripts/install-deps.sh fetches it)", lib, err)
+				}
+				t.Skipf("%s: %v", lib, err)
+			}
+			abs, _ := filepath.Abs(lib)
+			cmd := exec.Command(os.Args[0], "-test.run", "^(TestEpDevicesHasCPU|TestBindingMatchesRun|TestVersionIs)$", "-test.v")
+			cmd.Env = append(os.Environ(), "RADRAFT_ORTEXT_CHILD=1", "RADRAFT_ORT_LIB="+abs, "RADRAFT_ORTEXT_WANT_VERSION="+ver)
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "--- PASS: TestBindingMatchesRun") || !strings.Contains(string(out), "--- PASS: TestVersionIs") {
+				t.Fatalf("on onnxruntime %s: %v\n%s", ver, err, out)
+			}
+		})
+	}
+}
+
+// TestVersionIs checks (in TestRuntimeVersions' child) that the library
+// loaded is the version expected.
+func TestVersionIs(t *testing.T) {
+	want := os.Getenv("RADRAFT_ORTEXT_WANT_VERSION")
+	if want == "" {
+		t.Skip("run by TestRuntimeVersions")
+	}
+	initORT(t)
+	if got := ort.GetVersion(); got != want {
+		t.Fatalf("loaded onnxruntime %s, want %s", got, want)
+	}
+}

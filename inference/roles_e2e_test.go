@@ -33,10 +33,11 @@ func TestAPIAndWorkerProcesses(t *testing.T) {
 	ctx, tmp, dbURL := e.ctx, e.tmp, e.dbURL
 	common := append(e.env, "RADRAFT_ORDER_WAIT=1s")
 	dicomAddr, apiHTTP, workerHTTP := testserve.FreeAddr(t), testserve.FreeAddr(t), testserve.FreeAddr(t)
-	api := testserve.Start(t, append(common, "RADRAFT_DICOM_ADDR="+dicomAddr, "RADRAFT_MLLP_ADDR="+testserve.FreeAddr(t),
+	// Each process its own node ID, as distinct hosts (pods, containers) get.
+	api := testserve.Start(t, append(common, "RADRAFT_NODE_ID=e2e-api", "RADRAFT_DICOM_ADDR="+dicomAddr, "RADRAFT_MLLP_ADDR="+testserve.FreeAddr(t),
 		"RADRAFT_HTTP_ADDR="+apiHTTP), apiHTTP, "--role=api")
 	defer stopProc(api)
-	worker := testserve.Start(t, append(common, "RADRAFT_HTTP_ADDR="+workerHTTP), workerHTTP, "--role=worker")
+	worker := testserve.Start(t, append(common, "RADRAFT_NODE_ID=e2e-worker", "RADRAFT_HTTP_ADDR="+workerHTTP), workerHTTP, "--role=worker")
 	defer stopProc(worker)
 	worker.WaitReady(ctx, t, workerHTTP)
 	if ready := readyz(t, workerHTTP); ready.Checks["model"] != "ok" || ready.Checks["storage"] != "ok" || ready.Checks["database"] != "ok" {

@@ -61,10 +61,10 @@ type RuntimeOptions struct {
 	GPU bool
 }
 
-// GPUCacheDir is where scripts/fetch-onnxruntime.sh --gpu puts the asus4
-// 0.4.9 core library (ONNX Runtime 1.29.0) and the CUDA provider, relative
-// to the checkout.
-const GPUCacheDir = ".cache/onnxruntime/asus4-0.4.9"
+// GPUCacheFolder is the folder of the cache (DefaultCacheDir) where
+// scripts/fetch-onnxruntime.sh --gpu puts the asus4 0.4.9 core library
+// (ONNX Runtime 1.29.0) and the CUDA provider beside it.
+const GPUCacheFolder = "asus4-0.4.9"
 
 // DefaultCacheDir is $XDG_CACHE_HOME/radraft/onnxruntime (or ~/.cache/...).
 func DefaultCacheDir() string {
@@ -92,10 +92,8 @@ func FindRuntime(ctx context.Context, o RuntimeOptions) (string, error) {
 		return fromArchive(ctx, o.Archive, cache, o.NoFetch)
 	}
 	if o.GPU {
-		if p, err := filepath.Abs(filepath.Join(GPUCacheDir, "libonnxruntime.so")); err == nil {
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
+		if p := filepath.Join(cache, GPUCacheFolder, "libonnxruntime.so"); fileExists(p) {
+			return p, nil
 		}
 	}
 	cached := filepath.Join(cache, "npm-"+NPMVersion, "libonnxruntime.so.1")
@@ -315,6 +313,11 @@ func InitRuntimeFromEnv() (string, error) {
 		return "", errors.New("set RADRAFT_ORT_LIB (scripts/fetch-onnxruntime.sh prints a path)")
 	}
 	return InitRuntime(lib)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // RuntimePath is the loaded runtime library's path ("" when none is loaded).

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 bench/gpu/prepare.sh >/dev/null
 rm -rf bench/gpu/carry
 mkdir -p bench/gpu/carry
-tar -cf - bench/gpu/out/bin .cache/onnxruntime/asus4-0.4.9 | xz -6 -T0 | split -b 48M -d -a 1 - bench/gpu/carry/part.
+tar -cf - bench/gpu/out/bin bench/gpu/out/ort | xz -6 -T0 | split -b 48M -d -a 1 - bench/gpu/carry/part.
 n=$(ls bench/gpu/carry/part.* | wc -l)
 for f in bench/gpu/carry/part.*; do
   d=bench/gpu/carry/p${f##*.}

@@ -43,7 +43,7 @@ if [ ! -x "$BIN/radraft" ] || [ ! -x "$BIN/loopbench" ]; then
   go build -o "$BIN/loopbench" ./bench/inference/loopbench
 fi
 if [ $dev = cuda ]; then
-  export RADRAFT_ORT_LIB=${RADRAFT_ORT_LIB:-$PWD/.cache/onnxruntime/asus4-0.4.9/libonnxruntime.so}
+  export RADRAFT_ORT_LIB=${RADRAFT_ORT_LIB:-$PWD/bench/gpu/out/ort/libonnxruntime.so}  # prepare.sh put it there
   # The CUDA 13 libraries of the nvidia-* wheels (every nvidia/**/lib folder
   # beside torch), ahead of whatever the loader finds otherwise.
   wheel_libs=$($PY - <<'PYEOF'

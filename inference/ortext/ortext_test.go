@@ -170,15 +170,20 @@ func TestBindingMatchesRun(t *testing.T) {
 
 // Each runtime radraft supports answers the C API this package uses: the
 // tests above rerun, in a child process each, on every core library found
-// in the checkout's cache (1.30.0 from onnxruntime-node, 1.29.0 from the
+// in radraft's cache folder (1.30.0 from onnxruntime-node, 1.29.0 from the
 // asus4 packages; scripts/install-deps.sh fetches both).
 func TestRuntimeVersions(t *testing.T) {
 	if os.Getenv("RADRAFT_ORTEXT_CHILD") != "" {
 		t.Skip("child process")
 	}
+	userCache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(userCache, "radraft", "onnxruntime") // inference.DefaultCacheDir
 	libs := map[string]string{
-		"1.30.0": filepath.Join("..", "..", ".cache", "onnxruntime", "1.30.0", "libonnxruntime.so.1"),
-		"1.29.0": filepath.Join("..", "..", ".cache", "onnxruntime", "asus4-0.4.9", "libonnxruntime.so"),
+		"1.30.0": filepath.Join(cache, "npm-1.30.0", "libonnxruntime.so.1"),
+		"1.29.0": filepath.Join(cache, "asus4-0.4.9", "libonnxruntime.so"),
 	}
 	for ver, lib := range libs {
 		t.Run(ver, func(t *testing.T) {

@@ -21,6 +21,7 @@ import { init as dicomLoaderInit, wadouri } from '@cornerstonejs/dicom-image-loa
 import {
   Enums as ToolEnums,
   LengthTool,
+  annotation,
   PanTool,
   ToolGroupManager,
   WindowLevelTool,
@@ -125,6 +126,10 @@ export class Viewer {
     tg.addTool(PanTool.toolName);
     tg.addTool(ZoomTool.toolName);
     tg.addTool(LengthTool.toolName, { getTextLines: (data: LengthData) => this.lengthText(data) });
+    // Cornerstone's on-image label sets a style attribute, which the UI's
+    // Content-Security-Policy (style-src 'self') refuses: the distance is
+    // shown in the viewer's own overlay instead (ViewerState.measurement).
+    annotation.config.style.setToolGroupToolStyles(this.toolGroupId, { [LengthTool.toolName]: { textBoxVisibility: false } } as unknown as Parameters<typeof annotation.config.style.setToolGroupToolStyles>[1]);
     tg.addViewport(this.viewportId, engine.id);
     this.applyMode();
     this.element.addEventListener('contextmenu', (e) => e.preventDefault());

@@ -188,7 +188,7 @@ func readParts(t testing.TB, r *http.Response) (string, [][]byte) {
 func (e *env) countRows(q string) int {
 	e.t.Helper()
 	var n int
-	if err := e.store.Pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+	if err := e.store.DB().QueryRow(context.Background(), q).Scan(&n); err != nil {
 		e.t.Fatal(err)
 	}
 	return n

@@ -43,7 +43,7 @@ func TestSaveAIDraftVersions(t *testing.T) {
 		t.Fatalf("first draft: %v v%d", err, v)
 	}
 	var state, kind, author, model, timings string
-	if err := s.Pool.QueryRow(ctx, `SELECT st.state, rv.kind, rv.author, rv.model_name, rv.timings::text
+	if err := s.DB().QueryRow(ctx, `SELECT st.state, rv.kind, rv.author, rv.model_name, rv.timings::text
 		FROM studies st JOIN reports r USING (study_uid) JOIN report_versions rv ON rv.report_id = r.id
 		WHERE st.study_uid='1.2.3' AND rv.version=1`).Scan(&state, &kind, &author, &model, &timings); err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestSaveAIDraftVersions(t *testing.T) {
 		t.Fatalf("re-draft: %v v%d %s", err, v, id2)
 	}
 	var cur, ai int
-	if err := s.Pool.QueryRow(ctx, `SELECT current_version, ai_version FROM reports WHERE id=$1`, id).Scan(&cur, &ai); err != nil || cur != 2 || ai != 2 {
+	if err := s.DB().QueryRow(ctx, `SELECT current_version, ai_version FROM reports WHERE id=$1`, id).Scan(&cur, &ai); err != nil || cur != 2 || ai != 2 {
 		t.Fatalf("report: %v %d %d", err, cur, ai)
 	}
 
@@ -74,7 +74,7 @@ func TestSaveAIDraftVersions(t *testing.T) {
 		t.Fatalf("signed: %v", err)
 	}
 	var audits int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action='report.ai_draft' AND study_uid='1.2.3'`).Scan(&audits); err != nil || audits != 2 {
+	if err := s.DB().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action='report.ai_draft' AND study_uid='1.2.3'`).Scan(&audits); err != nil || audits != 2 {
 		t.Fatalf("audit rows %d %v", audits, err)
 	}
 }
@@ -87,7 +87,7 @@ func TestMarkDraftFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var state, reason string
-	if err := s.Pool.QueryRow(ctx, `SELECT state, state_reason FROM studies WHERE study_uid='1.2.4'`).Scan(&state, &reason); err != nil {
+	if err := s.DB().QueryRow(ctx, `SELECT state, state_reason FROM studies WHERE study_uid='1.2.4'`).Scan(&state, &reason); err != nil {
 		t.Fatal(err)
 	}
 	if state != "draft_failed" || reason != "pixels not decodable" {

@@ -36,7 +36,7 @@ func TestIndexInstance(t *testing.T) {
 	}
 	var name, acc, ind, src, state, date string
 	var count int
-	if err := s.Pool.QueryRow(ctx, `SELECT patient_name, accession_number, dicom_indication, dicom_indication_source,
+	if err := s.DB().QueryRow(ctx, `SELECT patient_name, accession_number, dicom_indication, dicom_indication_source,
 		state, instance_count, study_date::text FROM studies WHERE study_uid = '1.2.3'`).
 		Scan(&name, &acc, &ind, &src, &state, &count, &date); err != nil {
 		t.Fatal(err)
@@ -56,13 +56,13 @@ func TestIndexInstance(t *testing.T) {
 		t.Fatalf("series under another study: %v", err)
 	}
 	var studies int
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM studies`).Scan(&studies) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM studies`).Scan(&studies) //nolint:errcheck
 	if studies != 1 {
 		t.Errorf("%d studies after a refused instance", studies)
 	}
 	var audits int
-	s.Pool.QueryRow(ctx, `SELECT instance_count FROM studies`).Scan(&count)                                //nolint:errcheck
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'instance.receive'`).Scan(&audits) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT instance_count FROM studies`).Scan(&count)                                //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'instance.receive'`).Scan(&audits) //nolint:errcheck
 	if count != 2 || audits != 2 {
 		t.Errorf("after a repeat: instance_count %d, audit rows %d", count, audits)
 	}
@@ -72,7 +72,7 @@ func TestIndexInstance(t *testing.T) {
 		if err := s.IndexInstance(ctx, received("1.2.3.4.9."+st[:1]+"1")); err != nil {
 			t.Fatal(err)
 		}
-		s.Pool.QueryRow(ctx, `SELECT state FROM studies`).Scan(&state) //nolint:errcheck
+		s.DB().QueryRow(ctx, `SELECT state FROM studies`).Scan(&state) //nolint:errcheck
 		want := "receiving"
 		if st == "drafted" {
 			want = "drafted"
@@ -95,14 +95,14 @@ func TestIndexInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dups, conflicts int
-	s.Pool.QueryRow(ctx, `SELECT duplicate_count FROM instances WHERE sop_instance_uid = '1.2.3.4.1'`).Scan(&dups) //nolint:errcheck
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM instance_conflicts`).Scan(&conflicts)                               //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT duplicate_count FROM instances WHERE sop_instance_uid = '1.2.3.4.1'`).Scan(&dups) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM instance_conflicts`).Scan(&conflicts)                               //nolint:errcheck
 	if dups != 1 || conflicts != 1 {
 		t.Errorf("duplicates %d, conflicts %d", dups, conflicts)
 	}
 	var vp, vc, ph string
 	var rows, cols int
-	s.Pool.QueryRow(ctx, `SELECT view_position, view_code, photometric, rows_, columns_ FROM instances
+	s.DB().QueryRow(ctx, `SELECT view_position, view_code, photometric, rows_, columns_ FROM instances
 		WHERE sop_instance_uid = '1.2.3.4.2'`).Scan(&vp, &vc, &ph, &rows, &cols) //nolint:errcheck
 	if vp != "PA" || vc != "272479007" || ph != "MONOCHROME1" || rows != 10 || cols != 12 {
 		t.Errorf("instance facts: %q %q %q %d %d", vp, vc, ph, rows, cols)

@@ -63,7 +63,7 @@ func (EvaluateReportArgs) InsertOpts() river.InsertOpts {
 // newInsertOnlyClient makes the River client the store uses to enqueue jobs
 // inside its own transactions; workers run in clients of their own.
 func newInsertOnlyClient(s *Store) (*river.Client[pgx.Tx], error) {
-	return river.NewClient(riverpgxv5.New(s.Pool), &river.Config{})
+	return river.NewClient(riverpgxv5.New(s.pool), &river.Config{})
 }
 
 // ClaimNodeID takes a Postgres advisory lock named after a node ID and holds
@@ -72,7 +72,7 @@ func newInsertOnlyClient(s *Store) (*river.Client[pgx.Tx], error) {
 // process's connection to be noticed gone, then fails: another live process
 // runs with the same node ID.
 func (s *Store) ClaimNodeID(ctx context.Context, nodeID string, wait time.Duration) (release func(), err error) {
-	conn, err := s.Pool.Acquire(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("drafts: node lock: %w", err)
 	}
@@ -119,7 +119,7 @@ type RescuedJob struct {
 // ClaimNodeID's lock: then no live process is working them.
 func (s *Store) RescueOrphanedJobs(ctx context.Context, nodeID string) ([]RescuedJob, error) {
 	var out []RescuedJob
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE river_job SET
 				state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END::river_job_state,
 				scheduled_at = now(),

@@ -17,7 +17,7 @@ func TestRescueOrphanedJobs(t *testing.T) {
 	draftstest.MustExec(t, s, `INSERT INTO studies (study_uid, state) VALUES ('1.2.1', 'drafting'), ('1.2.2', 'drafting'), ('1.2.3', 'drafting')`)
 	insert := func(study, node string, attempt, max int) int64 {
 		var id int64
-		if err := s.Pool.QueryRow(ctx, `INSERT INTO river_job (args, kind, max_attempts, queue, state, attempt, attempted_at, attempted_by)
+		if err := s.DB().QueryRow(ctx, `INSERT INTO river_job (args, kind, max_attempts, queue, state, attempt, attempted_at, attempted_by)
 			VALUES (jsonb_build_object('study_uid', $1::text), 'draft_study', $4, 'inference', 'running', $3, now(), ARRAY['old-node', $2])
 			RETURNING id`, study, node, attempt, max).Scan(&id); err != nil {
 			t.Fatal(err)
@@ -47,7 +47,7 @@ func TestRescueOrphanedJobs(t *testing.T) {
 		t.Fatalf("rescued %+v", jobs)
 	}
 	state := func(id int64) (st string, errs int) {
-		if err := s.Pool.QueryRow(ctx, `SELECT state::text, coalesce(cardinality(errors), 0) FROM river_job WHERE id=$1`, id).Scan(&st, &errs); err != nil {
+		if err := s.DB().QueryRow(ctx, `SELECT state::text, coalesce(cardinality(errors), 0) FROM river_job WHERE id=$1`, id).Scan(&st, &errs); err != nil {
 			t.Fatal(err)
 		}
 		return st, errs
@@ -62,7 +62,7 @@ func TestRescueOrphanedJobs(t *testing.T) {
 		}
 	}
 	var study string
-	s.Pool.QueryRow(ctx, `SELECT state FROM studies WHERE study_uid='1.2.2'`).Scan(&study) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT state FROM studies WHERE study_uid='1.2.2'`).Scan(&study) //nolint:errcheck
 	if study != "draft_failed" {
 		t.Errorf("study of the discarded draft: %s", study)
 	}

@@ -43,7 +43,7 @@ type jobRow struct {
 
 func draftJobs(t *testing.T, s *drafts.Store, uid string) []jobRow {
 	t.Helper()
-	rows, err := s.Pool.Query(context.Background(), `SELECT id, state::text, args->>'reason', scheduled_at - now()
+	rows, err := s.DB().Query(context.Background(), `SELECT id, state::text, args->>'reason', scheduled_at - now()
 		FROM river_job WHERE kind='draft_study' AND args->>'study_uid'=$1 ORDER BY id`, uid)
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestCancelStopsPendingDraft(t *testing.T) {
 		t.Fatalf("jobs %+v", jobs)
 	}
 	var reason string
-	if err := s.Pool.QueryRow(ctx, `SELECT state_reason FROM studies WHERE study_uid='3.1'`).Scan(&reason); err != nil {
+	if err := s.DB().QueryRow(ctx, `SELECT state_reason FROM studies WHERE study_uid='3.1'`).Scan(&reason); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(reason, "cancel") {
@@ -207,7 +207,7 @@ func TestCancelStopsPendingDraft(t *testing.T) {
 	// The CA kept what the NW knew.
 	var name, control string
 	var cancelled bool
-	if err := s.Pool.QueryRow(ctx, `SELECT patient_name, order_control, cancelled FROM orders WHERE accession_number='ACC31'`).
+	if err := s.DB().QueryRow(ctx, `SELECT patient_name, order_control, cancelled FROM orders WHERE accession_number='ACC31'`).
 		Scan(&name, &control, &cancelled); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestCancelStopsPendingDraft(t *testing.T) {
 		t.Fatalf("order after CA: %q %q %v", name, control, cancelled)
 	}
 	var events int
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM order_events`).Scan(&events) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM order_events`).Scan(&events) //nolint:errcheck
 	if events != 2 {
 		t.Fatalf("%d order events, want 2", events)
 	}
@@ -242,21 +242,21 @@ func TestXOUpdatesAndDuplicateIsNotReapplied(t *testing.T) {
 	}
 	var proc, ind, src, uid string
 	var version, n int
-	if err := s.Pool.QueryRow(ctx, `SELECT procedure_text, indication, indication_source, study_uid, version FROM orders`).
+	if err := s.DB().QueryRow(ctx, `SELECT procedure_text, indication, indication_source, study_uid, version FROM orders`).
 		Scan(&proc, &ind, &src, &uid, &version); err != nil {
 		t.Fatal(err)
 	}
 	if proc != "XR CHEST 2V" || ind != "Cough, fever" || src != "hl7:OBR-31" || uid != "4.1" || version != 2 {
 		t.Fatalf("order after XO: %q %q %q %q v%d", proc, ind, src, uid, version)
 	}
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM hl7_messages`).Scan(&n) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM hl7_messages`).Scan(&n) //nolint:errcheck
 	if n != 2 {
 		t.Fatalf("%d messages stored, want 2", n)
 	}
 	// Audit rows reference the order, never copy PHI.
 	var audits int
 	var detail string
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*), max(detail::text) FROM audit_log
+	if err := s.DB().QueryRow(ctx, `SELECT count(*), max(detail::text) FROM audit_log
 		WHERE action IN ('order.new','order.update') AND object_ref = 'order:' || (SELECT id FROM orders)`).Scan(&audits, &detail); err != nil {
 		t.Fatal(err)
 	}

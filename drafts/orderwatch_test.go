@@ -114,7 +114,7 @@ func TestCorrectedOrderUpdatesTheFirst(t *testing.T) {
 	}
 	var n int
 	var acc string
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*), max(accession_number) FROM orders`).Scan(&n, &acc); err != nil {
+	if err := s.DB().QueryRow(ctx, `SELECT count(*), max(accession_number) FROM orders`).Scan(&n, &acc); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 || acc != "ACC-9" {

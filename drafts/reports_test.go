@@ -77,7 +77,7 @@ func TestConcurrentEditsOneWins(t *testing.T) {
 		t.Fatalf("signed report: %+v", r)
 	}
 	var wl string
-	s.Pool.QueryRow(ctx, `SELECT worklist_status FROM studies WHERE study_uid='9.9.1'`).Scan(&wl) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT worklist_status FROM studies WHERE study_uid='9.9.1'`).Scan(&wl) //nolint:errcheck
 	if wl != "signed" {
 		t.Fatalf("worklist_status %q", wl)
 	}

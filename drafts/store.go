@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/radraft/radraft/internal/pgexec"
 	"github.com/radraft/radraft/migrations"
@@ -22,7 +24,7 @@ import (
 
 // Store is the Postgres-backed domain store. It is safe for concurrent use.
 type Store struct {
-	Pool *pgxpool.Pool
+	pool *pgxpool.Pool
 	// River enqueues jobs (insert only); InsertTx puts a job in the same
 	// transaction as the state change that calls for it.
 	River *river.Client[pgx.Tx]
@@ -51,7 +53,7 @@ func Open(ctx context.Context, databaseURL string, migrate bool) (*Store, error)
 			return nil, err
 		}
 	}
-	s := &Store{Pool: pool}
+	s := &Store{pool: pool}
 	if s.River, err = newInsertOnlyClient(s); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("drafts: job queue: %w", err)
@@ -60,14 +62,22 @@ func Open(ctx context.Context, databaseURL string, migrate bool) (*Store, error)
 }
 
 // Close releases the connection pool.
-func (s *Store) Close() { s.Pool.Close() }
+func (s *Store) Close() { s.pool.Close() }
 
 // DB is the store's database handle, for the store packages that share it
-// (auth, audit, qa).
-func (s *Store) DB() pgexec.Executor { return s.Pool }
+// (auth, audit, qa) and for tests that check rows with raw SQL. It cannot
+// close the pool.
+func (s *Store) DB() pgexec.Executor { return s.pool }
+
+// RiverDriver is River's driver on the store's pool, for the process that
+// works jobs (cmd/radraft serve, workflow tests).
+func (s *Store) RiverDriver() riverdriver.Driver[pgx.Tx] { return riverpgxv5.New(s.pool) }
+
+// Migrate brings the schema up to date and returns the migrations it applied.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) { return migrations.Apply(ctx, s.pool) }
 
 // Ping reports whether the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.Pool.Ping(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // redactURL names the database without its password, for error messages.
 func redactURL(cfg *pgxpool.Config) string {

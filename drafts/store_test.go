@@ -5,12 +5,11 @@ import (
 	"testing"
 
 	"github.com/radraft/radraft/drafts/draftstest"
-	"github.com/radraft/radraft/migrations"
 )
 
 func TestMigrationsAreIdempotent(t *testing.T) {
 	s := draftstest.New(t)
-	applied, err := migrations.Apply(context.Background(), s.Pool)
+	applied, err := s.Migrate(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +17,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 		t.Fatalf("second Apply re-ran %v", applied)
 	}
 	var n int
-	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job`).Scan(&n); err != nil {
+	if err := s.DB().QueryRow(context.Background(), `SELECT count(*) FROM river_job`).Scan(&n); err != nil {
 		t.Fatalf("river tables missing: %v", err)
 	}
 }

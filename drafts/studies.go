@@ -119,7 +119,7 @@ func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []stri
 	if skip == nil {
 		skip = []string{}
 	}
-	tx, err := s.Pool.Begin(ctx)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, "", fmt.Errorf("drafts: settle: %w", err)
 	}
@@ -246,7 +246,7 @@ func hasInstance(is []SettlingInstance, sop string) bool {
 // an untouched AI draft); not while images arrive or a draft is running.
 // actor is the username, for the reason and the audit log.
 func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, actor, remoteAddr string) error {
-	tx, err := s.Pool.Begin(ctx)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("drafts: choose frontal: %w", err)
 	}
@@ -293,7 +293,7 @@ func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, act
 // StudyInstances lists a study's instances as the settler sees them (for a
 // view picker in the UI and for tests).
 func (s *Store) StudyInstances(ctx context.Context, studyUID string) ([]SettlingInstance, error) {
-	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("drafts: study instances: %w", err)
 	}

@@ -34,7 +34,7 @@ func backdate(t *testing.T, s *drafts.Store, study string, d time.Duration) {
 func studyState(t *testing.T, s *drafts.Store, study string) (state, frontal, reason string) {
 	t.Helper()
 	var f *string
-	if err := s.Pool.QueryRow(context.Background(), `SELECT state, frontal_sop_instance_uid, view_reason FROM studies WHERE study_uid = $1`,
+	if err := s.DB().QueryRow(context.Background(), `SELECT state, frontal_sop_instance_uid, view_reason FROM studies WHERE study_uid = $1`,
 		study).Scan(&state, &f, &reason); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func studyState(t *testing.T, s *drafts.Store, study string) (state, frontal, re
 func countDraftJobs(t *testing.T, s *drafts.Store, study string) int {
 	t.Helper()
 	var n int
-	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'draft_study' AND args->>'study_uid' = $1`,
+	if err := s.DB().QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'draft_study' AND args->>'study_uid' = $1`,
 		study).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestSettleNextWaitsForQuiet(t *testing.T) {
 		t.Fatalf("%d draft_study jobs, want 1", n)
 	}
 	var queue, reason string
-	if err := s.Pool.QueryRow(ctx, `SELECT queue, args->>'reason' FROM river_job WHERE kind = 'draft_study'`).Scan(&queue, &reason); err != nil {
+	if err := s.DB().QueryRow(ctx, `SELECT queue, args->>'reason' FROM river_job WHERE kind = 'draft_study'`).Scan(&queue, &reason); err != nil {
 		t.Fatal(err)
 	}
 	if queue != drafts.QueueInference || reason != "settled" {
@@ -168,7 +168,7 @@ func TestNeedsViewThenChooseFrontal(t *testing.T) {
 		t.Fatalf("%d draft_study jobs, want 1", n)
 	}
 	var actor, ref string
-	if err := s.Pool.QueryRow(ctx, `SELECT actor, object_ref FROM audit_log WHERE action = 'study.choose_frontal'`).Scan(&actor, &ref); err != nil {
+	if err := s.DB().QueryRow(ctx, `SELECT actor, object_ref FROM audit_log WHERE action = 'study.choose_frontal'`).Scan(&actor, &ref); err != nil {
 		t.Fatal(err)
 	}
 	if actor != "alice" || ref != "1.2.4.1.1" {
@@ -227,8 +227,8 @@ func TestSettleConcurrent(t *testing.T) {
 		}
 	}
 	var jobs, audits int
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'draft_study'`).Scan(&jobs)      //nolint:errcheck
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'study.settle'`).Scan(&audits) //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'draft_study'`).Scan(&jobs)      //nolint:errcheck
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'study.settle'`).Scan(&audits) //nolint:errcheck
 	if jobs != n || audits != n {
 		t.Fatalf("%d jobs, %d audit rows, want %d", jobs, audits, n)
 	}

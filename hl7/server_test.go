@@ -138,7 +138,7 @@ var columns = map[string]string{
 func storedMessages(t *testing.T, s *drafts.Store, ctrl string) int {
 	t.Helper()
 	var n int
-	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM hl7_messages WHERE message_control_id=$1`, ctrl).Scan(&n); err != nil {
+	if err := s.DB().QueryRow(context.Background(), `SELECT count(*) FROM hl7_messages WHERE message_control_id=$1`, ctrl).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -172,7 +172,7 @@ func TestCorpusOverMLLP(t *testing.T) {
 		for _, want := range f.Orders {
 			acc, _ := want["AccessionNumber"].(string)
 			var js []byte
-			if err := store.Pool.QueryRow(ctx, `SELECT row_to_json(o)::text FROM orders o WHERE accession_number=$1`, acc).Scan(&js); err != nil {
+			if err := store.DB().QueryRow(ctx, `SELECT row_to_json(o)::text FROM orders o WHERE accession_number=$1`, acc).Scan(&js); err != nil {
 				t.Fatalf("%s: order %q: %v", f.Name, acc, err)
 			}
 			var row map[string]any
@@ -189,7 +189,7 @@ func TestCorpusOverMLLP(t *testing.T) {
 	}
 	// The raw message is kept byte for byte (Latin-1 included).
 	var raw []byte
-	if err := store.Pool.QueryRow(ctx, `SELECT raw_message FROM orders WHERE accession_number='ACC0006'`).Scan(&raw); err != nil {
+	if err := store.DB().QueryRow(ctx, `SELECT raw_message FROM orders WHERE accession_number='ACC0006'`).Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(raw, []byte("Lef\xe8vre")) {
@@ -239,7 +239,7 @@ func TestMLLPSendPeer(t *testing.T) {
 		t.Fatalf("re-send: %v\n%s", err, out)
 	}
 	var version int
-	store.Pool.QueryRow(ctx, `SELECT version FROM orders WHERE accession_number='ACC0001'`).Scan(&version) //nolint:errcheck
+	store.DB().QueryRow(ctx, `SELECT version FROM orders WHERE accession_number='ACC0001'`).Scan(&version) //nolint:errcheck
 	if version != 2 {                                                                                      // NW + XO, each once
 		t.Fatalf("ACC0001 version %d after re-send, want 2", version)
 	}
@@ -383,9 +383,9 @@ func TestConcurrentConnections(t *testing.T) {
 	}
 	var msgs, orders, shared int
 	ctx := context.Background()
-	store.Pool.QueryRow(ctx, `SELECT count(*) FROM hl7_messages`).Scan(&msgs)                                            //nolint:errcheck
-	store.Pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&orders)                                                //nolint:errcheck
-	store.Pool.QueryRow(ctx, `SELECT sum(version) FROM orders WHERE accession_number LIKE 'ACC-SHARED-%'`).Scan(&shared) //nolint:errcheck
+	store.DB().QueryRow(ctx, `SELECT count(*) FROM hl7_messages`).Scan(&msgs)                                            //nolint:errcheck
+	store.DB().QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&orders)                                                //nolint:errcheck
+	store.DB().QueryRow(ctx, `SELECT sum(version) FROM orders WHERE accession_number LIKE 'ACC-SHARED-%'`).Scan(&shared) //nolint:errcheck
 	if msgs != conns*per || orders != conns*per-conns*3+3 || shared != conns*3 {
 		t.Fatalf("%d messages, %d orders, %d shared versions", msgs, orders, shared)
 	}
@@ -471,7 +471,7 @@ func TestOrderAfterImagesOverMLLP(t *testing.T) {
 	}
 	state := func() string {
 		var s string
-		store.Pool.QueryRow(ctx, `SELECT state::text FROM river_job WHERE id=$1`, res.Job.ID).Scan(&s) //nolint:errcheck
+		store.DB().QueryRow(ctx, `SELECT state::text FROM river_job WHERE id=$1`, res.Job.ID).Scan(&s) //nolint:errcheck
 		return s
 	}
 	files := map[string][]byte{}
@@ -497,7 +497,7 @@ func TestOrderAfterImagesOverMLLP(t *testing.T) {
 		t.Fatalf("after CA: job %s, want cancelled", s)
 	}
 	var reason string
-	store.Pool.QueryRow(ctx, `SELECT state_reason FROM studies WHERE study_uid='1.2.3.4.5.9999'`).Scan(&reason) //nolint:errcheck
+	store.DB().QueryRow(ctx, `SELECT state_reason FROM studies WHERE study_uid='1.2.3.4.5.9999'`).Scan(&reason) //nolint:errcheck
 	if !strings.Contains(reason, "cancelled") {
 		t.Fatalf("state_reason %q", reason)
 	}
@@ -513,7 +513,7 @@ func TestDatabaseDownNeverAA(t *testing.T) {
 	if ack := c.roundTrip(t, order("UP1", "ACCUP1")); ack.Value("MSA-1") != "AA" {
 		t.Fatal(ack.Value("MSA-1"))
 	}
-	store.Pool.Close()
+	store.Close()
 	ack := c.roundTrip(t, order("DOWN1", "ACCDOWN1"))
 	if ack.Value("MSA-1") != "AE" || ack.Value("MSA-2") != "DOWN1" || ack.Value("ERR-3.1") != "207" {
 		t.Fatalf("database down: %s %s %s", ack.Value("MSA-1"), ack.Value("MSA-2"), ack.Value("ERR-3.1"))

@@ -46,7 +46,7 @@ func TestSaveEvaluationFlagsAndDisposition(t *testing.T) {
 
 	// Signing queued the evaluation job in its transaction.
 	var jobs int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind='evaluate_report' AND queue=$1
+	if err := s.DB().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind='evaluate_report' AND queue=$1
 		AND args->>'report_id'=$2 AND (args->>'reference_version')::int=$3`, drafts.QueueEvaluation, r.ID, *r.SignedVersion).Scan(&jobs); err != nil || jobs != 1 {
 		t.Fatalf("evaluate_report jobs %d err %v", jobs, err)
 	}
@@ -99,7 +99,7 @@ func TestSaveEvaluationFlagsAndDisposition(t *testing.T) {
 	}
 	var actor, ref, addr string
 	var detail map[string]any
-	if err := s.Pool.QueryRow(ctx, `SELECT actor, object_ref, remote_addr, detail FROM audit_log WHERE action='qa.disposition'`).
+	if err := s.DB().QueryRow(ctx, `SELECT actor, object_ref, remote_addr, detail FROM audit_log WHERE action='qa.disposition'`).
 		Scan(&actor, &ref, &addr, &detail); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestSaveEvaluationFlagsAndDisposition(t *testing.T) {
 		t.Fatalf("note text in audit: %s", b)
 	}
 	var flagAudits int
-	s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action='qa.flag'`).Scan(&flagAudits)
+	s.DB().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action='qa.flag'`).Scan(&flagAudits)
 	if flagAudits != 1 {
 		t.Fatalf("qa.flag audits %d", flagAudits)
 	}

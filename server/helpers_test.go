@@ -163,7 +163,7 @@ func (e *env) seedStudy(uid, accession, mrn, name, date, aiText string) {
 func (e *env) count(sql string, args ...any) int {
 	e.t.Helper()
 	var n int
-	if err := e.store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := e.store.DB().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		e.t.Fatal(err)
 	}
 	return n

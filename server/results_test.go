@@ -125,7 +125,7 @@ func TestORUDeliveredWithRetry(t *testing.T) {
 	}
 	m := msgs[0]
 	var id int64
-	e.store.Pool.QueryRow(ctx, `SELECT id FROM outbox`).Scan(&id) //nolint:errcheck
+	e.store.DB().QueryRow(ctx, `SELECT id FROM outbox`).Scan(&id) //nolint:errcheck
 	if m.Type() != "ORU^R01" || m.ControlID() != "RR"+itoa64(id) || m.Value("OBR-25") != "F" || m.Value("OBR-18") != "ACC9" || m.Value("PID-3") != "MRN9" {
 		t.Fatalf("ORU: type %s control %s OBR-25 %s OBR-18 %s PID-3 %s", m.Type(), m.ControlID(), m.Value("OBR-25"), m.Value("OBR-18"), m.Value("PID-3"))
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
@@ -60,7 +59,7 @@ func TestWorkerUnderRiver(t *testing.T) {
 		Indication: func(ctx context.Context, uid string) (workflow.Indication, error) {
 			return workflow.Indication{}, nil
 		}})
-	rc, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{Workers: workers,
+	rc, err := river.NewClient(s.RiverDriver(), &river.Config{Workers: workers,
 		Queues: map[string]river.QueueConfig{drafts.QueueInference: {MaxWorkers: 1}}, FetchPollInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +74,7 @@ func TestWorkerUnderRiver(t *testing.T) {
 	for {
 		var findings, prompt string
 		var tokens int
-		err := s.Pool.QueryRow(ctx, `SELECT v.findings, v.prompt, (v.timings->>'tokens')::int FROM reports r
+		err := s.DB().QueryRow(ctx, `SELECT v.findings, v.prompt, (v.timings->>'tokens')::int FROM reports r
 			JOIN report_versions v ON v.report_id = r.id WHERE r.study_uid='2.1'`).Scan(&findings, &prompt, &tokens)
 		if err == nil {
 			if tokens == 0 || findings == "" || prompt == "" {

@@ -58,7 +58,7 @@ func job(uid, reason string, attempt int) *river.Job[drafts.DraftStudyArgs] {
 func studyState(t *testing.T, s *drafts.Store, uid string) (string, string) {
 	t.Helper()
 	var st, r string
-	if err := s.Pool.QueryRow(context.Background(), `SELECT state, state_reason FROM studies WHERE study_uid=$1`, uid).Scan(&st, &r); err != nil {
+	if err := s.DB().QueryRow(context.Background(), `SELECT state, state_reason FROM studies WHERE study_uid=$1`, uid).Scan(&st, &r); err != nil {
 		t.Fatal(err)
 	}
 	return st, r
@@ -92,7 +92,7 @@ func TestWorker(t *testing.T) {
 		t.Fatalf("drafter got %q %q", fd.path, fd.ind)
 	}
 	var findings, src, timings string
-	if err := s.Pool.QueryRow(ctx, `SELECT v.findings, v.indication_source, v.timings->>'demo' FROM reports r JOIN report_versions v ON v.report_id=r.id
+	if err := s.DB().QueryRow(ctx, `SELECT v.findings, v.indication_source, v.timings->>'demo' FROM reports r JOIN report_versions v ON v.report_id=r.id
 		WHERE r.study_uid='1.1' AND v.version=1`).Scan(&findings, &src, &timings); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	if err := s.Pool.QueryRow(ctx, `SELECT ai_version FROM reports WHERE study_uid='1.1'`).Scan(&v); err != nil || v != 2 || fd.ind != "cough" {
+	if err := s.DB().QueryRow(ctx, `SELECT ai_version FROM reports WHERE study_uid='1.1'`).Scan(&v); err != nil || v != 2 || fd.ind != "cough" {
 		t.Fatalf("re-draft: v%d %v %q", v, err, fd.ind)
 	}
 
@@ -191,7 +191,7 @@ func TestWorkerRedraftsWhenOrderArrivesWhileDrafting(t *testing.T) {
 	}
 	var v int
 	var ind string
-	if err := s.Pool.QueryRow(ctx, `SELECT v.version, v.indication FROM reports r JOIN report_versions v ON v.report_id=r.id AND v.version=r.ai_version WHERE r.study_uid='3.1'`).Scan(&v, &ind); err != nil {
+	if err := s.DB().QueryRow(ctx, `SELECT v.version, v.indication FROM reports r JOIN report_versions v ON v.report_id=r.id AND v.version=r.ai_version WHERE r.study_uid='3.1'`).Scan(&v, &ind); err != nil {
 		t.Fatal(err)
 	}
 	if v != 2 || ind != "Shortness of breath" {

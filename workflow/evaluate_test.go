@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/radraft/radraft/chexprompt"
 	"github.com/radraft/radraft/drafts"
@@ -25,7 +24,7 @@ func startWorkers(t *testing.T, s *drafts.Store, ev chexprompt.Evaluator) {
 	t.Helper()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &workflow.EvaluateWorker{QA: qa.New(s.DB()), Evaluator: ev})
-	rc, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{
+	rc, err := river.NewClient(s.RiverDriver(), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{drafts.QueueEvaluation: {MaxWorkers: 2}},
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 	})
@@ -123,7 +122,7 @@ func TestSignedReportIsEvaluatedAndFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action='qa.disposition' AND actor='qa1'
+	if err := s.DB().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action='qa.disposition' AND actor='qa1'
 		AND object_ref=$1`, "qa_flag:"+itoa(flags[0].ID)).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("disposition audit rows %d err %v", n, err)
 	}
@@ -131,7 +130,7 @@ func TestSignedReportIsEvaluatedAndFlagged(t *testing.T) {
 	// (River records completion asynchronously: poll.)
 	pending := -1
 	for i := 0; i < 100 && pending != 0; i++ {
-		s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind='evaluate_report' AND state<>'completed'`).Scan(&pending)
+		s.DB().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind='evaluate_report' AND state<>'completed'`).Scan(&pending)
 		time.Sleep(50 * time.Millisecond)
 	}
 	if pending != 0 {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
@@ -46,7 +45,7 @@ func TestRedraftThenFrontalRace(t *testing.T) {
 		Indication: func(ctx context.Context, uid string) (workflow.Indication, error) {
 			return workflow.Indication{Text: "cough", Source: "order", HasOrder: true}, nil
 		}})
-	rc, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{Workers: workers,
+	rc, err := river.NewClient(s.RiverDriver(), &river.Config{Workers: workers,
 		Queues:        map[string]river.QueueConfig{drafts.QueueInference: {MaxWorkers: 4}},
 		FetchCooldown: 2 * time.Millisecond, FetchPollInterval: 10 * time.Millisecond})
 	if err != nil {
@@ -88,7 +87,7 @@ func TestRedraftThenFrontalRace(t *testing.T) {
 		state, frontal := waitQuiet(ctx, t, s, uid)
 		if state != "drafted" || frontal != good {
 			var jobs int
-			_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args->>'study_uid' = $1`, uid).Scan(&jobs)
+			_ = s.DB().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args->>'study_uid' = $1`, uid).Scan(&jobs)
 			t.Fatalf("round %d: study ended %s with frontal %q and no draft job left (%d jobs ever); want drafted from %s",
 				i, state, frontal, jobs, good)
 		}
@@ -118,7 +117,7 @@ func waitQuiet(ctx context.Context, t *testing.T, s *drafts.Store, uid string) (
 	for {
 		var pending int
 		var state, frontal string
-		err := s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM river_job WHERE kind = 'draft_study'
+		err := s.DB().QueryRow(ctx, `SELECT (SELECT count(*) FROM river_job WHERE kind = 'draft_study'
 				AND args->>'study_uid' = $1 AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')),
 			state, COALESCE(frontal_sop_instance_uid, '') FROM studies WHERE study_uid = $1`, uid).Scan(&pending, &state, &frontal)
 		if err != nil {

@@ -35,12 +35,12 @@ func TestRecoveryFromKeptCopy(t *testing.T) {
 	}
 	var state string
 	var gen int64
-	if err := s.Pool.QueryRow(ctx, `SELECT state, draft_generation FROM studies WHERE study_uid = $1`, uid).Scan(&state, &gen); err != nil {
+	if err := s.DB().QueryRow(ctx, `SELECT state, draft_generation FROM studies WHERE study_uid = $1`, uid).Scan(&state, &gen); err != nil {
 		t.Fatal(err)
 	}
 	var reason string
 	var jobGen int64
-	if err := s.Pool.QueryRow(ctx, `SELECT args->>'reason', (args->>'generation')::bigint FROM river_job
+	if err := s.DB().QueryRow(ctx, `SELECT args->>'reason', (args->>'generation')::bigint FROM river_job
 		WHERE kind = 'draft_study' AND args->>'study_uid' = $1 AND state = 'available'`, uid).Scan(&reason, &jobGen); err != nil {
 		t.Fatalf("no draft job queued by the re-send: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestRecoveryFromKeptCopy(t *testing.T) {
 		t.Fatalf("study %s %q, want drafted", st, r)
 	}
 	var path, ts, keptPath, keptTS string
-	if err := s.Pool.QueryRow(ctx, `SELECT i.path, i.transfer_syntax_uid, c.path, c.transfer_syntax_uid
+	if err := s.DB().QueryRow(ctx, `SELECT i.path, i.transfer_syntax_uid, c.path, c.transfer_syntax_uid
 		FROM instances i JOIN instance_conflicts c USING (sop_instance_uid) WHERE i.sop_instance_uid = $1`, sop).
 		Scan(&path, &ts, &keptPath, &keptTS); err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestRecoveryFromKeptCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args->>'study_uid' = $1`, uid).Scan(&n); err != nil || n != 1 {
+	if err := s.DB().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args->>'study_uid' = $1`, uid).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d draft jobs (%v), want the one", n, err)
 	}
 }

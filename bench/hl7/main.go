@@ -78,7 +78,12 @@ func run(admin string, conns, messages, runs int, peer bool) error {
 		return err
 	}
 	defer store.Close()
-	pool := store.Pool
+	// The baseline's own pool (the store keeps its pool to itself).
+	pool, err := pgxpool.New(ctx, dbURL+"&pool_max_conns="+strconv.Itoa(conns+4))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	if _, err := pool.Exec(ctx, `CREATE TABLE bench_raw (id bigserial PRIMARY KEY, control_id text NOT NULL, raw bytea NOT NULL, at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return err
 	}

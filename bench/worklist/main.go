@@ -260,9 +260,9 @@ func generate(ctx context.Context, store *drafts.Store, n int) error {
 	for i, sql := range stmts {
 		var err error
 		if strings.Contains(sql, "$1") {
-			_, err = store.Pool.Exec(ctx, sql, n)
+			_, err = store.DB().Exec(ctx, sql, n)
 		} else {
-			_, err = store.Pool.Exec(ctx, sql)
+			_, err = store.DB().Exec(ctx, sql)
 		}
 		if err != nil {
 			return fmt.Errorf("step %d: %w", i, err)
@@ -305,7 +305,7 @@ func compareOffset(ctx context.Context, store *drafts.Store, n int) error {
 			keyset = append(keyset, time.Since(t))
 		}
 		t = time.Now()
-		rows, err := store.Pool.Query(ctx, offsetSQL, q.Statuses)
+		rows, err := store.DB().Query(ctx, offsetSQL, q.Statuses)
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/radraft/radraft/drafts"
-	"github.com/radraft/radraft/migrations"
 )
 
 func runMigrate(ctx context.Context, args []string) error {
@@ -20,7 +19,7 @@ func runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	applied, err := migrations.Apply(ctx, store.Pool)
+	applied, err := store.Migrate(ctx)
 	if err != nil {
 		return err
 	}

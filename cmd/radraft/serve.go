@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/radraft/radraft/dicom/scp"
@@ -192,7 +191,7 @@ func startJobs(ctx context.Context, d *deps) (stop func(context.Context) error, 
 		slog.Warn("jobs: an attempt of this node's previous process did not finish; rescued",
 			"job", j.ID, "kind", j.Kind, "attempt", j.Attempt, "state", j.State)
 	}
-	rc, err := river.NewClient(riverpgxv5.New(d.store.Pool), &river.Config{
+	rc, err := river.NewClient(d.store.RiverDriver(), &river.Config{
 		ID:                   d.cfg.NodeID,
 		Workers:              d.workers,
 		Queues:               d.queues,

@@ -55,7 +55,7 @@ func TestIndexedHeaders(t *testing.T) {
 	}
 	ctx := context.Background()
 	var ind, src, acc, pid, desc, date string
-	if err := ts.store.Pool.QueryRow(ctx, `SELECT dicom_indication, dicom_indication_source, accession_number, patient_id,
+	if err := ts.store.DB().QueryRow(ctx, `SELECT dicom_indication, dicom_indication_source, accession_number, patient_id,
 		study_description, study_date::text FROM studies`).Scan(&ind, &src, &acc, &pid, &desc, &date); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestIndexedHeaders(t *testing.T) {
 	}
 	var vp, vc, lat, ph string
 	var rows, cols int
-	if err := ts.store.Pool.QueryRow(ctx, `SELECT view_position, view_code, image_laterality, photometric, rows_, columns_
+	if err := ts.store.DB().QueryRow(ctx, `SELECT view_position, view_code, image_laterality, photometric, rows_, columns_
 		FROM instances`).Scan(&vp, &vc, &lat, &ph, &rows, &cols); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestIndexedHeaders(t *testing.T) {
 	if st, err := rc.store(3, dicom.SecondaryCapture, cpSOPInst+".52", dxDataset(cpSOPInst+".52", "legacy reason", "")); err != nil || st != 0 {
 		t.Fatalf("store: %04X %v", st, err)
 	}
-	if err := ts.store.Pool.QueryRow(ctx, `SELECT dicom_indication, dicom_indication_source FROM studies`).Scan(&ind, &src); err != nil {
+	if err := ts.store.DB().QueryRow(ctx, `SELECT dicom_indication, dicom_indication_source FROM studies`).Scan(&ind, &src); err != nil {
 		t.Fatal(err)
 	}
 	if ind != "legacy reason" || src != "ReasonForStudy" {

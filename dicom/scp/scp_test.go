@@ -116,7 +116,7 @@ func datasetOf(t testing.TB, b []byte) []byte {
 func countRows(t *testing.T, s *drafts.Store, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := s.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := s.DB().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -142,7 +142,7 @@ func TestStoreCRByteIdentical(t *testing.T) {
 	var path, tsUID, sum, callingAE, study, photometric string
 	var rows, cols int
 	var size, dsSize int64
-	err = ts.store.Pool.QueryRow(context.Background(), `SELECT path, transfer_syntax_uid, sha256, calling_ae, study_uid,
+	err = ts.store.DB().QueryRow(context.Background(), `SELECT path, transfer_syntax_uid, sha256, calling_ae, study_uid,
 		photometric, rows_, columns_, file_size, dataset_size FROM instances`).
 		Scan(&path, &tsUID, &sum, &callingAE, &study, &photometric, &rows, &cols, &size, &dsSize)
 	if err != nil {
@@ -167,7 +167,7 @@ func TestStoreCRByteIdentical(t *testing.T) {
 	}
 	var desc, pname, state string
 	var count int
-	if err := ts.store.Pool.QueryRow(context.Background(), `SELECT study_description, patient_name, state, instance_count
+	if err := ts.store.DB().QueryRow(context.Background(), `SELECT study_description, patient_name, state, instance_count
 		FROM studies WHERE study_uid = $1`, study).Scan(&desc, &pname, &state, &count); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestStoreCRByteIdentical(t *testing.T) {
 		t.Fatalf("third storescu: %v\n%s", err, out)
 	}
 	var cpath string
-	if err := ts.store.Pool.QueryRow(context.Background(), `SELECT path FROM instance_conflicts`).Scan(&cpath); err != nil {
+	if err := ts.store.DB().QueryRow(context.Background(), `SELECT path FROM instance_conflicts`).Scan(&cpath); err != nil {
 		t.Fatalf("conflict row: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(ts.dir, cpath)); err != nil {
@@ -283,7 +283,7 @@ func TestParallelAssociations(t *testing.T) {
 	}
 	for _, c := range all {
 		var path string
-		if err := ts.store.Pool.QueryRow(context.Background(), `SELECT path FROM instances WHERE sop_instance_uid = $1`,
+		if err := ts.store.DB().QueryRow(context.Background(), `SELECT path FROM instances WHERE sop_instance_uid = $1`,
 			c.SOPInstanceUID).Scan(&path); err != nil {
 			t.Fatalf("instance %s: %v", c.SOPInstanceUID, err)
 		}
@@ -381,7 +381,7 @@ func TestTransferSyntaxes(t *testing.T) {
 			}
 			var path, got string
 			sop := sopUIDOf(t, c.file)
-			if err := ts.store.Pool.QueryRow(context.Background(), `SELECT path, transfer_syntax_uid FROM instances
+			if err := ts.store.DB().QueryRow(context.Background(), `SELECT path, transfer_syntax_uid FROM instances
 				WHERE sop_instance_uid = $1`, sop).Scan(&path, &got); err != nil {
 				t.Fatal(err)
 			}

@@ -73,7 +73,7 @@ func loadStudy(t *testing.T, s *drafts.Store, uid string, quiet time.Duration) s
 	t.Helper()
 	var r studyRow
 	var fr *string
-	err := s.Pool.QueryRow(context.Background(), `SELECT state, frontal_sop_instance_uid, view_reason,
+	err := s.DB().QueryRow(context.Background(), `SELECT state, frontal_sop_instance_uid, view_reason,
 		COALESCE(settled_at >= last_received_at + make_interval(secs => $2), false)
 		FROM studies WHERE study_uid = $1`, uid, quiet.Seconds()).Scan(&r.state, &fr, &r.reason, &r.settledAfterQuiet)
 	if err != nil {
@@ -88,7 +88,7 @@ func loadStudy(t *testing.T, s *drafts.Store, uid string, quiet time.Duration) s
 func jobCount(t *testing.T, s *drafts.Store, uid string) int {
 	t.Helper()
 	var n int
-	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+	if err := s.DB().QueryRow(context.Background(), `SELECT count(*) FROM river_job
 		WHERE kind = 'draft_study' AND args->>'study_uid' = $1 AND state = 'available'`, uid).Scan(&n); err != nil {
 		t.Fatal(err)
 	}

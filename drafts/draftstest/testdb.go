@@ -78,7 +78,7 @@ func New(t testing.TB) *drafts.Store {
 // MustExec runs SQL for test setup.
 func MustExec(t testing.TB, s *drafts.Store, sql string, args ...any) {
 	t.Helper()
-	if _, err := s.Pool.Exec(context.Background(), sql, args...); err != nil {
+	if _, err := s.DB().Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("draftstest: %s: %v", firstLine(sql), err)
 	}
 }

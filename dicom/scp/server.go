@@ -43,7 +43,6 @@ package scp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -58,6 +57,7 @@ import (
 	"github.com/radraft/radraft/dicom/dimse"
 	"github.com/radraft/radraft/dicom/ul"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/internal/netserve"
 )
 
 // Index is where stored instances are recorded (*drafts.Store).
@@ -153,12 +153,9 @@ type Server struct {
 	conns  atomic.Int64 // open connections
 	panics atomic.Int64 // association handlers that panicked (recovered)
 
-	mu       sync.Mutex
-	lns      []net.Listener
-	open     map[*ul.Association]struct{}
-	pending  []*ul.Association // not yet established, oldest first
-	draining bool
-	wg       sync.WaitGroup
+	track   netserve.Tracker // listeners and live associations
+	mu      sync.Mutex
+	pending []*ul.Association // not yet established, oldest first
 }
 
 // New returns a server storing into storage and indexing into index.
@@ -169,7 +166,7 @@ func New(cfg Config, storage *Storage, index Index) *Server {
 		storage: storage,
 		index:   index,
 		log:     cfg.Logger,
-		open:    map[*ul.Association]struct{}{},
+		track:   netserve.Tracker{Name: "dicom", Log: cfg.Logger},
 	}
 	s.policy = ul.Policy{
 		AETitle:        cfg.AETitle,
@@ -201,65 +198,44 @@ func (s *Server) acceptsSOPClass(uid string) bool {
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("scp: server closed")
+var ErrServerClosed = netserve.ErrServerClosed
 
-// Serve accepts associations on ln until Shutdown.
+// Serve accepts associations on ln until Shutdown (netserve's accept loop).
 func (s *Server) Serve(ln net.Listener) error {
+	return s.track.Serve(ln, s.accept)
+}
+
+// accept starts the upper layer on a new connection, first making room
+// among the sockets without an association.
+func (s *Server) accept(nc net.Conn) {
+	a := ul.NewAcceptor(nc, ul.Options{ARTIM: s.cfg.ARTIM, IdleTimeout: s.cfg.IdleTimeout,
+		PDUTimeout: s.cfg.ReadTimeout, MaxPDU: s.cfg.MaxPDU, WriteTimeout: s.cfg.ReadTimeout})
 	s.mu.Lock()
-	if s.draining {
-		s.mu.Unlock()
-		return ErrServerClosed
+	if len(s.pending) >= s.cfg.MaxPending {
+		// The oldest unassociated socket makes room: a real sender
+		// sends its A-ASSOCIATE-RQ at once, a trickle never does.
+		oldest := s.pending[0]
+		s.pending = s.pending[1:]
+		oldest.Drop()
 	}
-	s.lns = append(s.lns, ln)
+	s.pending = append(s.pending, a)
 	s.mu.Unlock()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
+	s.conns.Add(1)
+	started := s.track.Go(a, func() {
+		defer func() {
 			s.mu.Lock()
-			d := s.draining
+			s.unpend(a)
 			s.mu.Unlock()
-			if d {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		a := ul.NewAcceptor(nc, ul.Options{ARTIM: s.cfg.ARTIM, IdleTimeout: s.cfg.IdleTimeout,
-			PDUTimeout: s.cfg.ReadTimeout, MaxPDU: s.cfg.MaxPDU, WriteTimeout: s.cfg.ReadTimeout})
-		s.mu.Lock()
-		if s.draining {
-			s.mu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		if len(s.pending) >= s.cfg.MaxPending {
-			// The oldest unassociated socket makes room: a real sender
-			// sends its A-ASSOCIATE-RQ at once, a trickle never does.
-			oldest := s.pending[0]
-			s.pending = s.pending[1:]
-			oldest.Drop()
-		}
-		s.pending = append(s.pending, a)
-		s.open[a] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		s.conns.Add(1)
-		go func() {
-			defer func() {
-				s.mu.Lock()
-				delete(s.open, a)
-				s.unpend(a)
-				s.mu.Unlock()
-				s.conns.Add(-1)
-				s.wg.Done()
-			}()
-			defer s.recoverAssociation(a)
-			s.handle(a)
+			s.conns.Add(-1)
 		}()
+		defer s.recoverAssociation(a)
+		s.handle(a)
+	})
+	if !started { // shutting down: a was dropped
+		s.mu.Lock()
+		s.unpend(a)
+		s.mu.Unlock()
+		s.conns.Add(-1)
 	}
 }
 
@@ -272,31 +248,12 @@ func (s *Server) unpend(a *ul.Association) {
 
 // Shutdown stops accepting, lets every C-STORE in flight finish and be
 // answered, aborts associations waiting between messages, and returns when
-// all are closed or ctx ends (then it closes what remains).
+// all are closed or ctx ends (then it drops what remains).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.draining = true
-	for _, ln := range s.lns {
-		ln.Close()
+	if err := s.track.Shutdown(ctx); err != nil {
+		return fmt.Errorf("scp: %w", err)
 	}
-	for a := range s.open {
-		a.Interrupt()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for a := range s.open {
-			a.Drop()
-		}
-		s.mu.Unlock()
-		<-done
-		return fmt.Errorf("scp: shutdown: %w", ctx.Err())
-	}
+	return nil
 }
 
 // Active returns the number of established associations.

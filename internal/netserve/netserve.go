@@ -35,7 +35,7 @@ type Conn interface {
 // Tracker runs accept loops and tracks the connections they start. The zero
 // value is ready to use.
 type Tracker struct {
-	// Name prefixes the tracker's log lines and errors ("dicom", "hl7").
+	// Name prefixes the tracker's log lines ("dicom", "hl7").
 	Name string
 	Log  *slog.Logger
 
@@ -159,6 +159,6 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 		}
 		t.mu.Unlock()
 		<-done
-		return fmt.Errorf("%s: shutdown: %w", t.Name, ctx.Err())
+		return fmt.Errorf("shutdown: connections dropped at the deadline: %w", ctx.Err())
 	}
 }

@@ -9,10 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
+	"github.com/radraft/radraft/internal/netserve"
 	"github.com/radraft/radraft/internal/panics"
 )
 
@@ -54,11 +54,9 @@ type Server struct {
 	MaxConns int
 	Log      *slog.Logger
 
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[net.Conn]*connState
-	wg       sync.WaitGroup
-	shutdown bool
+	track netserve.Tracker // listener and live connections
+	mu    sync.Mutex
+	conns map[net.Conn]*connState // for idle eviction and deadlines
 }
 
 // connState says whether a connection waits for a message (and since when),
@@ -84,62 +82,60 @@ func (s *Server) ListenAndServe(addr string) error {
 	return s.Serve(ln)
 }
 
-// Serve accepts connections on ln until Shutdown; it returns nil then.
+// Serve accepts connections on ln until Shutdown; it returns ErrServerClosed
+// then (netserve's accept loop).
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
-	if s.shutdown {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	s.ln = ln
+	s.track.Name, s.track.Log = "hl7", s.log()
+	s.mu.Unlock()
+	return s.track.Serve(ln, s.accept)
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = netserve.ErrServerClosed
+
+// accept admits a new connection within MaxConns (evicting the one idle
+// longest when needed) and starts serving it.
+func (s *Server) accept(c net.Conn) {
+	maxConns := cmp.Or(s.MaxConns, 256)
+	s.mu.Lock()
 	if s.conns == nil {
 		s.conns = map[net.Conn]*connState{}
 	}
-	s.mu.Unlock()
-	maxConns := s.MaxConns
-	if maxConns <= 0 {
-		maxConns = 256
-	}
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			done := s.shutdown
-			s.mu.Unlock()
-			if done || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
-			// Temporary errors such as EMFILE: back off, keep serving.
-			backoff = min(max(backoff*2, 5*time.Millisecond), time.Second)
-			s.log().Warn("hl7: accept", "err", err)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		s.mu.Lock()
-		if s.shutdown {
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		if len(s.conns) >= maxConns && !s.evictIdleLocked() {
-			s.mu.Unlock()
-			s.log().Warn("hl7: too many busy connections; closing a new one", "remote", c.RemoteAddr().String(), "max", maxConns)
-			c.Close()
-			continue
-		}
-		s.conns[c] = &connState{idle: true, idleSince: time.Now()}
-		s.wg.Add(1)
+	if len(s.conns) >= maxConns && !s.evictIdleLocked() {
 		s.mu.Unlock()
-		go s.serveConn(c)
+		s.log().Warn("hl7: too many busy connections; closing a new one", "remote", c.RemoteAddr().String(), "max", maxConns)
+		c.Close()
+		return
+	}
+	s.conns[c] = &connState{idle: true, idleSince: time.Now()}
+	s.mu.Unlock()
+	// s.mu is not held here: the tracker calls Interrupt (which takes it)
+	// under its own lock.
+	if !s.track.Go(mllpConn{c, s}, func() { s.serveConn(c) }) {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
 	}
 }
+
+// mllpConn is a connection as netserve's tracker sees it.
+type mllpConn struct {
+	net.Conn
+	s *Server
+}
+
+// Interrupt wakes a reader waiting for a message; a handler in progress
+// still writes its ACK (writes get their own deadline). The deadline is set
+// under s.mu, as waitForMessage sets its own, so it is never overwritten.
+func (c mllpConn) Interrupt() {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.SetReadDeadline(time.Now()) //nolint:errcheck
+}
+
+// Drop closes the connection: the drain deadline passed.
+func (c mllpConn) Drop() { c.Close() }
 
 // evictIdleLocked closes the connection idle longest to make room for a new
 // one; false when every connection is busy with a message. s.mu is held.
@@ -162,47 +158,19 @@ func (s *Server) evictIdleLocked() bool {
 }
 
 // Addr is the listening address (nil before Serve).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.track.Addr() }
 
 // Shutdown stops accepting, interrupts connections waiting for a message
 // (a message being read is dropped unacknowledged: the sender will resend),
 // lets messages being stored finish and their ACKs go out, then returns.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutdown = true
-	if s.ln != nil {
-		s.ln.Close()
+	if err := s.track.Shutdown(ctx); err != nil {
+		return fmt.Errorf("hl7: %w", err)
 	}
-	for c := range s.conns {
-		// Wakes readers; a handler in progress still writes its ACK
-		// (writes get their own deadline).
-		c.SetReadDeadline(time.Now()) //nolint:errcheck
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		return ctx.Err()
-	}
+	return nil
 }
 
 func (s *Server) serveConn(c net.Conn) {
-	defer s.wg.Done()
 	defer func() {
 		c.Close()
 		s.mu.Lock()
@@ -245,7 +213,7 @@ func (s *Server) serveConn(c net.Conn) {
 func (s *Server) waitForMessage(c net.Conn, r *bufio.Reader, remote string) bool {
 	s.mu.Lock()
 	st := s.conns[c]
-	if s.shutdown || st == nil {
+	if s.track.Closing() || st == nil {
 		s.mu.Unlock()
 		return false
 	}
@@ -257,7 +225,7 @@ func (s *Server) waitForMessage(c net.Conn, r *bufio.Reader, remote string) bool
 
 	s.mu.Lock()
 	st = s.conns[c] // nil once evicted
-	stopping := s.shutdown
+	stopping := s.track.Closing()
 	if st != nil {
 		st.idle = false
 	}
@@ -298,10 +266,7 @@ func (s *Server) answer(msg []byte, err error, remote string) (ack []byte, keep 
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		s.log().Warn("hl7: connection closed inside a frame; message dropped unacknowledged", "remote", remote)
 	case errors.As(err, &ne) && ne.Timeout():
-		s.mu.Lock()
-		stopping := s.shutdown
-		s.mu.Unlock()
-		if !stopping {
+		if !s.track.Closing() {
 			s.log().Warn("hl7: message not complete within the message timeout; dropped unacknowledged", "remote", remote)
 		}
 	default:

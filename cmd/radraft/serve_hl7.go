@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 
@@ -33,7 +34,10 @@ func hl7Part() part {
 			}
 			return lifecycle.Listen("hl7", d.cfg.MLLPAddr, func(ln net.Listener) error {
 				slog.Info("hl7: MLLP listening", "addr", ln.Addr().String(), "accession_fields", fields)
-				return srv.Serve(ln)
+				if err := srv.Serve(ln); !errors.Is(err, hl7.ErrServerClosed) {
+					return err
+				}
+				return nil
 			}, srv.Shutdown), nil
 		},
 	}

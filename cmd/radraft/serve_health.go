@@ -18,35 +18,31 @@ import (
 // runs before the model loads, so that readiness says "model loading"
 // meanwhile instead of refusing connections; its service stops it.
 func healthPart() part {
-	var hs *http.Server
+	var l *lifecycle.Listener
 	return part{
 		name:    "health",
 		enabled: func(c *config) bool { return c.Role == "worker" && c.HTTPAddr != "" },
-		prepare: func(_ context.Context, d *deps) error {
-			var err error
-			hs, err = startHealth(d)
-			return err
+		prepare: func(ctx context.Context, d *deps) error {
+			l = healthListener(d)
+			return l.Start(ctx)
 		},
 		service: func(context.Context, *deps) (lifecycle.Service, error) {
-			return &lifecycle.Hooks{OnStop: func(ctx context.Context) error { return hs.Shutdown(ctx) }}, nil
+			// Started by prepare; the group only stops it.
+			return &lifecycle.Hooks{OnStop: l.Stop}, nil
 		},
 	}
 }
 
-func startHealth(d *deps) (*http.Server, error) {
+func healthListener(d *deps) *lifecycle.Listener {
 	cfg := d.cfg
 	h := server.HealthHandler(server.Config{Store: d.store, StorageDir: cfg.StorageDir, StorageReadOnly: true,
 		Ready: func(context.Context) error { return inferenceReady(cfg) }})
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, err
-	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("health: listener stopped", "err", err)
+	return lifecycle.Listen("health", cfg.HTTPAddr, func(ln net.Listener) error {
+		slog.Info("health: listening", "addr", ln.Addr().String())
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
 		}
-	}()
-	slog.Info("health: listening", "addr", ln.Addr().String())
-	return hs, nil
+		return nil
+	}, hs.Shutdown)
 }

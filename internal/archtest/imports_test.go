@@ -48,6 +48,10 @@ var rules = []rule{
 		Why: "the stores split from drafts sit below it and know no transport"},
 	{From: []string{"..."}, Except: store, Not: []string{"github.com/jackc/pgx/..."},
 		Why: "only the store speaks SQL"},
+	{From: []string{"internal/lifecycle/...", "internal/netserve/..."},
+		Not: []string{"drafts/...", "auth/...", "audit/...", "qa/...", "server/...", "dicom/...", "dicomweb/...", "hl7/...",
+			"workflow/...", "inference/...", "chexprompt/...", "sentences/...", "srout/...", "migrations/...", "cmd/..."},
+		Why: "how parts start, stop and serve connections knows no part"},
 	{From: []string{"..."}, Not: []string{"cmd/..."}, Why: "nothing imports the binary"},
 }
 

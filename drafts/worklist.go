@@ -164,6 +164,8 @@ func (s *Store) WorklistExplain(ctx context.Context, q WorklistQuery) (string, e
 	return strings.Join(lines, "\n"), err
 }
 
+// worklistSQL builds the worklist query for q (limit and sort normalised
+// and returned): its conditions, then the page query over them.
 func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
@@ -181,40 +183,40 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 	default:
 		return q, "", nil, fmt.Errorf("drafts: unknown worklist sort %q", q.Sort)
 	}
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
+	var a sqlArgs
+	where, err := worklistWhere(q, sortExpr, &a)
+	if err != nil {
+		return q, "", nil, err
 	}
+	return q, worklistPageSQL(q, sortExpr, where, &a), a.args, nil
+}
+
+// sqlArgs collects a query's arguments; add returns the placeholder of v.
+type sqlArgs struct{ args []any }
+
+func (a *sqlArgs) add(v any) string {
+	a.args = append(a.args, v)
+	return fmt.Sprintf("$%d", len(a.args))
+}
+
+// worklistWhere is the conditions of q on studies "st": dates, text,
+// QA flag, order issue and the page cursor.
+func worklistWhere(q WorklistQuery, sortExpr string, a *sqlArgs) ([]string, error) {
+	var where []string
 	// Date bounds on the indexed expression (NULL dates sort as 0001-01-01
 	// and are outside any range), so that they bound the index scan.
 	const dateExpr = "COALESCE(st.study_date, DATE '0001-01-01')"
 	if !q.From.IsZero() {
-		where = append(where, dateExpr+" >= "+arg(q.From.Format("2006-01-02"))+"::date")
+		where = append(where, dateExpr+" >= "+a.add(q.From.Format("2006-01-02"))+"::date")
 	}
 	if !q.To.IsZero() {
-		where = append(where, dateExpr+" <= "+arg(q.To.Format("2006-01-02"))+"::date")
+		where = append(where, dateExpr+" <= "+a.add(q.To.Format("2006-01-02"))+"::date")
 		if q.From.IsZero() {
 			where = append(where, dateExpr+" > DATE '0001-01-01'")
 		}
 	}
 	if t := strings.ToLower(strings.TrimSpace(q.Text)); t != "" {
-		// Accession and MRN by prefix; the name as a substring from 3
-		// characters on, words in order ("doe jane" finds DOE^JANE).
-		// The order's accession, MRN and name count as much as the DICOM ones.
-		p := arg(likeEscape(t) + "%")
-		cond := fmt.Sprintf("lower(st.accession_number) LIKE %s OR lower(st.patient_id) LIKE %s"+
-			" OR lower(st.order_accession_number) LIKE %s OR lower(st.order_patient_id) LIKE %s", p, p, p, p)
-		if len([]rune(t)) >= 3 {
-			words := strings.Fields(t)
-			for i, w := range words {
-				words[i] = likeEscape(w)
-			}
-			n := arg("%" + strings.Join(words, "%") + "%")
-			cond += " OR lower(st.patient_name) LIKE " + n + " OR lower(st.order_patient_name) LIKE " + n
-		}
-		where = append(where, "("+cond+")")
+		where = append(where, worklistTextSQL(t, a))
 	}
 	switch q.Flag {
 	case "":
@@ -226,7 +228,7 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 	case "none":
 		where = append(where, "NOT EXISTS (SELECT 1 FROM reports fr JOIN qa_flags f ON f.report_id = fr.id WHERE fr.study_uid = st.study_uid)")
 	default:
-		return q, "", nil, fmt.Errorf("drafts: unknown worklist flag filter %q", q.Flag)
+		return nil, fmt.Errorf("drafts: unknown worklist flag filter %q", q.Flag)
 	}
 	switch q.OrderIssue {
 	case "":
@@ -240,29 +242,55 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 			OR (st.patient_id <> '' AND st.order_patient_id <> '' AND lower(st.patient_id) <> lower(st.order_patient_id))
 			OR (st.patient_name <> '' AND st.order_patient_name <> '' AND lower(rtrim(st.patient_name, '^ ')) <> lower(rtrim(st.order_patient_name, '^ '))))`)
 	default:
-		return q, "", nil, fmt.Errorf("drafts: unknown worklist order issue %q", q.OrderIssue)
-	}
-	cmp, dir := "<", "DESC"
-	if q.Asc {
-		cmp, dir = ">", "ASC"
+		return nil, fmt.Errorf("drafts: unknown worklist order issue %q", q.OrderIssue)
 	}
 	if q.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		var c worklistCursor
 		if err != nil || json.Unmarshal(raw, &c) != nil || c.Sort != q.Sort || c.Asc != q.Asc {
-			return q, "", nil, ErrBadCursor
+			return nil, ErrBadCursor
 		}
-		cast := "::date"
+		cmp, cast := "<", "::date"
+		if q.Asc {
+			cmp = ">"
+		}
 		if q.Sort == "received" {
 			cast = "::timestamptz"
 		}
-		where = append(where, fmt.Sprintf("(%s, st.study_uid) %s (%s%s, %s)", sortExpr, cmp, arg(c.Key), cast, arg(c.UID)))
+		where = append(where, fmt.Sprintf("(%s, st.study_uid) %s (%s%s, %s)", sortExpr, cmp, a.add(c.Key), cast, a.add(c.UID)))
 	}
-	limit := arg(q.Limit + 1)
+	return where, nil
+}
+
+// worklistTextSQL is the search of t (lower case): accession and MRN by
+// prefix; the name as a substring from 3 characters on, words in order
+// ("doe jane" finds DOE^JANE). The order's accession, MRN and name count as
+// much as the DICOM ones.
+func worklistTextSQL(t string, a *sqlArgs) string {
+	p := a.add(likeEscape(t) + "%")
+	cond := fmt.Sprintf("lower(st.accession_number) LIKE %s OR lower(st.patient_id) LIKE %s"+
+		" OR lower(st.order_accession_number) LIKE %s OR lower(st.order_patient_id) LIKE %s", p, p, p, p)
+	if len([]rune(t)) >= 3 {
+		words := strings.Fields(t)
+		for i, w := range words {
+			words[i] = likeEscape(w)
+		}
+		n := a.add("%" + strings.Join(words, "%") + "%")
+		cond += " OR lower(st.patient_name) LIKE " + n + " OR lower(st.order_patient_name) LIKE " + n
+	}
+	return "(" + cond + ")"
+}
+
+// worklistPageSQL selects the page's studies first (one index range scan
+// per status, in worklist order, stopping after a page, merged), then joins
+// the report, order and flags for only those rows.
+func worklistPageSQL(q WorklistQuery, sortExpr string, where []string, a *sqlArgs) string {
+	dir := "DESC"
+	if q.Asc {
+		dir = "ASC"
+	}
+	limit := a.add(q.Limit + 1)
 	order := fmt.Sprintf("ORDER BY k %s, study_uid %s LIMIT %s", dir, dir, limit)
-	// The page's studies first: one index range scan per status (in
-	// worklist order, stopping after a page), merged; then the joins for
-	// only those rows.
 	branch := func(extra string) string {
 		w := append([]string(nil), where...)
 		if extra != "" {
@@ -279,9 +307,9 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 		branches = append(branches, branch(""))
 	}
 	for _, st := range q.Statuses {
-		branches = append(branches, branch(worklistStatusSQL+" = "+arg(st)))
+		branches = append(branches, branch(worklistStatusSQL+" = "+a.add(st)))
 	}
-	sql := `WITH page AS (SELECT study_uid, k FROM (` + strings.Join(branches, "\n\t\tUNION ALL ") + `) u ` + order + `)
+	return `WITH page AS (SELECT study_uid, k FROM (` + strings.Join(branches, "\n\t\tUNION ALL ") + `) u ` + order + `)
 	SELECT st.study_uid, st.accession_number, st.patient_id, st.patient_name, st.patient_birth_date, st.patient_sex,
 		to_char(st.study_date, 'YYYY-MM-DD'), st.study_description, st.last_received_at, st.instance_count, st.state, st.state_reason,
 		` + worklistStatusSQL + `, r.status, r.current_version, COALESCE(r.signed_by, ''), r.signed_at,
@@ -297,7 +325,6 @@ func worklistSQL(q WorklistQuery) (WorklistQuery, string, []any, error) {
 	LEFT JOIN reports r ON r.study_uid = st.study_uid
 	` + WorklistOrderJoin + `
 	` + fmt.Sprintf("ORDER BY page.k %s, st.study_uid %s", dir, dir)
-	return q, sql, args, nil
 }
 
 // WorklistOrderJoin joins, as "o", the order that gives studies "st" their

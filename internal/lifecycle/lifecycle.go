@@ -143,13 +143,13 @@ type Group struct {
 	OnStarted func(name string)
 }
 
-// Start starts each service in turn. On the first failure it stops those
-// already started (under ctx) and returns the failure, named.
+// Start starts each service in turn and returns the first failure, named,
+// leaving the services already started running: the caller stops them with
+// Stop, under the drain deadline it chooses (a Start has none).
 func (g *Group) Start(ctx context.Context, services ...Named) error {
 	for _, s := range services {
 		if err := s.Start(ctx); err != nil {
-			serr := g.Stop(context.WithoutCancel(ctx))
-			return errors.Join(fmt.Errorf("%s: %w", s.Name, err), serr)
+			return fmt.Errorf("%s: %w", s.Name, err)
 		}
 		g.mu.Lock()
 		g.started = append(g.started, s)

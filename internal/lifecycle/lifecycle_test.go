@@ -119,6 +119,9 @@ func TestGroupStartsInOrderStopsInReverse(t *testing.T) {
 	if err == nil || err.Error() != "c: bind" {
 		t.Fatalf("start error: %v", err)
 	}
+	if err := g.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"start a", "start b", "start c", "stop b", "stop a"}
 	if !reflect.DeepEqual(log, want) {
 		t.Fatalf("order: %q, want %q", log, want)

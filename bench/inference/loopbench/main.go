@@ -66,7 +66,7 @@ func main() {
 		}
 		m, err := inference.Load(*dir, d)
 		if err != nil {
-			fail(fmt.Errorf("%s: %w", c, err))
+			fail(fmt.Errorf("config %s: %w", c, err))
 		}
 		defer m.Close()
 		models = append(models, m)

@@ -241,29 +241,10 @@ const findByOrderNumberSQL = `SELECT id FROM orders WHERE id = (SELECT id FROM (
 // (0: no such order).
 func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg *OrderMessage, o Order, prefound *int64) (OrderOutcome, error) {
 	out := OrderOutcome{Action: o.Action}
-	// The order this message is about: by accession, else by Study UID
-	// (an order known only by its UID).
 	var err error
-	if prefound != nil {
-		out.OrderID = *prefound
-	} else if o.AccessionNumber != "" {
-		err = tx.QueryRow(ctx, findByAccessionSQL, o.AccessionNumber).Scan(&out.OrderID)
+	if out.OrderID, err = findOrder(ctx, tx, o, prefound); err != nil {
+		return out, err
 	}
-	if out.OrderID == 0 && o.Action != OrderNew && (o.PlacerOrderNumber != "" || o.FillerOrderNumber != "") &&
-		(err == nil || errors.Is(err, pgx.ErrNoRows)) {
-		// A correction (XO) or cancel names its order by the order
-		// numbers even when it corrects the accession.
-		err = tx.QueryRow(ctx, findByOrderNumberSQL, o.PlacerOrderNumber, o.FillerOrderNumber).Scan(&out.OrderID)
-	}
-	if out.OrderID == 0 && o.StudyUID != "" && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
-		err = tx.QueryRow(ctx, `SELECT id FROM orders WHERE study_uid = $2 AND study_uid <> ''
-			AND ($1 = '' OR accession_number = '') ORDER BY updated_at DESC LIMIT 1 FOR UPDATE`,
-			o.AccessionNumber, o.StudyUID).Scan(&out.OrderID)
-	}
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return out, fmt.Errorf("find order: %w", err)
-	}
-	cancelled := o.Action == OrderCancel
 	snap, err := json.Marshal(o)
 	if err != nil {
 		return out, err
@@ -275,54 +256,106 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 	var orderID any // nil: the row being inserted
 	if out.OrderID == 0 {
 		out.Created = true
-		b.Queue(`INSERT INTO orders (
-			accession_number, accession_source, study_uid, study_uid_source, placer_order_number, filler_order_number,
-			order_control, order_status, cancelled, patient_id, patient_id_authority, patient_name, patient_birth_date,
-			patient_sex, procedure_code, procedure_text, modality, indication, indication_source, ordering_provider,
-			message_control_id, sending_app, sending_facility, last_message_id, raw_message)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
-			RETURNING id, version, accession_number, study_uid, indication, indication_source`,
-			o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource, o.PlacerOrderNumber, o.FillerOrderNumber,
-			o.OrderControl, o.OrderStatus, cancelled, o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate,
-			o.PatientSex, o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource, o.OrderingProvider,
-			msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw)
+		queueOrderInsert(b, messageID, msg, o)
 	} else {
 		orderID = out.OrderID
-		// An update or cancel may leave fields empty that the order had:
-		// keep what was known (a CA often carries only the identifiers).
-		b.Queue(`UPDATE orders SET
-			accession_number = COALESCE(NULLIF($2,''), accession_number),
-			accession_source = CASE WHEN $2 <> '' THEN $3 ELSE accession_source END,
-			study_uid = COALESCE(NULLIF($4,''), study_uid),
-			study_uid_source = CASE WHEN $4 <> '' THEN $5 ELSE study_uid_source END,
-			placer_order_number = COALESCE(NULLIF($6,''), placer_order_number),
-			filler_order_number = COALESCE(NULLIF($7,''), filler_order_number),
-			order_control = $8,
-			order_status = COALESCE(NULLIF($9,''), order_status),
-			cancelled = $10,
-			patient_id = COALESCE(NULLIF($11,''), patient_id),
-			patient_id_authority = COALESCE(NULLIF($12,''), patient_id_authority),
-			patient_name = COALESCE(NULLIF($13,''), patient_name),
-			patient_birth_date = COALESCE(NULLIF($14,''), patient_birth_date),
-			patient_sex = COALESCE(NULLIF($15,''), patient_sex),
-			procedure_code = COALESCE(NULLIF($16,''), procedure_code),
-			procedure_text = COALESCE(NULLIF($17,''), procedure_text),
-			modality = COALESCE(NULLIF($18,''), modality),
-			indication = CASE WHEN $19 <> '' OR $21 THEN $19 ELSE indication END,
-			indication_source = CASE WHEN $19 <> '' OR $21 THEN $20 ELSE indication_source END,
-			ordering_provider = COALESCE(NULLIF($22,''), ordering_provider),
-			message_control_id = $23, sending_app = $24, sending_facility = $25,
-			last_message_id = $26, raw_message = $27,
-			version = version + 1, updated_at = now()
-			WHERE id = $1 RETURNING id, version, accession_number, study_uid, indication, indication_source`,
-			out.OrderID, o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource,
-			o.PlacerOrderNumber, o.FillerOrderNumber, o.OrderControl, o.OrderStatus, cancelled,
-			o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate, o.PatientSex,
-			o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource,
-			// An explicit new order replaces the indication even when empty.
-			o.Action == OrderNew,
-			o.OrderingProvider, msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw)
+		queueOrderUpdate(b, out.OrderID, messageID, msg, o)
 	}
+	queueOrderFollowUps(b, orderID, messageID, msg, o, snap)
+	indication, indicationSource, err := sendOrderBatch(ctx, tx, b, &out)
+	if err != nil {
+		return out, fmt.Errorf("store order: %w", err)
+	}
+	return out, s.wakeOrderStudies(ctx, tx, o, indication, indicationSource, &out)
+}
+
+// findOrder returns the id of the order o is about (0: none), locked.
+func findOrder(ctx context.Context, tx pgx.Tx, o Order, prefound *int64) (int64, error) {
+	var id int64
+	var err error
+	// The order this message is about: by accession, else by Study UID
+	// (an order known only by its UID).
+	if prefound != nil {
+		id = *prefound
+	} else if o.AccessionNumber != "" {
+		err = tx.QueryRow(ctx, findByAccessionSQL, o.AccessionNumber).Scan(&id)
+	}
+	if id == 0 && o.Action != OrderNew && (o.PlacerOrderNumber != "" || o.FillerOrderNumber != "") &&
+		(err == nil || errors.Is(err, pgx.ErrNoRows)) {
+		// A correction (XO) or cancel names its order by the order
+		// numbers even when it corrects the accession.
+		err = tx.QueryRow(ctx, findByOrderNumberSQL, o.PlacerOrderNumber, o.FillerOrderNumber).Scan(&id)
+	}
+	if id == 0 && o.StudyUID != "" && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
+		err = tx.QueryRow(ctx, `SELECT id FROM orders WHERE study_uid = $2 AND study_uid <> ''
+			AND ($1 = '' OR accession_number = '') ORDER BY updated_at DESC LIMIT 1 FOR UPDATE`,
+			o.AccessionNumber, o.StudyUID).Scan(&id)
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("find order: %w", err)
+	}
+	return id, nil
+}
+
+// queueOrderInsert queues the row of a new order.
+func queueOrderInsert(b *pgx.Batch, messageID int64, msg *OrderMessage, o Order) {
+	cancelled := o.Action == OrderCancel
+	b.Queue(`INSERT INTO orders (
+		accession_number, accession_source, study_uid, study_uid_source, placer_order_number, filler_order_number,
+		order_control, order_status, cancelled, patient_id, patient_id_authority, patient_name, patient_birth_date,
+		patient_sex, procedure_code, procedure_text, modality, indication, indication_source, ordering_provider,
+		message_control_id, sending_app, sending_facility, last_message_id, raw_message)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
+		RETURNING id, version, accession_number, study_uid, indication, indication_source`,
+		o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource, o.PlacerOrderNumber, o.FillerOrderNumber,
+		o.OrderControl, o.OrderStatus, cancelled, o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate,
+		o.PatientSex, o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource, o.OrderingProvider,
+		msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw)
+}
+
+// queueOrderUpdate queues the update of order id by o.
+func queueOrderUpdate(b *pgx.Batch, id int64, messageID int64, msg *OrderMessage, o Order) {
+	cancelled := o.Action == OrderCancel
+	// An update or cancel may leave fields empty that the order had:
+	// keep what was known (a CA often carries only the identifiers).
+	b.Queue(`UPDATE orders SET
+		accession_number = COALESCE(NULLIF($2,''), accession_number),
+		accession_source = CASE WHEN $2 <> '' THEN $3 ELSE accession_source END,
+		study_uid = COALESCE(NULLIF($4,''), study_uid),
+		study_uid_source = CASE WHEN $4 <> '' THEN $5 ELSE study_uid_source END,
+		placer_order_number = COALESCE(NULLIF($6,''), placer_order_number),
+		filler_order_number = COALESCE(NULLIF($7,''), filler_order_number),
+		order_control = $8,
+		order_status = COALESCE(NULLIF($9,''), order_status),
+		cancelled = $10,
+		patient_id = COALESCE(NULLIF($11,''), patient_id),
+		patient_id_authority = COALESCE(NULLIF($12,''), patient_id_authority),
+		patient_name = COALESCE(NULLIF($13,''), patient_name),
+		patient_birth_date = COALESCE(NULLIF($14,''), patient_birth_date),
+		patient_sex = COALESCE(NULLIF($15,''), patient_sex),
+		procedure_code = COALESCE(NULLIF($16,''), procedure_code),
+		procedure_text = COALESCE(NULLIF($17,''), procedure_text),
+		modality = COALESCE(NULLIF($18,''), modality),
+		indication = CASE WHEN $19 <> '' OR $21 THEN $19 ELSE indication END,
+		indication_source = CASE WHEN $19 <> '' OR $21 THEN $20 ELSE indication_source END,
+		ordering_provider = COALESCE(NULLIF($22,''), ordering_provider),
+		message_control_id = $23, sending_app = $24, sending_facility = $25,
+		last_message_id = $26, raw_message = $27,
+		version = version + 1, updated_at = now()
+		WHERE id = $1 RETURNING id, version, accession_number, study_uid, indication, indication_source`,
+		id, o.AccessionNumber, o.AccessionSource, o.StudyUID, o.StudyUIDSource,
+		o.PlacerOrderNumber, o.FillerOrderNumber, o.OrderControl, o.OrderStatus, cancelled,
+		o.PatientID, o.PatientIDAuthority, o.PatientName, o.PatientBirthDate, o.PatientSex,
+		o.ProcedureCode, o.ProcedureText, o.Modality, o.Indication, o.IndicationSource,
+		// An explicit new order replaces the indication even when empty.
+		o.Action == OrderNew,
+		o.OrderingProvider, msg.ControlID, msg.SendingApp, msg.SendingFacility, messageID, msg.Raw)
+}
+
+// queueOrderFollowUps queues, after the order's row, its history row, its
+// audit row and the query of the studies it matches (orderID nil: the
+// order being inserted).
+func queueOrderFollowUps(b *pgx.Batch, orderID any, messageID int64, msg *OrderMessage, o Order, snap []byte) {
 	// A sub-select, evaluated once, so that the primary key index is used
 	// (currval is volatile: compared directly it forces a sequential scan).
 	const thisOrder = `o.id = (SELECT COALESCE($1::bigint, currval('orders_id_seq')))`
@@ -340,7 +373,12 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 		ON (s.accession_number = o.accession_number AND s.accession_number <> '')
 		OR (s.study_uid = o.study_uid AND s.study_uid <> '')
 		WHERE `+thisOrder+` ORDER BY 1`, orderID)
-	var acc, uid, indication, indicationSource string
+}
+
+// sendOrderBatch runs b and reads its results into out; it returns the
+// order's indication and its source.
+func sendOrderBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, out *OrderOutcome) (indication, indicationSource string, err error) {
+	var acc, uid string
 	br := tx.SendBatch(ctx, b)
 	err = br.QueryRow().Scan(&out.OrderID, &out.Version, &acc, &uid, &indication, &indicationSource)
 	if err == nil {
@@ -362,31 +400,36 @@ func (s *Store) applyOrder(ctx context.Context, tx pgx.Tx, messageID int64, msg 
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return out, fmt.Errorf("store order: %w", err)
-	}
+	return indication, indicationSource, err
+}
+
+// wakeOrderStudies acts on the studies the order matches: a cancel
+// withdraws their draft jobs, any other order wakes them with its
+// indication.
+func (s *Store) wakeOrderStudies(ctx context.Context, tx pgx.Tx, o Order, indication, indicationSource string, out *OrderOutcome) error {
+	cancelled := o.Action == OrderCancel
 	for _, study := range out.Studies {
 		if cancelled {
 			n, err := s.cancelDraftJobs(ctx, tx, study)
 			if err != nil {
-				return out, err
+				return err
 			}
 			out.JobsCancelled += n
 			if _, err := tx.Exec(ctx, `UPDATE studies SET state_reason = 'order cancelled by the RIS (ORC-1 '||$2||')',
 				updated_at = now() WHERE study_uid = $1`, study, o.OrderControl); err != nil {
-				return out, fmt.Errorf("study state reason: %w", err)
+				return fmt.Errorf("study state reason: %w", err)
 			}
 			continue
 		}
 		retried, inserted, err := s.wakeDraftJobs(ctx, tx, study, indication, indicationSource)
 		if err != nil {
-			return out, err
+			return err
 		}
 		out.JobsRetried += retried
 		out.JobsInserted += inserted
 	}
 
-	return out, nil
+	return nil
 }
 
 func draftJobIDs(ctx context.Context, tx pgx.Tx, study string, states []string) ([]int64, error) {

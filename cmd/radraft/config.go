@@ -156,7 +156,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	s(&c.ORTLib, "ort-lib", "RADRAFT_ORT_LIB", "", "path of libonnxruntime.so; empty = what 'radraft model runtime' finds")
 	s(&c.Device, "device", "RADRAFT_DEVICE", "cpu", "cpu or cuda[:N]")
 	d(&c.OrderWait, "order-wait", "RADRAFT_ORDER_WAIT", 2*time.Minute, "how long a settled study waits for its HL7 order before drafting without one")
-	s(&c.NodeID, "node-id", "RADRAFT_NODE_ID", defaultNodeID(env("RADRAFT_ROLE", "all")), "this node's name for the job queue: stable across restarts, unique among running processes (default host-role)")
+	s(&c.NodeID, "node-id", "RADRAFT_NODE_ID", "", "this node's name for the job queue: stable across restarts, unique among running processes; empty = host-role, with the role as --role sets it")
 	d(&c.DraftTimeout, "draft-timeout", "RADRAFT_DRAFT_TIMEOUT", 10*time.Minute, "one draft attempt is cancelled after this")
 	d(&c.JobRescueAfter, "job-rescue-after", "RADRAFT_JOB_RESCUE_AFTER", 15*time.Minute, "a job running this long is taken as orphaned and retried (longer than --draft-timeout)")
 
@@ -186,8 +186,11 @@ func (c *config) validate() error {
 	if c.HL7Unsolicited != "accept" && c.HL7Unsolicited != "reject" {
 		return fmt.Errorf("--hl7-unsolicited must be accept or reject, not %q", c.HL7Unsolicited)
 	}
-	if c.NodeID == "" || len(c.NodeID) > 100 || strings.ContainsFunc(c.NodeID, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		return fmt.Errorf("--node-id must be 1 to 100 printable ASCII characters without spaces, not %q", c.NodeID)
+	if c.NodeID == "" {
+		c.NodeID = defaultNodeID(c.Role) // the parsed role: --role=api and --role=worker on one host differ
+	}
+	if len(c.NodeID) > 100 || strings.ContainsFunc(c.NodeID, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return fmt.Errorf("--node-id must be at most 100 printable ASCII characters without spaces, not %q", c.NodeID)
 	}
 	if c.JobRescueAfter <= c.DraftTimeout || c.JobRescueAfter <= evaluationTimeout {
 		return fmt.Errorf("--job-rescue-after (%s) must be longer than --draft-timeout (%s) and the evaluation timeout (%s): a job still running would be started twice",

@@ -169,3 +169,31 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// The default node ID follows the parsed --role, so an api and a worker
+// process on one host get different IDs (the second would not start).
+func TestDefaultNodeIDFollowsRoleFlag(t *testing.T) {
+	t.Setenv("RADRAFT_ROLE", "")
+	os.Unsetenv("RADRAFT_ROLE")
+	t.Setenv("RADRAFT_NODE_ID", "")
+	os.Unsetenv("RADRAFT_NODE_ID")
+	ids := map[string]bool{}
+	for _, role := range []string{"api", "worker"} {
+		cfg := &config{}
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		cfg.bind(fs)
+		if err := fs.Parse([]string{"--role", role}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(cfg.NodeID, "-"+role) {
+			t.Errorf("--role=%s: node ID %q", role, cfg.NodeID)
+		}
+		ids[cfg.NodeID] = true
+	}
+	if len(ids) != 2 {
+		t.Fatalf("api and worker share a node ID: %v", ids)
+	}
+}

@@ -9,71 +9,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/ingest"
 )
 
 // ErrInstanceExists: an instance with that SOP Instance UID is already
 // indexed; IndexInstance changed nothing.
 var ErrInstanceExists = errors.New("drafts: instance already stored")
 
-// ErrSeriesInOtherStudy: the instance's Series Instance UID is already
-// indexed under another study; a series belongs to one study (PS3.3), so
-// the instance is refused rather than indexed inconsistently.
-var ErrSeriesInOtherStudy = errors.New("drafts: series already stored under another study")
-
-// ReceivedInstance is everything DICOM ingest records for one stored file.
-// The transport fills it from the file's headers; the store only files it.
-type ReceivedInstance struct {
-	// study
-	StudyUID           string
-	AccessionNumber    string
-	PatientID          string
-	PatientName        string
-	PatientBirthDate   string
-	PatientSex         string
-	StudyDate          string // YYYYMMDD; empty or invalid = unknown
-	StudyTime          string
-	StudyDescription   string
-	ReferringPhysician string
-	Indication         string // first non-empty indication found in the headers
-	IndicationSource   string // which attribute it came from
-	// series
-	SeriesUID         string
-	Modality          string
-	SeriesNumber      string
-	SeriesDescription string
-	BodyPart          string
-	// instance
-	SOPInstanceUID    string
-	SOPClassUID       string
-	InstanceNumber    string
-	TransferSyntaxUID string
-	Path              string // relative to the storage dir
-	FileSize          int64
-	DatasetSize       int64
-	SHA256            string
-	CallingAE         string
-	RemoteAddr        string
-	ViewPosition      string
-	ViewCode          string
-	ImageLaterality   string
-	Photometric       string
-	Rows, Columns     int
-}
-
-// StoredInstance is what the index knows of an instance already stored.
-type StoredInstance struct {
-	SOPInstanceUID string
-	StudyUID       string
-	Path           string
-	SHA256         string
-	FileSize       int64
-	DuplicateCount int
-}
-
 // LookupInstance returns the stored instance with that SOP Instance UID, or
 // nil when there is none.
-func (s *Store) LookupInstance(ctx context.Context, sopInstanceUID string) (*StoredInstance, error) {
-	si := &StoredInstance{}
+func (s *Store) LookupInstance(ctx context.Context, sopInstanceUID string) (*ingest.StoredInstance, error) {
+	si := &ingest.StoredInstance{}
 	err := s.pool.QueryRow(ctx, `SELECT sop_instance_uid, study_uid, path, sha256, file_size, duplicate_count
 		FROM instances WHERE sop_instance_uid = $1`, sopInstanceUID).
 		Scan(&si.SOPInstanceUID, &si.StudyUID, &si.Path, &si.SHA256, &si.FileSize, &si.DuplicateCount)
@@ -103,9 +49,9 @@ func parseDA(s string) *time.Time {
 // ready goes back to receiving so that it is settled again with this
 // instance), the series, the instance row and an audit entry (references
 // only). It returns ErrInstanceExists, changing nothing, when the SOP
-// Instance UID is already indexed, and ErrSeriesInOtherStudy when the
+// Instance UID is already indexed, and ingest.ErrSeriesInOtherStudy when the
 // series is indexed under another study. The file must already be durable.
-func (s *Store) IndexInstance(ctx context.Context, r *ReceivedInstance) error {
+func (s *Store) IndexInstance(ctx context.Context, r *ingest.ReceivedInstance) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("drafts: index instance: %w", err)
@@ -162,7 +108,7 @@ func (s *Store) IndexInstance(ctx context.Context, r *ReceivedInstance) error {
 	}
 	if seriesStudy != r.StudyUID {
 		br.Close()
-		return ErrSeriesInOtherStudy // the rollback undoes the study update
+		return ingest.ErrSeriesInOtherStudy // the rollback undoes the study update
 	}
 	tag, err := br.Exec()
 	if err != nil {
@@ -199,26 +145,13 @@ func (s *Store) RecordDuplicate(ctx context.Context, sopInstanceUID string) erro
 	return nil
 }
 
-// InstanceConflict is a differing second copy of a stored SOP Instance UID,
-// kept (not indexed as the instance) for an administrator, or to replace the
-// indexed copy when that one's pixels cannot be decoded (PromoteConflict).
-type InstanceConflict struct {
-	ID                int64 // set when read back
-	SOPInstanceUID    string
-	Path              string // relative to the storage dir
-	SHA256            string
-	FileSize          int64
-	CallingAE         string
-	TransferSyntaxUID string
-}
-
 // RecordConflict records a differing copy; the first stored stays
 // authoritative. When that first copy is the frontal image of a study whose
 // drafting failed, the study is queued for drafting again (a new draft
 // generation, in the same transaction): the worker then tries the copies
 // kept aside (PromoteConflict), so a PACS re-sending a decodable copy
 // recovers the study.
-func (s *Store) RecordConflict(ctx context.Context, c InstanceConflict) error {
+func (s *Store) RecordConflict(ctx context.Context, c ingest.InstanceConflict) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO instance_conflicts (sop_instance_uid, path, sha256, file_size, calling_ae,
 				transfer_syntax_uid) VALUES ($1,$2,$3,$4,$5,$6)`,
@@ -249,14 +182,14 @@ func (s *Store) RecordConflict(ctx context.Context, c InstanceConflict) error {
 }
 
 // ConflictCopies lists the copies of an instance kept aside, newest first.
-func (s *Store) ConflictCopies(ctx context.Context, sopInstanceUID string) ([]InstanceConflict, error) {
+func (s *Store) ConflictCopies(ctx context.Context, sopInstanceUID string) ([]ingest.InstanceConflict, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, sop_instance_uid, path, sha256, file_size, calling_ae, transfer_syntax_uid
 		FROM instance_conflicts WHERE sop_instance_uid = $1 ORDER BY received_at DESC, id DESC`, sopInstanceUID)
 	if err != nil {
 		return nil, fmt.Errorf("drafts: conflict copies: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InstanceConflict, error) {
-		var c InstanceConflict
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ingest.InstanceConflict, error) {
+		var c ingest.InstanceConflict
 		err := r.Scan(&c.ID, &c.SOPInstanceUID, &c.Path, &c.SHA256, &c.FileSize, &c.CallingAE, &c.TransferSyntaxUID)
 		return c, err
 	})
@@ -274,14 +207,14 @@ func (s *Store) ConflictCopies(ctx context.Context, sopInstanceUID string) ([]In
 func (s *Store) PromoteConflict(ctx context.Context, sopInstanceUID string, conflictID int64) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var study string
-		var cur InstanceConflict
+		var cur ingest.InstanceConflict
 		err := tx.QueryRow(ctx, `SELECT study_uid, path, sha256, file_size, calling_ae, transfer_syntax_uid
 			FROM instances WHERE sop_instance_uid = $1 FOR UPDATE`, sopInstanceUID).
 			Scan(&study, &cur.Path, &cur.SHA256, &cur.FileSize, &cur.CallingAE, &cur.TransferSyntaxUID)
 		if err != nil {
 			return fmt.Errorf("drafts: promote copy: instance: %w", err)
 		}
-		var c InstanceConflict
+		var c ingest.InstanceConflict
 		err = tx.QueryRow(ctx, `SELECT path, sha256, file_size, calling_ae, transfer_syntax_uid FROM instance_conflicts
 			WHERE id = $1 AND sop_instance_uid = $2 FOR UPDATE`, conflictID, sopInstanceUID).
 			Scan(&c.Path, &c.SHA256, &c.FileSize, &c.CallingAE, &c.TransferSyntaxUID)

@@ -7,10 +7,11 @@ import (
 
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/ingest"
 )
 
-func received(sop string) *drafts.ReceivedInstance {
-	return &drafts.ReceivedInstance{
+func received(sop string) *ingest.ReceivedInstance {
+	return &ingest.ReceivedInstance{
 		StudyUID: "1.2.3", SeriesUID: "1.2.3.4", SOPInstanceUID: sop, SOPClassUID: "1.2.840.10008.5.1.4.1.1.1",
 		TransferSyntaxUID: "1.2.840.10008.1.2.1", Path: "1.2.3/1.2.3.4/" + sop + ".dcm", FileSize: 100, DatasetSize: 80,
 		SHA256: "ab", CallingAE: "MOD", StudyDate: "20240131", Modality: "CR", ViewPosition: "PA", ViewCode: "272479007",
@@ -52,7 +53,7 @@ func TestIndexInstance(t *testing.T) {
 	// The same series under another study is refused, changing nothing.
 	moved := received("1.2.3.4.9")
 	moved.StudyUID = "1.2.9"
-	if err := s.IndexInstance(ctx, moved); !errors.Is(err, drafts.ErrSeriesInOtherStudy) {
+	if err := s.IndexInstance(ctx, moved); !errors.Is(err, ingest.ErrSeriesInOtherStudy) {
 		t.Fatalf("series under another study: %v", err)
 	}
 	var studies int
@@ -91,7 +92,7 @@ func TestIndexInstance(t *testing.T) {
 	if err := s.RecordDuplicate(ctx, "1.2.3.4.1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordConflict(ctx, drafts.InstanceConflict{SOPInstanceUID: "1.2.3.4.1", Path: ".conflicts/x.dcm", SHA256: "cd", FileSize: 5}); err != nil {
+	if err := s.RecordConflict(ctx, ingest.InstanceConflict{SOPInstanceUID: "1.2.3.4.1", Path: ".conflicts/x.dcm", SHA256: "cd", FileSize: 5}); err != nil {
 		t.Fatal(err)
 	}
 	var dups, conflicts int

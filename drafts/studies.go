@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/radraft/radraft/audit"
+	"github.com/radraft/radraft/ingest"
 )
 
 // Study states of the ingest part of the state machine. A study is
@@ -36,64 +37,6 @@ var (
 	ErrStudyState = errors.New("drafts: study state does not allow this")
 )
 
-// SettlingStudy is a quiet study handed to the view classifier.
-type SettlingStudy struct {
-	StudyUID         string
-	StudyDescription string
-	FirstReceivedAt  time.Time
-	LastReceivedAt   time.Time
-	Instances        []SettlingInstance
-}
-
-// SettlingInstance is one indexed image of a settling study.
-type SettlingInstance struct {
-	SOPInstanceUID    string
-	SOPClassUID       string
-	SeriesUID         string
-	SeriesDescription string
-	Modality          string // the series' Modality (0008,0060)
-	InstanceNumber    string
-	TransferSyntaxUID string
-	Path              string // relative to the storage dir
-	ViewPosition      string
-	ViewCode          string
-	ImageLaterality   string
-	Photometric       string
-	Rows, Columns     int
-	ReceivedAt        time.Time
-}
-
-// ViewDecision is the classifier's answer for a settling study.
-type ViewDecision struct {
-	// FrontalSOP is the chosen frontal image; empty means a person must
-	// decide (state needs_view).
-	FrontalSOP string
-	// Reason says why, in words shown to users ("View Position PA",
-	// "Study Description 'XR CHEST AP'", "no frontal image: ...").
-	// It must not carry PHI.
-	Reason string
-}
-
-// SettleError is a failure to settle one claimed study (the transaction was
-// rolled back; the study stays receiving and is due again).
-type SettleError struct {
-	StudyUID string
-	Err      error
-}
-
-func (e *SettleError) Error() string { return fmt.Sprintf("drafts: settle %s: %v", e.StudyUID, e.Err) }
-func (e *SettleError) Unwrap() error { return e.Err }
-
-// Settled reports what SettleNext did to one study.
-type Settled struct {
-	StudyUID string
-	State    string // ready or needs_view
-	ViewDecision
-	// JobInserted is false when an equal draft_study job was already
-	// pending (River's uniqueness), true when one was queued now.
-	JobInserted bool
-}
-
 // SettleNext claims one study that has been receiving with no new instance
 // for at least quiet (measured on the database clock, so nodes with skewed
 // clocks agree), asks decide for its frontal image, and records the answer
@@ -104,18 +47,18 @@ type Settled struct {
 // study back to receiving. Studies in skip are passed over (a caller's
 // back-off for studies that just failed, so that one cannot hold up the
 // rest). It returns nil, nil when no study is due; a failure after a study
-// was claimed is a *SettleError naming it.
+// was claimed is a *ingest.SettleError naming it.
 func (s *Store) SettleNext(ctx context.Context, quiet time.Duration, skip []string,
-	decide func(context.Context, *SettlingStudy) (ViewDecision, error)) (*Settled, error) {
+	decide func(context.Context, *ingest.SettlingStudy) (ingest.ViewDecision, error)) (*ingest.Settled, error) {
 	res, uid, err := s.settleNext(ctx, quiet, skip, decide)
 	if err != nil && uid != "" {
-		return nil, &SettleError{StudyUID: uid, Err: err}
+		return nil, &ingest.SettleError{StudyUID: uid, Err: err}
 	}
 	return res, err
 }
 
 func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []string,
-	decide func(context.Context, *SettlingStudy) (ViewDecision, error)) (*Settled, string, error) {
+	decide func(context.Context, *ingest.SettlingStudy) (ingest.ViewDecision, error)) (*ingest.Settled, string, error) {
 	if skip == nil {
 		skip = []string{}
 	}
@@ -124,7 +67,7 @@ func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []stri
 		return nil, "", fmt.Errorf("drafts: settle: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	st := &SettlingStudy{}
+	st := &ingest.SettlingStudy{}
 	err = tx.QueryRow(ctx, `SELECT study_uid, study_description, first_received_at, last_received_at
 		FROM studies
 		WHERE state = 'receiving' AND last_received_at <= now() - make_interval(secs => $1)
@@ -147,7 +90,7 @@ func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []stri
 	if err != nil {
 		return nil, uid, err
 	}
-	res := &Settled{StudyUID: st.StudyUID, ViewDecision: d}
+	res := &ingest.Settled{StudyUID: st.StudyUID, ViewDecision: d}
 	if d.FrontalSOP != "" && !hasInstance(st.Instances, d.FrontalSOP) {
 		return nil, uid, ErrInstanceNotInStudy
 	}
@@ -171,7 +114,7 @@ func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []stri
 
 // applyView writes a view decision to a locked study row and, when a
 // frontal image was chosen, queues its draft in the same transaction.
-func (s *Store) applyView(ctx context.Context, tx pgx.Tx, studyUID string, d ViewDecision, jobReason string) (bool, error) {
+func (s *Store) applyView(ctx context.Context, tx pgx.Tx, studyUID string, d ingest.ViewDecision, jobReason string) (bool, error) {
 	if d.FrontalSOP == "" {
 		_, err := tx.Exec(ctx, `UPDATE studies SET state = 'needs_view', state_reason = $2, view_reason = $2,
 			frontal_sop_instance_uid = NULL, settled_at = now(), updated_at = now() WHERE study_uid = $1`,
@@ -205,7 +148,7 @@ func (s *Store) applyView(ctx context.Context, tx pgx.Tx, studyUID string, d Vie
 	return !r.UniqueSkippedAsDuplicate, nil
 }
 
-func settlingInstances(ctx context.Context, tx pgx.Tx, studyUID string) ([]SettlingInstance, error) {
+func settlingInstances(ctx context.Context, tx pgx.Tx, studyUID string) ([]ingest.SettlingInstance, error) {
 	rows, err := tx.Query(ctx, `SELECT i.sop_instance_uid, i.sop_class_uid, i.series_uid, COALESCE(se.series_description, ''),
 			COALESCE(se.modality, ''), i.instance_number, i.transfer_syntax_uid, i.path, i.view_position, i.view_code, i.image_laterality,
 			i.photometric, i.rows_, i.columns_, i.received_at
@@ -215,8 +158,8 @@ func settlingInstances(ctx context.Context, tx pgx.Tx, studyUID string) ([]Settl
 	if err != nil {
 		return nil, fmt.Errorf("drafts: settle: instances: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SettlingInstance, error) {
-		var i SettlingInstance
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ingest.SettlingInstance, error) {
+		var i ingest.SettlingInstance
 		err := r.Scan(&i.SOPInstanceUID, &i.SOPClassUID, &i.SeriesUID, &i.SeriesDescription, &i.Modality, &i.InstanceNumber,
 			&i.TransferSyntaxUID, &i.Path, &i.ViewPosition, &i.ViewCode, &i.ImageLaterality, &i.Photometric,
 			&i.Rows, &i.Columns, &i.ReceivedAt)
@@ -228,7 +171,7 @@ func settlingInstances(ctx context.Context, tx pgx.Tx, studyUID string) ([]Settl
 	return out, nil
 }
 
-func hasInstance(is []SettlingInstance, sop string) bool {
+func hasInstance(is []ingest.SettlingInstance, sop string) bool {
 	for _, i := range is {
 		if i.SOPInstanceUID == sop {
 			return true
@@ -276,7 +219,7 @@ func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, act
 	if rows <= 0 {
 		return ErrNotAnImage
 	}
-	d := ViewDecision{FrontalSOP: sopInstanceUID, Reason: "chosen by " + actor}
+	d := ingest.ViewDecision{FrontalSOP: sopInstanceUID, Reason: "chosen by " + actor}
 	if _, err := s.applyView(ctx, tx, studyUID, d, "requested"); err != nil {
 		return err
 	}
@@ -292,7 +235,7 @@ func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, act
 
 // StudyInstances lists a study's instances as the settler sees them (for a
 // view picker in the UI and for tests).
-func (s *Store) StudyInstances(ctx context.Context, studyUID string) ([]SettlingInstance, error) {
+func (s *Store) StudyInstances(ctx context.Context, studyUID string) ([]ingest.SettlingInstance, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("drafts: study instances: %w", err)

@@ -10,11 +10,12 @@ import (
 
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/ingest"
 )
 
 func indexTestInstance(t *testing.T, s *drafts.Store, study, sop, viewPosition string) {
 	t.Helper()
-	err := s.IndexInstance(context.Background(), &drafts.ReceivedInstance{
+	err := s.IndexInstance(context.Background(), &ingest.ReceivedInstance{
 		StudyUID: study, SeriesUID: study + ".1", SOPInstanceUID: sop,
 		SOPClassUID: "1.2.840.10008.5.1.4.1.1.1", TransferSyntaxUID: "1.2.840.10008.1.2.1",
 		Path: study + "/" + sop + ".dcm", FileSize: 100, DatasetSize: 90, SHA256: "x" + sop,
@@ -55,13 +56,13 @@ func countDraftJobs(t *testing.T, s *drafts.Store, study string) int {
 }
 
 // firstFrontal picks the first instance with View Position PA or AP.
-func firstFrontal(_ context.Context, st *drafts.SettlingStudy) (drafts.ViewDecision, error) {
+func firstFrontal(_ context.Context, st *ingest.SettlingStudy) (ingest.ViewDecision, error) {
 	for _, in := range st.Instances {
 		if in.ViewPosition == "PA" || in.ViewPosition == "AP" {
-			return drafts.ViewDecision{FrontalSOP: in.SOPInstanceUID, Reason: "View Position " + in.ViewPosition}, nil
+			return ingest.ViewDecision{FrontalSOP: in.SOPInstanceUID, Reason: "View Position " + in.ViewPosition}, nil
 		}
 	}
-	return drafts.ViewDecision{Reason: "no frontal"}, nil
+	return ingest.ViewDecision{Reason: "no frontal"}, nil
 }
 
 func TestSettleNextWaitsForQuiet(t *testing.T) {
@@ -200,7 +201,7 @@ func TestSettleConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				res, err := s.SettleNext(ctx, time.Second, nil, func(ctx context.Context, st *drafts.SettlingStudy) (drafts.ViewDecision, error) {
+				res, err := s.SettleNext(ctx, time.Second, nil, func(ctx context.Context, st *ingest.SettlingStudy) (ingest.ViewDecision, error) {
 					time.Sleep(5 * time.Millisecond) // hold the lock a while
 					return firstFrontal(ctx, st)
 				})
@@ -241,10 +242,10 @@ func TestSettleRejectsForeignFrontal(t *testing.T) {
 	ctx := context.Background()
 	indexTestInstance(t, s, "1.2.6", "1.2.6.1.1", "PA")
 	backdate(t, s, "1.2.6", time.Hour)
-	_, err := s.SettleNext(ctx, time.Second, nil, func(context.Context, *drafts.SettlingStudy) (drafts.ViewDecision, error) {
-		return drafts.ViewDecision{FrontalSOP: "7.7.7", Reason: "bogus"}, nil
+	_, err := s.SettleNext(ctx, time.Second, nil, func(context.Context, *ingest.SettlingStudy) (ingest.ViewDecision, error) {
+		return ingest.ViewDecision{FrontalSOP: "7.7.7", Reason: "bogus"}, nil
 	})
-	var se *drafts.SettleError
+	var se *ingest.SettleError
 	if !errors.Is(err, drafts.ErrInstanceNotInStudy) || !errors.As(err, &se) || se.StudyUID != "1.2.6" {
 		t.Fatalf("err %v", err)
 	}

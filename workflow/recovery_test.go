@@ -9,6 +9,7 @@ import (
 
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/ingest"
 	"github.com/radraft/radraft/workflow"
 )
 
@@ -28,7 +29,7 @@ func TestRecoveryFromKeptCopy(t *testing.T) {
 			return workflow.Indication{Text: "cough", Source: "order", HasOrder: true}, nil
 		}}
 	// The re-send arrives: the SCP keeps it aside and records it.
-	if err := s.RecordConflict(ctx, drafts.InstanceConflict{SOPInstanceUID: sop,
+	if err := s.RecordConflict(ctx, ingest.InstanceConflict{SOPInstanceUID: sop,
 		Path: ".conflicts/" + sop + "/resent-decodable.dcm", SHA256: "resent", FileSize: 2, CallingAE: "PACS",
 		TransferSyntaxUID: "1.2.840.10008.1.2.1"}); err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func TestRecoveryFromKeptCopy(t *testing.T) {
 		t.Fatalf("instance %s (%s), kept %s (%s): the decodable copy must be the instance", path, ts, keptPath, keptTS)
 	}
 	// A re-send to a study that is not draft_failed queues nothing more.
-	if err := s.RecordConflict(ctx, drafts.InstanceConflict{SOPInstanceUID: sop, Path: ".conflicts/x.dcm", SHA256: "x"}); err != nil {
+	if err := s.RecordConflict(ctx, ingest.InstanceConflict{SOPInstanceUID: sop, Path: ".conflicts/x.dcm", SHA256: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	var n int

@@ -16,6 +16,7 @@ import (
 	"github.com/radraft/radraft/dicom/scp/scptest"
 	"github.com/radraft/radraft/dicom/ul"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/ingest"
 )
 
 // failingIndex fails IndexInstance while fail is set.
@@ -24,7 +25,7 @@ type failingIndex struct {
 	fail atomic.Bool
 }
 
-func (f *failingIndex) IndexInstance(ctx context.Context, r *drafts.ReceivedInstance) error {
+func (f *failingIndex) IndexInstance(ctx context.Context, r *ingest.ReceivedInstance) error {
 	if f.fail.Load() {
 		return errors.New("simulated database failure")
 	}

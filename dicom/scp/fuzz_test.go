@@ -14,36 +14,36 @@ import (
 	"time"
 
 	"github.com/radraft/radraft/dicom/ul"
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/ingest"
 )
 
 // memIndex is an in-memory Index: fuzzing at Postgres speed would find
 // little (the database side is tested against real Postgres elsewhere).
 type memIndex struct {
 	mu     sync.Mutex
-	sops   map[string]*drafts.StoredInstance
+	sops   map[string]*ingest.StoredInstance
 	series map[string]string
 }
 
-func (m *memIndex) LookupInstance(_ context.Context, sop string) (*drafts.StoredInstance, error) {
+func (m *memIndex) LookupInstance(_ context.Context, sop string) (*ingest.StoredInstance, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.sops[sop], nil
 }
 
-func (m *memIndex) IndexInstance(_ context.Context, r *drafts.ReceivedInstance) error {
+func (m *memIndex) IndexInstance(_ context.Context, r *ingest.ReceivedInstance) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if st, ok := m.series[r.SeriesUID]; ok && st != r.StudyUID {
-		return drafts.ErrSeriesInOtherStudy
+		return ingest.ErrSeriesInOtherStudy
 	}
 	m.series[r.SeriesUID] = r.StudyUID
-	m.sops[r.SOPInstanceUID] = &drafts.StoredInstance{SOPInstanceUID: r.SOPInstanceUID, StudyUID: r.StudyUID, Path: r.Path, SHA256: r.SHA256}
+	m.sops[r.SOPInstanceUID] = &ingest.StoredInstance{SOPInstanceUID: r.SOPInstanceUID, StudyUID: r.StudyUID, Path: r.Path, SHA256: r.SHA256}
 	return nil
 }
 
 func (m *memIndex) RecordDuplicate(context.Context, string) error                 { return nil }
-func (m *memIndex) RecordConflict(context.Context, drafts.InstanceConflict) error { return nil }
+func (m *memIndex) RecordConflict(context.Context, ingest.InstanceConflict) error { return nil }
 
 // fuzzConn is a net.Conn reading from a byte slice and discarding writes.
 type fuzzConn struct{ r *bytes.Reader }
@@ -73,7 +73,7 @@ func FuzzServer(f *testing.F) {
 		f.Fatal(err)
 	}
 	s := New(Config{AETitle: "RADRAFT", MaxPDU: 64 << 10, ARTIM: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		storage, &memIndex{sops: map[string]*drafts.StoredInstance{}, series: map[string]string{}})
+		storage, &memIndex{sops: map[string]*ingest.StoredInstance{}, series: map[string]string{}})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)

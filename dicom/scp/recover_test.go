@@ -11,6 +11,7 @@ import (
 	"github.com/radraft/radraft/dicom"
 	"github.com/radraft/radraft/dicom/scp/scptest"
 	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/ingest"
 )
 
 // An A-ASSOCIATE-AC sent first, its presentation context holding no
@@ -35,7 +36,7 @@ func TestAssociateACFirstIsAborted(t *testing.T) {
 // panickingIndex panics on lookup, as a bug anywhere in a handler would.
 type panickingIndex struct{ *drafts.Store }
 
-func (panickingIndex) LookupInstance(context.Context, string) (*drafts.StoredInstance, error) {
+func (panickingIndex) LookupInstance(context.Context, string) (*ingest.StoredInstance, error) {
 	panic("bug in a handler")
 }
 

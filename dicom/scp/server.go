@@ -56,16 +56,17 @@ import (
 	"github.com/radraft/radraft/dicom/cfind"
 	"github.com/radraft/radraft/dicom/dimse"
 	"github.com/radraft/radraft/dicom/ul"
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/ingest"
 	"github.com/radraft/radraft/internal/netserve"
 )
 
-// Index is where stored instances are recorded (*drafts.Store).
+// Index is where stored instances are recorded: the store implements it
+// (drafts.Store), this package sees only the ingest types.
 type Index interface {
-	LookupInstance(ctx context.Context, sopInstanceUID string) (*drafts.StoredInstance, error)
-	IndexInstance(ctx context.Context, r *drafts.ReceivedInstance) error
+	LookupInstance(ctx context.Context, sopInstanceUID string) (*ingest.StoredInstance, error)
+	IndexInstance(ctx context.Context, r *ingest.ReceivedInstance) error
 	RecordDuplicate(ctx context.Context, sopInstanceUID string) error
-	RecordConflict(ctx context.Context, c drafts.InstanceConflict) error
+	RecordConflict(ctx context.Context, c ingest.InstanceConflict) error
 }
 
 // Config is the SCP's behaviour.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/radraft/radraft/dicom/dataset"
 	"github.com/radraft/radraft/dicom/dimse"
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/ingest"
 )
 
 // storeService is the Storage SCP: a C-STORE's dataset goes through Ingest
@@ -97,7 +97,7 @@ func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (
 		return dimse.StatusOutOfResources, "storage write failed"
 	}
 	lap(3)
-	r := &drafts.ReceivedInstance{
+	r := &ingest.ReceivedInstance{
 		StudyUID: h.StudyUID, AccessionNumber: h.AccessionNumber, PatientID: h.PatientID,
 		PatientName: h.PatientName, PatientBirthDate: h.PatientBirthDate, PatientSex: h.PatientSex,
 		StudyDate: h.StudyDate, StudyTime: h.StudyTime, StudyDescription: h.StudyDescription,
@@ -110,7 +110,7 @@ func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (
 		ImageLaterality: h.ImageLaterality, Photometric: h.Photometric, Rows: h.Rows, Columns: h.Columns,
 	}
 	err = s.index.IndexInstance(ctx, r)
-	if errors.Is(err, drafts.ErrSeriesInOtherStudy) {
+	if errors.Is(err, ingest.ErrSeriesInOtherStudy) {
 		// Permanent: the file just renamed into place is neither indexed
 		// nor acknowledged (its SOP instance is new: checked under the lock).
 		os.Remove(filepath.Join(s.storage.Dir, rel))
@@ -127,7 +127,7 @@ func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (
 }
 
 // second handles a copy of an already indexed instance.
-func (s *Server) second(ctx context.Context, in *incoming, existing *drafts.StoredInstance, sum, ts string, o Origin) (uint16, string) {
+func (s *Server) second(ctx context.Context, in *incoming, existing *ingest.StoredInstance, sum, ts string, o Origin) (uint16, string) {
 	if existing.SHA256 == sum {
 		in.abort()
 		if err := s.index.RecordDuplicate(ctx, existing.SOPInstanceUID); err != nil {
@@ -141,7 +141,7 @@ func (s *Server) second(ctx context.Context, in *incoming, existing *drafts.Stor
 		s.log.Error("dicom: storing a conflicting copy failed", "err", err)
 		return dimse.StatusOutOfResources, "storage write failed"
 	}
-	if err := s.index.RecordConflict(ctx, drafts.InstanceConflict{
+	if err := s.index.RecordConflict(ctx, ingest.InstanceConflict{
 		SOPInstanceUID: existing.SOPInstanceUID, Path: rel, SHA256: sum, FileSize: in.size(), CallingAE: o.CallingAE,
 		TransferSyntaxUID: ts,
 	}); err != nil {

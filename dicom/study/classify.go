@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/radraft/radraft/dicom/pixels"
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/ingest"
 )
 
 // View is what an image shows, as far as its headers tell.
@@ -195,9 +195,9 @@ func textView(s string) (View, string, bool) {
 // columns), the later arrival, and finally the lowest SOP Instance UID so the
 // choice is reproducible. With no frontal image the decision is left to a
 // person, with a reason that counts what was found.
-func Decide(all []Image) drafts.ViewDecision {
+func Decide(all []Image) ingest.ViewDecision {
 	if len(all) == 0 {
-		return drafts.ViewDecision{Reason: "no images in the study"}
+		return ingest.ViewDecision{Reason: "no images in the study"}
 	}
 	var images, skipped []Image
 	var why []string
@@ -210,9 +210,9 @@ func Decide(all []Image) drafts.ViewDecision {
 	}
 	skip := skippedReason(skipped, why)
 	if len(images) == 0 {
-		return drafts.ViewDecision{Reason: "needs a view decision: no projection radiograph in the study; " + skip}
+		return ingest.ViewDecision{Reason: "needs a view decision: no projection radiograph in the study; " + skip}
 	}
-	withSkipped := func(d drafts.ViewDecision) drafts.ViewDecision {
+	withSkipped := func(d ingest.ViewDecision) ingest.ViewDecision {
 		if skip != "" {
 			d.Reason += "; " + skip
 		}
@@ -263,7 +263,7 @@ func Decide(all []Image) drafts.ViewDecision {
 			}
 			parts = append(parts, p)
 		}
-		return withSkipped(drafts.ViewDecision{Reason: "needs a view decision: no frontal image identified among " +
+		return withSkipped(ingest.ViewDecision{Reason: "needs a view decision: no frontal image identified among " +
 			plural(len(images), "image") + ": " + strings.Join(parts, "; ")})
 	}
 	projRank := func(p string) int {
@@ -306,7 +306,7 @@ func Decide(all []Image) drafts.ViewDecision {
 		}
 		reason = fmt.Sprintf("%s; chosen among %d frontal images (%s)", reason, len(frontals), rule)
 	}
-	return withSkipped(drafts.ViewDecision{FrontalSOP: best.im.SOPInstanceUID, Reason: reason})
+	return withSkipped(ingest.ViewDecision{FrontalSOP: best.im.SOPInstanceUID, Reason: reason})
 }
 
 func contains(ss []string, s string) bool {

@@ -1,7 +1,7 @@
 // Package study owns what happens to a study once its images have arrived:
 // deciding that it is complete (settling) and picking the frontal image
 // the model drafts from (view classification). The state lives in Postgres
-// (drafts.Store.SettleNext); this package supplies the policy.
+// (SettleStore, which drafts.Store implements); this package supplies the policy.
 //
 // # Why a quiet timer, not association release
 //
@@ -48,13 +48,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/radraft/radraft/drafts"
+	"github.com/radraft/radraft/ingest"
 )
+
+// SettleStore claims quiet studies and records the view decision with the
+// study's next step in one transaction (drafts.Store implements it).
+type SettleStore interface {
+	SettleNext(ctx context.Context, quiet time.Duration, skip []string,
+		decide func(context.Context, *ingest.SettlingStudy) (ingest.ViewDecision, error)) (*ingest.Settled, error)
+}
 
 // Settler settles quiet studies. Run one per node that runs listeners; any
 // number may run against one database.
 type Settler struct {
-	Store *drafts.Store
+	Store SettleStore
 	// StorageDir is where the indexed paths are relative to; empty = do not
 	// read files (decide from the indexed columns only).
 	StorageDir string
@@ -129,7 +136,7 @@ func (s *Settler) SettleDue(ctx context.Context) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
 		res, err := s.Store.SettleNext(ctx, s.Quiet, skip, s.Decide)
-		var se *drafts.SettleError
+		var se *ingest.SettleError
 		if errors.As(err, &se) && ctx.Err() == nil {
 			s.log().Error("study: settle failed; retrying later", "study_uid", se.StudyUID, "err", se.Err, "retry_in", retryAfter)
 			s.failed[se.StudyUID] = time.Now().Add(retryAfter)
@@ -147,7 +154,7 @@ func (s *Settler) SettleDue(ctx context.Context) (int, error) {
 
 // Decide classifies a settling study's images (see Decide). It reads the
 // stored files only when the indexed columns leave an image undecided.
-func (s *Settler) Decide(ctx context.Context, st *drafts.SettlingStudy) (drafts.ViewDecision, error) {
+func (s *Settler) Decide(ctx context.Context, st *ingest.SettlingStudy) (ingest.ViewDecision, error) {
 	images := make([]Image, len(st.Instances))
 	undecided := false
 	for i, in := range st.Instances {
@@ -171,7 +178,7 @@ func (s *Settler) Decide(ctx context.Context, st *drafts.SettlingStudy) (drafts.
 	if undecided && s.StorageDir != "" {
 		for i, in := range st.Instances {
 			if ctx.Err() != nil {
-				return drafts.ViewDecision{}, ctx.Err()
+				return ingest.ViewDecision{}, ctx.Err()
 			}
 			if ok, _ := Candidate(images[i]); !ok {
 				continue

@@ -16,6 +16,7 @@ import (
 	"github.com/radraft/radraft/dicom/study"
 	"github.com/radraft/radraft/drafts"
 	"github.com/radraft/radraft/drafts/draftstest"
+	"github.com/radraft/radraft/ingest"
 	"github.com/radraft/radraft/internal/testfiles"
 )
 
@@ -44,7 +45,7 @@ func storeCopy(t *testing.T, src, dir, rel string) string {
 	return rel
 }
 
-func index(t *testing.T, s *drafts.Store, ri drafts.ReceivedInstance) {
+func index(t *testing.T, s *drafts.Store, ri ingest.ReceivedInstance) {
 	t.Helper()
 	if ri.SeriesUID == "" {
 		ri.SeriesUID = ri.StudyUID + ".1"
@@ -103,7 +104,7 @@ func TestSettlerCR(t *testing.T) {
 	dir := t.TempDir()
 	const uid = "1.2.826.0.1.3680043.10.1190.7.1"
 	rel := storeCopy(t, testfiles.CR(t), dir, uid+"/cr.dcm")
-	index(t, s, drafts.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", Path: rel,
+	index(t, s, ingest.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", Path: rel,
 		Photometric: "MONOCHROME1", Rows: 2140, Columns: 1760})
 	draftstest.MustExec(t, s, `UPDATE studies SET last_received_at = now() - interval '1 minute'`)
 
@@ -133,10 +134,10 @@ func TestSettlerRun(t *testing.T) {
 	defer cancel()
 	go st.Run(ctx)
 
-	index(t, s, drafts.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", ViewPosition: "LL", Rows: 10, Columns: 10})
+	index(t, s, ingest.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", ViewPosition: "LL", Rows: 10, Columns: 10})
 	time.Sleep(quiet / 2)
 	// Second instance before the first would have settled: restarts the quiet period.
-	index(t, s, drafts.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.2", StudyDescription: "XR CHEST PA AND LATERAL",
+	index(t, s, ingest.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.2", StudyDescription: "XR CHEST PA AND LATERAL",
 		ViewPosition: "PA", Rows: 10, Columns: 10})
 	if r := loadStudy(t, s, uid, quiet); r.state != "receiving" {
 		t.Fatalf("settled before the quiet period: %+v", r)
@@ -150,7 +151,7 @@ func TestSettlerRun(t *testing.T) {
 	}
 
 	// A late AP instance: back to receiving, then ready again; PA still wins.
-	index(t, s, drafts.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.3", ViewPosition: "AP", Rows: 20, Columns: 20})
+	index(t, s, ingest.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.3", ViewPosition: "AP", Rows: 20, Columns: 20})
 	if r := loadStudy(t, s, uid, quiet); r.state != "receiving" {
 		t.Fatalf("late instance did not reopen the study: %+v", r)
 	}
@@ -182,7 +183,7 @@ func waitState(t *testing.T, s *drafts.Store, uid, state string, quiet time.Dura
 func TestSettlerNeedsView(t *testing.T) {
 	s := draftstest.New(t)
 	const uid = "1.2.826.0.1.3680043.10.1190.7.3"
-	index(t, s, drafts.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", ViewCode: "399198007"})
+	index(t, s, ingest.ReceivedInstance{StudyUID: uid, SOPInstanceUID: uid + ".1.1", ViewCode: "399198007"})
 	draftstest.MustExec(t, s, `UPDATE studies SET last_received_at = now() - interval '1 minute'`)
 	st := &study.Settler{Store: s, StorageDir: t.TempDir(), Quiet: time.Second}
 	if n, err := st.SettleDue(context.Background()); err != nil || n != 1 {

@@ -120,7 +120,9 @@ func countDelimiters(raw []byte, d Delimiters) int {
 
 // Parse parses one message. Segment terminators may be CR, LF or CRLF; empty
 // lines are skipped. The message must start with MSH and declare distinct
-// delimiters.
+// delimiters. It is kept in one piece because it is the wire-format parser:
+// the delimiters it reads from MSH-1/MSH-2 feed straight into the segment
+// loop, and the checks on hostile input sit in the order bytes arrive.
 func Parse(raw []byte) (*Message, error) {
 	// Drop a BOM and leading whitespace some senders put before MSH.
 	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))

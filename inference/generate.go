@@ -137,7 +137,9 @@ type GenOptions struct {
 	IgnoreEOS bool
 }
 
-// GenerateWith is Generate with options.
+// GenerateWith is Generate with options. It is kept in one piece because
+// its timed stages (vision, embed, prefill, decode) share the prompt
+// embedding buffer and the per-stage clocks that Generation.Timings reports.
 func (m *Model) GenerateWith(ctx context.Context, pixels []float32, before, after []int64, o GenOptions) (*Generation, error) {
 	maxNew := o.MaxNewTokens
 	if maxNew <= 0 {

@@ -161,12 +161,33 @@ func Parse(b []byte) (*Tokenizer, error) {
 	if len(charsmap) > 0 {
 		return nil, fmt.Errorf("sentencepiece normaliser %q with a precompiled character map is not supported (only identity)", normName)
 	}
+	if err := t.index(); err != nil {
+		return nil, err
+	}
+	if t.unk < 0 {
+		return nil, errors.New("sentencepiece model: no unknown piece")
+	}
+	if t.byteFallback {
+		for i, id := range t.byteID {
+			if id < 0 {
+				return nil, fmt.Errorf("sentencepiece model: byte_fallback without piece <0x%02X>", i)
+			}
+		}
+	}
+	sort.SliceStable(t.user, func(i, j int) bool { return len(t.user[i]) > len(t.user[j]) })
+	return t, nil
+}
+
+// index fills the piece maps (normal and user-defined pieces by text,
+// reserved ones apart), the byte-fallback table and the special ids from
+// t.pieces, refusing a piece listed twice or a malformed byte piece.
+func (t *Tokenizer) index() error {
 	for i, p := range t.pieces {
 		id := int32(i)
 		switch p.typ {
 		case Normal, UserDefined, Unused:
 			if _, dup := t.normal[p.text]; dup {
-				return nil, fmt.Errorf("sentencepiece model: piece %q twice", p.text)
+				return fmt.Errorf("sentencepiece model: piece %q twice", p.text)
 			}
 			t.normal[p.text] = id
 			if p.typ == UserDefined {
@@ -174,7 +195,7 @@ func Parse(b []byte) (*Tokenizer, error) {
 			}
 		default:
 			if _, dup := t.reserved[p.text]; dup {
-				return nil, fmt.Errorf("sentencepiece model: piece %q twice", p.text)
+				return fmt.Errorf("sentencepiece model: piece %q twice", p.text)
 			}
 			t.reserved[p.text] = id
 		}
@@ -184,7 +205,7 @@ func Parse(b []byte) (*Tokenizer, error) {
 		case Byte:
 			var v int
 			if _, err := fmt.Sscanf(p.text, "<0x%02X>", &v); err != nil || len(p.text) != 6 || v > 255 {
-				return nil, fmt.Errorf("sentencepiece model: byte piece %q", p.text)
+				return fmt.Errorf("sentencepiece model: byte piece %q", p.text)
 			}
 			t.byteID[v] = id
 			t.pieces[i].b = byte(v)
@@ -199,18 +220,7 @@ func Parse(b []byte) (*Tokenizer, error) {
 			}
 		}
 	}
-	if t.unk < 0 {
-		return nil, errors.New("sentencepiece model: no unknown piece")
-	}
-	if t.byteFallback {
-		for i, id := range t.byteID {
-			if id < 0 {
-				return nil, fmt.Errorf("sentencepiece model: byte_fallback without piece <0x%02X>", i)
-			}
-		}
-	}
-	sort.SliceStable(t.user, func(i, j int) bool { return len(t.user[i]) > len(t.user[j]) })
-	return t, nil
+	return nil
 }
 
 // fields walks the fields of one protobuf message; for varints n is the

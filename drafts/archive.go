@@ -102,7 +102,7 @@ func (s *Store) SearchStudies(ctx context.Context, q ArchiveQuery) ([]ArchiveStu
 	if q.Modality != "" {
 		w.add("EXISTS (SELECT 1 FROM series m WHERE m.study_uid = st.study_uid AND m.modality = ?)", q.Modality)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT st.study_uid, COALESCE(to_char(st.study_date, 'YYYYMMDD'), ''), st.study_time,
+	rows, err := s.db.Query(ctx, `SELECT st.study_uid, COALESCE(to_char(st.study_date, 'YYYYMMDD'), ''), st.study_time,
 			st.accession_number, st.referring_physician, st.study_description,
 			st.patient_id, st.patient_name, st.patient_birth_date, st.patient_sex,
 			COALESCE((SELECT array_agg(DISTINCT se.modality ORDER BY se.modality) FROM series se
@@ -137,7 +137,7 @@ func (s *Store) SearchSeries(ctx context.Context, q ArchiveQuery) ([]ArchiveSeri
 	if q.Modality != "" {
 		w.add("se.modality = ?", q.Modality)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT se.study_uid, se.series_uid, se.modality, se.series_number, se.series_description, se.body_part,
+	rows, err := s.db.Query(ctx, `SELECT se.study_uid, se.series_uid, se.modality, se.series_number, se.series_description, se.body_part,
 			(SELECT count(*) FROM instances i WHERE i.series_uid = se.series_uid)
 		FROM series se JOIN studies st ON st.study_uid = se.study_uid
 		WHERE `+w.sql()+` ORDER BY se.study_uid, NULLIF(regexp_replace(se.series_number, '\D', '', 'g'), '')::bigint NULLS LAST, se.series_uid`+q.page(), w.args...)
@@ -172,7 +172,7 @@ func (s *Store) SearchInstances(ctx context.Context, q ArchiveQuery) ([]ArchiveI
 	if q.Modality != "" {
 		w.add("se.modality = ?", q.Modality)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT i.study_uid, i.series_uid, i.sop_class_uid, i.sop_instance_uid, i.instance_number,
+	rows, err := s.db.Query(ctx, `SELECT i.study_uid, i.series_uid, i.sop_class_uid, i.sop_instance_uid, i.instance_number,
 			i.transfer_syntax_uid, i.path, i.rows_, i.columns_, i.file_size
 		FROM instances i JOIN series se ON se.series_uid = i.series_uid JOIN studies st ON st.study_uid = i.study_uid
 		WHERE `+w.sql()+` ORDER BY i.study_uid, i.series_uid,

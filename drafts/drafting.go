@@ -62,7 +62,7 @@ func (s *Store) DraftTarget(ctx context.Context, studyUID string) (*DraftTarget,
 	var frontal, path, reportID, status *string
 	var cur, ai *int
 	var aiIndication *string
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		SELECT st.state, st.frontal_sop_instance_uid, i.path, st.settled_at, st.draft_generation,
 		       r.id::text, r.status, r.current_version, r.ai_version, v.indication
 		FROM studies st
@@ -131,7 +131,7 @@ func (s *Store) MarkDraftRetrying(ctx context.Context, studyUID string, gen int6
 
 func (s *Store) setStudyState(ctx context.Context, studyUID string, gen int64, state, reason string) error {
 	var current int64
-	err := s.pool.QueryRow(ctx, `UPDATE studies SET state = CASE WHEN draft_generation <= $4 THEN $2 ELSE state END,
+	err := s.db.QueryRow(ctx, `UPDATE studies SET state = CASE WHEN draft_generation <= $4 THEN $2 ELSE state END,
 			state_reason = CASE WHEN draft_generation <= $4 THEN $3 ELSE state_reason END,
 			updated_at = CASE WHEN draft_generation <= $4 THEN now() ELSE updated_at END
 		WHERE study_uid=$1 RETURNING draft_generation`, studyUID, state, reason, gen).Scan(&current)
@@ -149,7 +149,7 @@ func (s *Store) setStudyState(ctx context.Context, studyUID string, gen int64, s
 
 // SetStudyReason changes only the readable reason (e.g. "waiting for the order").
 func (s *Store) SetStudyReason(ctx context.Context, studyUID, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE studies SET state_reason=$2, updated_at=now() WHERE study_uid=$1`, studyUID, reason)
+	_, err := s.db.Exec(ctx, `UPDATE studies SET state_reason=$2, updated_at=now() WHERE study_uid=$1`, studyUID, reason)
 	if err != nil {
 		return fmt.Errorf("drafts: set study reason: %w", err)
 	}
@@ -184,7 +184,7 @@ func (s *Store) SaveAIDraft(ctx context.Context, d AIDraft) (reportID string, ve
 	if d.Timings == nil {
 		timings = []byte("{}")
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var gen int64
 		err := tx.QueryRow(ctx, `SELECT draft_generation FROM studies WHERE study_uid=$1 FOR UPDATE`, d.StudyUID).Scan(&gen)
 		if errors.Is(err, pgx.ErrNoRows) {

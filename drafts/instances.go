@@ -20,7 +20,7 @@ var ErrInstanceExists = errors.New("drafts: instance already stored")
 // nil when there is none.
 func (s *Store) LookupInstance(ctx context.Context, sopInstanceUID string) (*ingest.StoredInstance, error) {
 	si := &ingest.StoredInstance{}
-	err := s.pool.QueryRow(ctx, `SELECT sop_instance_uid, study_uid, path, sha256, file_size, duplicate_count
+	err := s.db.QueryRow(ctx, `SELECT sop_instance_uid, study_uid, path, sha256, file_size, duplicate_count
 		FROM instances WHERE sop_instance_uid = $1`, sopInstanceUID).
 		Scan(&si.SOPInstanceUID, &si.StudyUID, &si.Path, &si.SHA256, &si.FileSize, &si.DuplicateCount)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -52,7 +52,7 @@ func parseDA(s string) *time.Time {
 // Instance UID is already indexed, and ingest.ErrSeriesInOtherStudy when the
 // series is indexed under another study. The file must already be durable.
 func (s *Store) IndexInstance(ctx context.Context, r *ingest.ReceivedInstance) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("drafts: index instance: %w", err)
 	}
@@ -135,7 +135,7 @@ func (s *Store) IndexInstance(ctx context.Context, r *ingest.ReceivedInstance) e
 // RecordDuplicate counts an identical copy of an indexed instance received
 // again (an idempotent re-send).
 func (s *Store) RecordDuplicate(ctx context.Context, sopInstanceUID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE instances SET duplicate_count = duplicate_count + 1 WHERE sop_instance_uid = $1`, sopInstanceUID)
+	tag, err := s.db.Exec(ctx, `UPDATE instances SET duplicate_count = duplicate_count + 1 WHERE sop_instance_uid = $1`, sopInstanceUID)
 	if err != nil {
 		return fmt.Errorf("drafts: record duplicate: %w", err)
 	}
@@ -152,7 +152,7 @@ func (s *Store) RecordDuplicate(ctx context.Context, sopInstanceUID string) erro
 // kept aside (PromoteConflict), so a PACS re-sending a decodable copy
 // recovers the study.
 func (s *Store) RecordConflict(ctx context.Context, c ingest.InstanceConflict) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO instance_conflicts (sop_instance_uid, path, sha256, file_size, calling_ae,
 				transfer_syntax_uid) VALUES ($1,$2,$3,$4,$5,$6)`,
 			c.SOPInstanceUID, c.Path, c.SHA256, c.FileSize, c.CallingAE, c.TransferSyntaxUID); err != nil {
@@ -183,7 +183,7 @@ func (s *Store) RecordConflict(ctx context.Context, c ingest.InstanceConflict) e
 
 // ConflictCopies lists the copies of an instance kept aside, newest first.
 func (s *Store) ConflictCopies(ctx context.Context, sopInstanceUID string) ([]ingest.InstanceConflict, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, sop_instance_uid, path, sha256, file_size, calling_ae, transfer_syntax_uid
+	rows, err := s.db.Query(ctx, `SELECT id, sop_instance_uid, path, sha256, file_size, calling_ae, transfer_syntax_uid
 		FROM instance_conflicts WHERE sop_instance_uid = $1 ORDER BY received_at DESC, id DESC`, sopInstanceUID)
 	if err != nil {
 		return nil, fmt.Errorf("drafts: conflict copies: %w", err)
@@ -205,7 +205,7 @@ func (s *Store) ConflictCopies(ctx context.Context, sopInstanceUID string) ([]in
 // moved: instances.path may then point under .conflicts). It is for a copy
 // that decodes when the indexed one does not; audited.
 func (s *Store) PromoteConflict(ctx context.Context, sopInstanceUID string, conflictID int64) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var study string
 		var cur ingest.InstanceConflict
 		err := tx.QueryRow(ctx, `SELECT study_uid, path, sha256, file_size, calling_ae, transfer_syntax_uid

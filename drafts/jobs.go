@@ -119,7 +119,7 @@ type RescuedJob struct {
 // ClaimNodeID's lock: then no live process is working them.
 func (s *Store) RescueOrphanedJobs(ctx context.Context, nodeID string) ([]RescuedJob, error) {
 	var out []RescuedJob
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE river_job SET
 				state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END::river_job_state,
 				scheduled_at = now(),

@@ -44,9 +44,9 @@ func (s *Store) Monitoring(ctx context.Context, latencyBounds []float64) Monitor
 			m.Failed = append(m.Failed, name)
 		}
 	}
-	fail("instances", s.pool.QueryRow(ctx, `SELECT count(*) + COALESCE(sum(duplicate_count), 0) FROM instances`).Scan(&m.InstancesReceived))
-	fail("orders", s.pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&m.Orders))
-	fail("hl7_messages", s.pool.QueryRow(ctx, `SELECT count(*) FROM hl7_messages`).Scan(&m.HL7Messages))
+	fail("instances", s.db.QueryRow(ctx, `SELECT count(*) + COALESCE(sum(duplicate_count), 0) FROM instances`).Scan(&m.InstancesReceived))
+	fail("orders", s.db.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&m.Orders))
+	fail("hl7_messages", s.db.QueryRow(ctx, `SELECT count(*) FROM hl7_messages`).Scan(&m.HL7Messages))
 	fail("studies", s.countBy(ctx, m.Studies, `SELECT state, count(*)::float8 FROM studies GROUP BY state`))
 	fail("reports", s.countBy(ctx, m.Reports, `SELECT status, count(*)::float8 FROM reports GROUP BY status`))
 	fail("outbox", s.countBy(ctx, m.Outbox, `SELECT state, count(*)::float8 FROM outbox GROUP BY state`))
@@ -59,7 +59,7 @@ func (s *Store) Monitoring(ctx context.Context, latencyBounds []float64) Monitor
 }
 
 func (s *Store) countBy(ctx context.Context, into map[string]float64, sql string) error {
-	rows, err := s.pool.Query(ctx, sql)
+	rows, err := s.db.Query(ctx, sql)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Store) countBy(ctx context.Context, into map[string]float64, sql string
 }
 
 func (s *Store) queueCounts(ctx context.Context) ([]QueueCount, error) {
-	rows, err := s.pool.Query(ctx, `SELECT queue, kind, state::text, count(*)::float8 FROM river_job
+	rows, err := s.db.Query(ctx, `SELECT queue, kind, state::text, count(*)::float8 FROM river_job
 		WHERE state IN ('available','scheduled','retryable','running','pending') GROUP BY 1,2,3 ORDER BY 1,2,3`)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (s *Store) draftLatency(ctx context.Context, bounds []float64) (Histogram, 
 		sel = append(sel, fmt.Sprintf(", count(*) FILTER (WHERE l <= %g)", b))
 		dest = append(dest, &h.Buckets[i])
 	}
-	err := s.pool.QueryRow(ctx, `SELECT count(*), COALESCE(sum(l), 0)`+strings.Join(sel, "")+` FROM (
+	err := s.db.QueryRow(ctx, `SELECT count(*), COALESCE(sum(l), 0)`+strings.Join(sel, "")+` FROM (
 		SELECT extract(epoch FROM min(v.created_at) - st.settled_at)::float8 AS l
 		FROM report_versions v JOIN reports r ON r.id = v.report_id JOIN studies st ON st.study_uid = r.study_uid
 		WHERE v.kind = 'ai_draft' AND st.settled_at IS NOT NULL GROUP BY r.id, st.settled_at) x`).Scan(dest...)

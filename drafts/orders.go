@@ -137,7 +137,7 @@ func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderRe
 	sum := sha256.Sum256(msg.Raw)
 	digest := hex.EncodeToString(sum[:])
 	var res OrderResult
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		res = OrderResult{}
 		// Serialise messages that touch the same order (and the same
 		// re-sent message) so that concurrent connections cannot race.
@@ -529,7 +529,7 @@ func (s *Store) OrderForStudy(ctx context.Context, studyUID string) (*StoredOrde
 	var o StoredOrder
 	// Two index lookups (by the study's accession, by its UID) rather
 	// than one OR across the join, which would scan every order.
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		SELECT id, accession_number, study_uid, order_control, cancelled, indication,
 		       indication_source, procedure_text, version
 		FROM (
@@ -569,7 +569,7 @@ type StudyIndication struct {
 // indication falls back to the DICOM one too.
 func (s *Store) IndicationForStudy(ctx context.Context, studyUID string) (StudyIndication, error) {
 	var dicomText, dicomSource string
-	err := s.pool.QueryRow(ctx, `SELECT dicom_indication, dicom_indication_source FROM studies WHERE study_uid=$1`,
+	err := s.db.QueryRow(ctx, `SELECT dicom_indication, dicom_indication_source FROM studies WHERE study_uid=$1`,
 		studyUID).Scan(&dicomText, &dicomSource)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return StudyIndication{}, fmt.Errorf("drafts: indication for study: %w", err)

@@ -53,7 +53,7 @@ type OrderAttention struct {
 // an order; at most limit of each.
 func (s *Store) OrdersNeedingAttention(ctx context.Context, minAge time.Duration, limit int) (*OrderAttention, error) {
 	res := &OrderAttention{MinAge: minAge.String()}
-	rows, err := s.pool.Query(ctx, `SELECT o.id, o.accession_number, o.accession_source, o.study_uid, o.study_uid_source,
+	rows, err := s.db.Query(ctx, `SELECT o.id, o.accession_number, o.accession_source, o.study_uid, o.study_uid_source,
 		o.placer_order_number, o.filler_order_number, o.order_control, o.patient_id, o.patient_name, o.procedure_text,
 		o.indication, o.indication_source, o.received_at,
 		ARRAY(SELECT ps.study_uid FROM studies ps WHERE o.patient_id <> '' AND lower(ps.patient_id) = lower(o.patient_id)
@@ -105,7 +105,7 @@ type Prior struct {
 // ID as the DICOM header or as the study's order (MRN), each compared with
 // both of the other study's; newest first, at most 50.
 func (s *Store) Priors(ctx context.Context, studyUID string) ([]Prior, error) {
-	rows, err := s.pool.Query(ctx, `WITH me AS (
+	rows, err := s.db.Query(ctx, `WITH me AS (
 			SELECT ARRAY_REMOVE(ARRAY[NULLIF(lower(patient_id), ''), NULLIF(lower(order_patient_id), '')], NULL) AS ids
 			FROM studies WHERE study_uid = $1)
 		SELECT st.study_uid, st.accession_number, to_char(st.study_date, 'YYYY-MM-DD'), st.study_description,

@@ -137,7 +137,7 @@ var ErrOutboxEmpty = errors.New("drafts: nothing due in the outbox")
 func (s *Store) DeliverNextOutbox(ctx context.Context, p OutboxPolicy, send func(context.Context, *OutboxItem) error) (*OutboxItem, error) {
 	var item *OutboxItem
 	var sendErr error
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		it := &OutboxItem{}
 		var studyDate *time.Time
 		kinds := p.Kinds
@@ -239,7 +239,7 @@ func orderForStudyTx(ctx context.Context, tx pgx.Tx, studyUID string) (*orderRef
 
 // OutboxStats counts outbox rows by state.
 func (s *Store) OutboxStats(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
+	rows, err := s.db.Query(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}

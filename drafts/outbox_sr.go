@@ -94,7 +94,7 @@ type OutboxDestination struct {
 
 // OutboxDestinations reports delivery per kind and destination.
 func (s *Store) OutboxDestinations(ctx context.Context) ([]OutboxDestination, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kind, destination,
+	rows, err := s.db.Query(ctx, `SELECT kind, destination,
 			count(*) FILTER (WHERE state='pending'), count(*) FILTER (WHERE state='sent'), count(*) FILTER (WHERE state='failed'),
 			max(sent_at), min(next_attempt_at) FILTER (WHERE state='pending'),
 			COALESCE((array_agg(last_error ORDER BY next_attempt_at DESC) FILTER (WHERE last_error <> ''))[1], '')

@@ -115,7 +115,7 @@ type querier interface {
 
 // ReportForStudy returns the report of a study with its versions.
 func (s *Store) ReportForStudy(ctx context.Context, studyUID string) (*Report, error) {
-	return loadReport(ctx, s.pool, studyUID, false)
+	return loadReport(ctx, s.db, studyUID, false)
 }
 
 func loadReport(ctx context.Context, q querier, studyUID string, lock bool) (*Report, error) {
@@ -176,7 +176,7 @@ type ReportChange struct {
 // reportTx runs fn on the locked report of c.StudyUID after the version check.
 func (s *Store) reportTx(ctx context.Context, c ReportChange, fn func(tx pgx.Tx, r *Report) error) (*Report, error) {
 	var out *Report
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		r, err := loadReport(ctx, tx, c.StudyUID, true)
 		if err != nil {
 			return err
@@ -329,7 +329,7 @@ func (s *Store) afterFinal(ctx context.Context, tx pgx.Tx, r *Report, v int, act
 // when a draft job of the study was already pending.
 func (s *Store) RequestRedraft(ctx context.Context, studyUID, actor, remoteAddr string) (bool, error) {
 	queued := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// The study row is locked first, as ChooseFrontal does, so the two
 		// serialise; the request is a new draft generation (DraftStudyArgs).
 		var gen int64

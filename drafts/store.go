@@ -23,8 +23,11 @@ import (
 )
 
 // Store is the Postgres-backed domain store. It is safe for concurrent use.
+// Its methods run on db, an executor: the pool, or a caller's transaction
+// (InTx), so changes of several stores can commit together.
 type Store struct {
-	pool *pgxpool.Pool
+	db   pgexec.Executor
+	pool *pgxpool.Pool // the connections: closing, pinging, River, migrations, node locks
 	// River enqueues jobs (insert only); InsertTx puts a job in the same
 	// transaction as the state change that calls for it.
 	River *river.Client[pgx.Tx]
@@ -53,7 +56,7 @@ func Open(ctx context.Context, databaseURL string, migrate bool) (*Store, error)
 			return nil, err
 		}
 	}
-	s := &Store{pool: pool}
+	s := &Store{db: pool, pool: pool}
 	if s.River, err = newInsertOnlyClient(s); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("drafts: job queue: %w", err)
@@ -67,7 +70,18 @@ func (s *Store) Close() { s.pool.Close() }
 // DB is the store's database handle, for the store packages that share it
 // (auth, audit, qa) and for tests that check rows with raw SQL. It cannot
 // close the pool.
-func (s *Store) DB() pgexec.Executor { return s.pool }
+func (s *Store) DB() pgexec.Executor { return s.db }
+
+// InTx runs fn with a view of the store whose methods run in one
+// transaction (a savepoint inside one already open), committed when fn
+// returns nil; tx lets other stores (auth, audit, qa) join it.
+func (s *Store) InTx(ctx context.Context, fn func(st *Store, tx pgx.Tx) error) error {
+	return pgexec.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		view := *s
+		view.db = tx
+		return fn(&view, tx)
+	})
+}
 
 // RiverDriver is River's driver on the store's pool, for the process that
 // works jobs (cmd/radraft serve, workflow tests).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/radraft/radraft/audit"
 	"github.com/radraft/radraft/ingest"
+	"github.com/radraft/radraft/internal/pgexec"
 )
 
 // Study states of the ingest part of the state machine. A study is
@@ -62,7 +63,7 @@ func (s *Store) settleNext(ctx context.Context, quiet time.Duration, skip []stri
 	if skip == nil {
 		skip = []string{}
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, "", fmt.Errorf("drafts: settle: %w", err)
 	}
@@ -148,7 +149,7 @@ func (s *Store) applyView(ctx context.Context, tx pgx.Tx, studyUID string, d ing
 	return !r.UniqueSkippedAsDuplicate, nil
 }
 
-func settlingInstances(ctx context.Context, tx pgx.Tx, studyUID string) ([]ingest.SettlingInstance, error) {
+func settlingInstances(ctx context.Context, tx pgexec.Executor, studyUID string) ([]ingest.SettlingInstance, error) {
 	rows, err := tx.Query(ctx, `SELECT i.sop_instance_uid, i.sop_class_uid, i.series_uid, COALESCE(se.series_description, ''),
 			COALESCE(se.modality, ''), i.instance_number, i.transfer_syntax_uid, i.path, i.view_position, i.view_code, i.image_laterality,
 			i.photometric, i.rows_, i.columns_, i.received_at
@@ -189,7 +190,7 @@ func hasInstance(is []ingest.SettlingInstance, sop string) bool {
 // an untouched AI draft); not while images arrive or a draft is running.
 // actor is the username, for the reason and the audit log.
 func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, actor, remoteAddr string) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("drafts: choose frontal: %w", err)
 	}
@@ -236,10 +237,5 @@ func (s *Store) ChooseFrontal(ctx context.Context, studyUID, sopInstanceUID, act
 // StudyInstances lists a study's instances as the settler sees them (for a
 // view picker in the UI and for tests).
 func (s *Store) StudyInstances(ctx context.Context, studyUID string) ([]ingest.SettlingInstance, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, fmt.Errorf("drafts: study instances: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	return settlingInstances(ctx, tx, studyUID)
+	return settlingInstances(ctx, s.db, studyUID) // one query: its own snapshot
 }

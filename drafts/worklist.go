@@ -156,7 +156,7 @@ func (s *Store) WorklistExplain(ctx context.Context, q WorklistQuery) (string, e
 	if err != nil {
 		return "", err
 	}
-	rows, err := s.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+	rows, err := s.db.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
 	if err != nil {
 		return "", err
 	}
@@ -344,7 +344,7 @@ func (s *Store) runWorklist(ctx context.Context, q WorklistQuery, sql string, ar
 	// QueryExecModeExec: an unnamed statement planned for these values
 	// every time. A cached generic plan cannot see the search pattern's
 	// selectivity and would walk the date index instead of the trigram one.
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+	rows, err := s.db.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return WorklistPage{}, fmt.Errorf("drafts: worklist: %w", err)
 	}
@@ -442,7 +442,7 @@ type InstanceDetail struct {
 // StudyDetail loads a study with its order, indication, series and instances.
 func (s *Store) StudyDetail(ctx context.Context, studyUID string) (*StudyDetail, error) {
 	d := &StudyDetail{StudyUID: studyUID}
-	err := s.pool.QueryRow(ctx, `SELECT accession_number, patient_id, patient_name, patient_birth_date, patient_sex,
+	err := s.db.QueryRow(ctx, `SELECT accession_number, patient_id, patient_name, patient_birth_date, patient_sex,
 		to_char(study_date, 'YYYY-MM-DD'), study_time, study_description, referring_physician, state, state_reason, instance_count,
 		first_received_at, last_received_at, settled_at, frontal_sop_instance_uid, view_reason, dicom_indication, dicom_indication_source,
 		`+identityCols+`
@@ -463,7 +463,7 @@ func (s *Store) StudyDetail(ctx context.Context, studyUID string) (*StudyDetail,
 	if d.Indication, err = s.IndicationForStudy(ctx, studyUID); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT series_uid, modality, series_number, series_description, body_part
+	rows, err := s.db.Query(ctx, `SELECT series_uid, modality, series_number, series_description, body_part
 		FROM series WHERE study_uid=$1 ORDER BY series_number, created_at, series_uid`, studyUID)
 	if err != nil {
 		return nil, err
@@ -477,7 +477,7 @@ func (s *Store) StudyDetail(ctx context.Context, studyUID string) (*StudyDetail,
 	if err != nil {
 		return nil, err
 	}
-	rows, err = s.pool.Query(ctx, `SELECT series_uid, `+instanceCols+` FROM instances WHERE study_uid=$1
+	rows, err = s.db.Query(ctx, `SELECT series_uid, `+instanceCols+` FROM instances WHERE study_uid=$1
 		ORDER BY series_uid, instance_number, sop_instance_uid`, studyUID)
 	if err != nil {
 		return nil, err
@@ -517,7 +517,7 @@ var ErrNoInstance = errors.New("drafts: no such instance")
 // Instance returns a stored instance (with its path) of a study.
 func (s *Store) Instance(ctx context.Context, studyUID, sopUID string) (*InstanceDetail, error) {
 	var in InstanceDetail
-	err := s.pool.QueryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE sop_instance_uid=$1 AND study_uid=$2`,
+	err := s.db.QueryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE sop_instance_uid=$1 AND study_uid=$2`,
 		sopUID, studyUID).Scan(in.scanDest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoInstance

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // OrderAction is what an order message does to the order it names.
@@ -488,6 +489,18 @@ func (s *Store) wakeDraftJobs(ctx context.Context, tx pgx.Tx, study, indication,
 	r, err := s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: study, Reason: "order_arrived", Generation: gen}, nil)
 	if err != nil {
 		return retried, 0, fmt.Errorf("queue re-draft: %w", err)
+	}
+	if r.UniqueSkippedAsDuplicate && r.Job != nil && r.Job.State == rivertype.JobStateRunning {
+		// The duplicate is already running (it may have read the old
+		// indication and be finishing): a new generation supersedes it, so
+		// this order's re-draft gets a job of its own instead of being lost.
+		if err := tx.QueryRow(ctx, `UPDATE studies SET draft_generation = draft_generation + 1 WHERE study_uid = $1
+			RETURNING draft_generation`, study).Scan(&gen); err != nil {
+			return retried, 0, fmt.Errorf("draft generation: %w", err)
+		}
+		if r, err = s.River.InsertTx(ctx, tx, DraftStudyArgs{StudyUID: study, Reason: "order_arrived", Generation: gen}, nil); err != nil {
+			return retried, 0, fmt.Errorf("queue re-draft: %w", err)
+		}
 	}
 	if !r.UniqueSkippedAsDuplicate {
 		inserted++

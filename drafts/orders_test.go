@@ -316,3 +316,39 @@ func TestIndicationPrecedence(t *testing.T) {
 		t.Fatalf("no key: %v", err)
 	}
 }
+
+// An order that changes the indication while a draft job of the same
+// generation is still running (it saved its draft and is finishing) is not
+// lost to River's uniqueness: the re-draft gets a new generation and its
+// own job.
+func TestOrderWhileDraftJobRunsQueuesRedraft(t *testing.T) {
+	s := draftstest.New(t)
+	ctx := context.Background()
+	addStudy(t, s, "2.9", "ACC29", "CHEST PAIN", "(0040,1002)")
+	ind, _ := s.IndicationForStudy(ctx, "2.9")
+	if _, _, err := s.SaveAIDraft(ctx, drafts.AIDraft{StudyUID: "2.9", Findings: "No acute findings.",
+		ModelName: "demo", Indication: ind.Text, IndicationSource: ind.Source}); err != nil {
+		t.Fatal(err)
+	}
+	var gen int64
+	if err := s.DB().QueryRow(ctx, `SELECT draft_generation FROM studies WHERE study_uid = '2.9'`).Scan(&gen); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.River.Insert(ctx, drafts.DraftStudyArgs{StudyUID: "2.9", Reason: "settled", Generation: gen}, nil); err != nil {
+		t.Fatal(err)
+	}
+	draftstest.MustExec(t, s, `UPDATE river_job SET state='running', attempt=1, attempted_at=now() WHERE kind='draft_study'`)
+	res, err := s.SaveOrderMessage(ctx, orderMsg(drafts.Order{Action: drafts.OrderNew, OrderControl: "NW", AccessionNumber: "ACC29",
+		Indication: "Dyspnoea", IndicationSource: drafts.IndicationFromOBR31}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := draftJobs(t, s, "2.9")
+	if res.Orders[0].JobsInserted != 1 || len(jobs) != 2 || jobs[1].Reason != "order_arrived" || jobs[1].State != "available" {
+		t.Fatalf("outcome %+v, jobs %+v", res.Orders, jobs)
+	}
+	var newGen int64
+	if err := s.DB().QueryRow(ctx, `SELECT draft_generation FROM studies WHERE study_uid = '2.9'`).Scan(&newGen); err != nil || newGen <= gen {
+		t.Fatalf("generation %d → %d (%v): the running job would still write", gen, newGen, err)
+	}
+}

@@ -212,82 +212,112 @@ func Decide(all []Image) ingest.ViewDecision {
 	if len(images) == 0 {
 		return ingest.ViewDecision{Reason: "needs a view decision: no projection radiograph in the study; " + skip}
 	}
-	withSkipped := func(d ingest.ViewDecision) ingest.ViewDecision {
-		if skip != "" {
-			d.Reason += "; " + skip
-		}
-		return d
+	tally := tallyViews(images)
+	var d ingest.ViewDecision
+	if len(tally.frontals) == 0 {
+		d.Reason = tally.noFrontalReason(len(images))
+	} else {
+		d = chooseFrontal(tally.frontals)
 	}
-	type cand struct {
-		im Image
-		c  Classification
+	if skip != "" {
+		d.Reason += "; " + skip
 	}
-	var frontals []cand
-	counts := map[View]int{}
-	var lateralSrc, otherSrc string
-	var ambiguous []string
+	return d
+}
+
+// viewCandidate is one projection radiograph with its classification.
+type viewCandidate struct {
+	im Image
+	c  Classification
+}
+
+// viewTally is what Classify found across a study's candidates: the
+// frontal images, a count per view, the first evidence for a lateral and
+// an oblique/decubitus view, and the sources naming several views.
+type viewTally struct {
+	frontals   []viewCandidate
+	counts     map[View]int
+	lateralSrc string
+	otherSrc   string
+	ambiguous  []string
+}
+
+func tallyViews(images []Image) viewTally {
+	t := viewTally{counts: map[View]int{}}
 	for _, im := range images {
 		c := Classify(im)
-		counts[c.View]++
+		t.counts[c.View]++
 		switch c.View {
 		case ViewFrontal:
-			frontals = append(frontals, cand{im, c})
+			t.frontals = append(t.frontals, viewCandidate{im, c})
 		case ViewLateral:
-			if lateralSrc == "" {
-				lateralSrc = c.Source
+			if t.lateralSrc == "" {
+				t.lateralSrc = c.Source
 			}
 		case ViewOther:
-			if otherSrc == "" {
-				otherSrc = c.Source
+			if t.otherSrc == "" {
+				t.otherSrc = c.Source
 			}
 		default:
 			for _, a := range c.Ambiguous {
-				if !contains(ambiguous, a) {
-					ambiguous = append(ambiguous, a)
+				if !contains(t.ambiguous, a) {
+					t.ambiguous = append(t.ambiguous, a)
 				}
 			}
 		}
 	}
-	if len(frontals) == 0 {
-		var parts []string
-		if n := counts[ViewLateral]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d lateral (%s)", n, lateralSrc))
-		}
-		if n := counts[ViewOther]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d oblique/decubitus (%s)", n, otherSrc))
-		}
-		if n := counts[ViewUnknown]; n > 0 {
-			p := fmt.Sprintf("%d without view information", n)
-			if len(ambiguous) > 0 {
-				p = fmt.Sprintf("%d with ambiguous view information (%s names frontal and lateral views)", n, strings.Join(ambiguous, ", "))
-			}
-			parts = append(parts, p)
-		}
-		return withSkipped(ingest.ViewDecision{Reason: "needs a view decision: no frontal image identified among " +
-			plural(len(images), "image") + ": " + strings.Join(parts, "; ")})
+	return t
+}
+
+// noFrontalReason says, for a person, what was found among n images when
+// none is frontal.
+func (t viewTally) noFrontalReason(n int) string {
+	var parts []string
+	if k := t.counts[ViewLateral]; k > 0 {
+		parts = append(parts, fmt.Sprintf("%d lateral (%s)", k, t.lateralSrc))
 	}
-	projRank := func(p string) int {
-		if p == "PA" {
-			return 1
+	if k := t.counts[ViewOther]; k > 0 {
+		parts = append(parts, fmt.Sprintf("%d oblique/decubitus (%s)", k, t.otherSrc))
+	}
+	if k := t.counts[ViewUnknown]; k > 0 {
+		p := fmt.Sprintf("%d without view information", k)
+		if len(t.ambiguous) > 0 {
+			p = fmt.Sprintf("%d with ambiguous view information (%s names frontal and lateral views)", k, strings.Join(t.ambiguous, ", "))
 		}
-		return 0
+		parts = append(parts, p)
 	}
-	// rules compare a and b: >0 when a is preferred.
-	rules := []struct {
-		name string
-		cmp  func(a, b cand) int
-	}{
-		{"decodable pixels", func(a, b cand) int {
-			return b2i(pixels.Decodable(a.im.TransferSyntaxUID)) - b2i(pixels.Decodable(b.im.TransferSyntaxUID))
-		}},
-		{"PA over AP", func(a, b cand) int { return projRank(a.c.Projection) - projRank(b.c.Projection) }},
-		{"more specific evidence", func(a, b cand) int { return a.c.strength - b.c.strength }},
-		{"largest image", func(a, b cand) int { return cmpInt(a.im.Rows*a.im.Columns, b.im.Rows*b.im.Columns) }},
-		{"latest received", func(a, b cand) int { return cmpInt(a.im.Order, b.im.Order) }},
-		{"lowest SOP Instance UID", func(a, b cand) int { return strings.Compare(b.im.SOPInstanceUID, a.im.SOPInstanceUID) }},
+	return "needs a view decision: no frontal image identified among " +
+		plural(n, "image") + ": " + strings.Join(parts, "; ")
+}
+
+func projRank(p string) int {
+	if p == "PA" {
+		return 1
 	}
+	return 0
+}
+
+// frontalRules compare two frontal images, in Decide's order of
+// preference: >0 when a is preferred.
+var frontalRules = []struct {
+	name string
+	cmp  func(a, b viewCandidate) int
+}{
+	{"decodable pixels", func(a, b viewCandidate) int {
+		return b2i(pixels.Decodable(a.im.TransferSyntaxUID)) - b2i(pixels.Decodable(b.im.TransferSyntaxUID))
+	}},
+	{"PA over AP", func(a, b viewCandidate) int { return projRank(a.c.Projection) - projRank(b.c.Projection) }},
+	{"more specific evidence", func(a, b viewCandidate) int { return a.c.strength - b.c.strength }},
+	{"largest image", func(a, b viewCandidate) int { return cmpInt(a.im.Rows*a.im.Columns, b.im.Rows*b.im.Columns) }},
+	{"latest received", func(a, b viewCandidate) int { return cmpInt(a.im.Order, b.im.Order) }},
+	{"lowest SOP Instance UID", func(a, b viewCandidate) int { return strings.Compare(b.im.SOPInstanceUID, a.im.SOPInstanceUID) }},
+}
+
+// chooseFrontal picks the preferred of one or more frontal images by
+// frontalRules and names, when there were several, the rule that decided.
+func chooseFrontal(frontals []viewCandidate) ingest.ViewDecision {
 	sort.SliceStable(frontals, func(i, j int) bool {
-		for _, r := range rules {
+		for _, r := range frontalRules {
 			if c := r.cmp(frontals[i], frontals[j]); c != 0 {
 				return c > 0
 			}
@@ -297,8 +327,8 @@ func Decide(all []Image) ingest.ViewDecision {
 	best := frontals[0]
 	reason := best.c.Source
 	if len(frontals) > 1 {
-		rule := rules[len(rules)-1].name
-		for _, r := range rules {
+		rule := frontalRules[len(frontalRules)-1].name
+		for _, r := range frontalRules {
 			if r.cmp(best, frontals[1]) != 0 {
 				rule = r.name
 				break
@@ -306,7 +336,7 @@ func Decide(all []Image) ingest.ViewDecision {
 		}
 		reason = fmt.Sprintf("%s; chosen among %d frontal images (%s)", reason, len(frontals), rule)
 	}
-	return withSkipped(ingest.ViewDecision{FrontalSOP: best.im.SOPInstanceUID, Reason: reason})
+	return ingest.ViewDecision{FrontalSOP: best.im.SOPInstanceUID, Reason: reason}
 }
 
 func contains(ss []string, s string) bool {

@@ -44,63 +44,86 @@ func runUser(ctx context.Context, args []string) error {
 	accounts, auditLog := auth.New(store.DB()), audit.New(store.DB())
 	switch sub {
 	case "add":
-		if !auth.ValidRole(*role) {
-			return fmt.Errorf("--role must be one of %s", strings.Join(auth.Roles, ", "))
-		}
-		pw, err := readPassword(os.Stdin)
-		if err != nil {
-			return err
-		}
-		u, err := accounts.CreateUser(ctx, *username, *role, pw)
-		if err != nil {
-			return err
-		}
-		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "user.create", ObjectRef: "user:" + u.Username,
-			Detail: map[string]any{"role": u.Role}}); err != nil {
-			return unaudited("user "+u.Username+" added", err)
-		}
-		fmt.Printf("user %s (%s) added\n", u.Username, u.Role)
+		return userAdd(ctx, accounts, auditLog, *username, *role)
 	case "passwd":
-		pw, err := readPassword(os.Stdin)
-		if err != nil {
-			return err
-		}
-		if err := accounts.SetPassword(ctx, *username, pw); err != nil {
-			return err
-		}
-		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "user.passwd", ObjectRef: "user:" + *username}); err != nil {
-			return unaudited("password of "+*username+" changed", err)
-		}
-		fmt.Printf("password of %s changed; their sessions ended\n", *username)
+		return userPasswd(ctx, accounts, auditLog, *username)
 	case "token":
-		tok, t, err := accounts.CreateAPIToken(ctx, *username, *name)
-		if err != nil {
-			return err
-		}
-		if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "token.create", ObjectRef: fmt.Sprintf("token:%d", t.ID),
-			Detail: map[string]any{"for": *username}}); err != nil {
-			// The token is not printed: an unaudited credential is not handed out.
-			if rerr := accounts.RevokeAPIToken(ctx, t.ID); rerr != nil {
-				return fmt.Errorf("token %d created, its audit row not written (%w) and revoking it failed: %v", t.ID, err, rerr)
-			}
-			return fmt.Errorf("token not issued: audit row not written: %w", err)
-		}
-		fmt.Fprintf(os.Stderr, "token %d for %s (shown once; send it as Authorization: Bearer <token>):\n", t.ID, *username)
-		fmt.Println(tok)
+		return userToken(ctx, accounts, auditLog, *username, *name)
 	case "list":
-		users, err := accounts.ListUsers(ctx)
-		if err != nil {
-			return err
+		return userList(ctx, accounts)
+	}
+	return fmt.Errorf("unknown user subcommand %q", sub)
+}
+
+// userAdd creates an account with the password read from stdin.
+func userAdd(ctx context.Context, accounts *auth.Store, auditLog *audit.Log, username, role string) error {
+	if !auth.ValidRole(role) {
+		return fmt.Errorf("--role must be one of %s", strings.Join(auth.Roles, ", "))
+	}
+	pw, err := readPassword(os.Stdin)
+	if err != nil {
+		return err
+	}
+	u, err := accounts.CreateUser(ctx, username, role, pw)
+	if err != nil {
+		return err
+	}
+	if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "user.create", ObjectRef: "user:" + u.Username,
+		Detail: map[string]any{"role": u.Role}}); err != nil {
+		return unaudited("user "+u.Username+" added", err)
+	}
+	fmt.Printf("user %s (%s) added\n", u.Username, u.Role)
+	return nil
+}
+
+// userPasswd sets an account's password from stdin, ending its sessions.
+func userPasswd(ctx context.Context, accounts *auth.Store, auditLog *audit.Log, username string) error {
+	pw, err := readPassword(os.Stdin)
+	if err != nil {
+		return err
+	}
+	if err := accounts.SetPassword(ctx, username, pw); err != nil {
+		return err
+	}
+	if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "user.passwd", ObjectRef: "user:" + username}); err != nil {
+		return unaudited("password of "+username+" changed", err)
+	}
+	fmt.Printf("password of %s changed; their sessions ended\n", username)
+	return nil
+}
+
+// userToken issues a bearer token and prints it once, only after its audit
+// row is written.
+func userToken(ctx context.Context, accounts *auth.Store, auditLog *audit.Log, username, name string) error {
+	tok, t, err := accounts.CreateAPIToken(ctx, username, name)
+	if err != nil {
+		return err
+	}
+	if err := auditLog.Append(ctx, audit.Entry{Actor: "cli", Action: "token.create", ObjectRef: fmt.Sprintf("token:%d", t.ID),
+		Detail: map[string]any{"for": username}}); err != nil {
+		// The token is not printed: an unaudited credential is not handed out.
+		if rerr := accounts.RevokeAPIToken(ctx, t.ID); rerr != nil {
+			return fmt.Errorf("token %d created, its audit row not written (%w) and revoking it failed: %v", t.ID, err, rerr)
 		}
-		for _, u := range users {
-			state := ""
-			if u.Disabled {
-				state = " (disabled)"
-			}
-			fmt.Printf("%s\t%s%s\n", u.Username, u.Role, state)
+		return fmt.Errorf("token not issued: audit row not written: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "token %d for %s (shown once; send it as Authorization: Bearer <token>):\n", t.ID, username)
+	fmt.Println(tok)
+	return nil
+}
+
+// userList prints each account's name and role, marking disabled ones.
+func userList(ctx context.Context, accounts *auth.Store) error {
+	users, err := accounts.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		state := ""
+		if u.Disabled {
+			state = " (disabled)"
 		}
-	default:
-		return fmt.Errorf("unknown user subcommand %q", sub)
+		fmt.Printf("%s\t%s%s\n", u.Username, u.Role, state)
 	}
 	return nil
 }

@@ -127,36 +127,17 @@ var ErrNoOrderKey = errors.New("drafts: order has neither accession number nor S
 //
 // Studies match by accession number, then by Study Instance UID.
 func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderResult, error) {
-	for _, o := range msg.Orders {
-		if o.AccessionNumber == "" && o.StudyUID == "" {
-			return OrderResult{}, ErrNoOrderKey
-		}
-		if o.Action < OrderNew || o.Action > OrderCancel {
-			return OrderResult{}, fmt.Errorf("drafts: order action %v", o.Action)
-		}
+	if err := checkOrders(msg.Orders); err != nil {
+		return OrderResult{}, err
 	}
 	sum := sha256.Sum256(msg.Raw)
 	digest := hex.EncodeToString(sum[:])
 	var res OrderResult
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		res = OrderResult{}
-		// Serialise messages that touch the same order (and the same
-		// re-sent message) so that concurrent connections cannot race.
-		keys := []string{"msg:" + msg.SendingApp + "|" + msg.SendingFacility + "|" + msg.ControlID}
-		for _, o := range msg.Orders {
-			if o.AccessionNumber != "" {
-				keys = append(keys, "acc:"+o.AccessionNumber)
-			}
-			if o.StudyUID != "" {
-				keys = append(keys, "uid:"+o.StudyUID)
-			}
-			if o.PlacerOrderNumber != "" {
-				keys = append(keys, "placer:"+o.PlacerOrderNumber)
-			}
-		}
 		// The locks and the message row in one round trip.
 		b := &pgx.Batch{}
-		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, lockIDs(keys))
+		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, lockIDs(orderLockKeys(msg)))
 		b.Queue(`INSERT INTO hl7_messages
 			(message_control_id, message_type, sending_app, sending_facility, version_id, raw_message, sha256, remote_addr)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
@@ -210,6 +191,40 @@ func (s *Store) SaveOrderMessage(ctx context.Context, msg OrderMessage) (OrderRe
 		return OrderResult{}, fmt.Errorf("drafts: save order message: %w", err)
 	}
 	return res, nil
+}
+
+// checkOrders refuses an order that could never be matched to a study or
+// whose action is not one SaveOrderMessage applies.
+func checkOrders(orders []Order) error {
+	for _, o := range orders {
+		if o.AccessionNumber == "" && o.StudyUID == "" {
+			return ErrNoOrderKey
+		}
+		if o.Action < OrderNew || o.Action > OrderCancel {
+			return fmt.Errorf("drafts: order action %v", o.Action)
+		}
+	}
+	return nil
+}
+
+// orderLockKeys names what msg touches (the message itself, and each
+// order's accession number, Study Instance UID and placer order number):
+// holding their locks serialises messages that touch the same order (and
+// the same re-sent message) so that concurrent connections cannot race.
+func orderLockKeys(msg OrderMessage) []string {
+	keys := []string{"msg:" + msg.SendingApp + "|" + msg.SendingFacility + "|" + msg.ControlID}
+	for _, o := range msg.Orders {
+		if o.AccessionNumber != "" {
+			keys = append(keys, "acc:"+o.AccessionNumber)
+		}
+		if o.StudyUID != "" {
+			keys = append(keys, "uid:"+o.StudyUID)
+		}
+		if o.PlacerOrderNumber != "" {
+			keys = append(keys, "placer:"+o.PlacerOrderNumber)
+		}
+	}
+	return keys
 }
 
 // lockIDs maps keys to advisory lock IDs, sorted: a fixed order avoids

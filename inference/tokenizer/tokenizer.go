@@ -164,23 +164,14 @@ func Parse(b []byte) (*Tokenizer, error) {
 	if err := t.index(); err != nil {
 		return nil, err
 	}
-	if t.unk < 0 {
-		return nil, errors.New("sentencepiece model: no unknown piece")
-	}
-	if t.byteFallback {
-		for i, id := range t.byteID {
-			if id < 0 {
-				return nil, fmt.Errorf("sentencepiece model: byte_fallback without piece <0x%02X>", i)
-			}
-		}
-	}
 	sort.SliceStable(t.user, func(i, j int) bool { return len(t.user[i]) > len(t.user[j]) })
 	return t, nil
 }
 
 // index fills the piece maps (normal and user-defined pieces by text,
 // reserved ones apart), the byte-fallback table and the special ids from
-// t.pieces, refusing a piece listed twice or a malformed byte piece.
+// t.pieces, refusing a piece listed twice, a malformed byte piece, a model
+// without an unknown piece, or byte fallback without all 256 byte pieces.
 func (t *Tokenizer) index() error {
 	for i, p := range t.pieces {
 		id := int32(i)
@@ -217,6 +208,16 @@ func (t *Tokenizer) index() error {
 				t.eos = id
 			case "<pad>":
 				t.pad = id
+			}
+		}
+	}
+	if t.unk < 0 {
+		return errors.New("sentencepiece model: no unknown piece")
+	}
+	if t.byteFallback {
+		for i, id := range t.byteID {
+			if id < 0 {
+				return fmt.Errorf("sentencepiece model: byte_fallback without piece <0x%02X>", i)
 			}
 		}
 	}

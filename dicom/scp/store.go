@@ -97,18 +97,7 @@ func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (
 		return dimse.StatusOutOfResources, "storage write failed"
 	}
 	lap(3)
-	r := &ingest.ReceivedInstance{
-		StudyUID: h.StudyUID, AccessionNumber: h.AccessionNumber, PatientID: h.PatientID,
-		PatientName: h.PatientName, PatientBirthDate: h.PatientBirthDate, PatientSex: h.PatientSex,
-		StudyDate: h.StudyDate, StudyTime: h.StudyTime, StudyDescription: h.StudyDescription,
-		ReferringPhysician: h.ReferringPhysician, Indication: h.Indication, IndicationSource: h.IndicationSource,
-		SeriesUID: h.SeriesUID, Modality: h.Modality, SeriesNumber: h.SeriesNumber,
-		SeriesDescription: h.SeriesDescription, BodyPart: h.BodyPart,
-		SOPInstanceUID: h.SOPInstanceUID, SOPClassUID: h.SOPClassUID, InstanceNumber: h.InstanceNumber,
-		TransferSyntaxUID: ts, Path: rel, FileSize: in.size(), DatasetSize: in.dataLen, SHA256: sum,
-		CallingAE: o.CallingAE, RemoteAddr: o.RemoteAddr, ViewPosition: h.ViewPosition, ViewCode: h.ViewCode,
-		ImageLaterality: h.ImageLaterality, Photometric: h.Photometric, Rows: h.Rows, Columns: h.Columns,
-	}
+	r := receivedInstance(h, in, rel, sum, ts, o)
 	err = s.index.IndexInstance(ctx, r)
 	if errors.Is(err, ingest.ErrSeriesInOtherStudy) {
 		// Permanent: the file just renamed into place is neither indexed
@@ -124,6 +113,23 @@ func (s *Server) persist(in *incoming, sopClass, sopInst, ts string, o Origin) (
 	}
 	lap(4)
 	return dimse.StatusSuccess, ""
+}
+
+// receivedInstance is the index row of a file stored at rel: its headers,
+// how it arrived, and its size and digest.
+func receivedInstance(h *headers, in *incoming, rel, sum, ts string, o Origin) *ingest.ReceivedInstance {
+	return &ingest.ReceivedInstance{
+		StudyUID: h.StudyUID, AccessionNumber: h.AccessionNumber, PatientID: h.PatientID,
+		PatientName: h.PatientName, PatientBirthDate: h.PatientBirthDate, PatientSex: h.PatientSex,
+		StudyDate: h.StudyDate, StudyTime: h.StudyTime, StudyDescription: h.StudyDescription,
+		ReferringPhysician: h.ReferringPhysician, Indication: h.Indication, IndicationSource: h.IndicationSource,
+		SeriesUID: h.SeriesUID, Modality: h.Modality, SeriesNumber: h.SeriesNumber,
+		SeriesDescription: h.SeriesDescription, BodyPart: h.BodyPart,
+		SOPInstanceUID: h.SOPInstanceUID, SOPClassUID: h.SOPClassUID, InstanceNumber: h.InstanceNumber,
+		TransferSyntaxUID: ts, Path: rel, FileSize: in.size(), DatasetSize: in.dataLen, SHA256: sum,
+		CallingAE: o.CallingAE, RemoteAddr: o.RemoteAddr, ViewPosition: h.ViewPosition, ViewCode: h.ViewCode,
+		ImageLaterality: h.ImageLaterality, Photometric: h.Photometric, Rows: h.Rows, Columns: h.Columns,
+	}
 }
 
 // second handles a copy of an already indexed instance.

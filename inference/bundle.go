@@ -100,41 +100,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err := json.Unmarshal(b, m); err != nil {
 		return nil, fmt.Errorf("model bundle %s: model.json: %w", dir, err)
 	}
-	m.ImageSize, m.ImageTokens, m.ImageMean, m.ImageStd = m.Image.Size, m.Image.TokenCount, m.Image.Mean, m.Image.Std
-	d := m.Decoder
-	m.HiddenSize, m.NumLayers, m.NumHeads, m.NumKVHeads, m.HeadSize, m.VocabSize =
-		d.HiddenSize, d.NumLayers, d.NumHeads, d.NumKVHeads, d.HeadSize, d.VocabSize
-	if m.VocabSize == 0 {
-		m.VocabSize = m.Tokenizer.VocabSize
-	}
-	m.BOS, m.EOS, m.MaxNewTokens = m.Tokenizer.BOS, m.Tokenizer.EOS, m.Generation.MaxNewTokens
-	if m.Files.Vision == "" {
-		m.Files.Vision = "vision.onnx"
-	}
-	if m.Files.Embedding == "" {
-		m.Files.Embedding = "embedding.onnx"
-	}
-	if m.Files.Decoder == "" {
-		m.Files.Decoder = "decoder.onnx"
-	}
-	if m.Files.Tokenizer == "" {
-		m.Files.Tokenizer = "tokenizer.model"
-	}
-	if m.MaxNewTokens == 0 {
-		m.MaxNewTokens = 256
-	}
-	if m.ImageMean == ([3]float32{}) {
-		m.ImageMean = CLIPMean
-	}
-	if m.ImageStd == ([3]float32{}) {
-		m.ImageStd = CLIPStd
-	}
-	if m.NumKVHeads == 0 {
-		m.NumKVHeads = m.NumHeads
-	}
-	if m.HeadSize == 0 && m.NumHeads > 0 {
-		m.HeadSize = m.HiddenSize / m.NumHeads
-	}
+	m.fillDerived()
 	var problems []string
 	need := func(ok bool, f string, a ...any) {
 		if !ok {
@@ -180,6 +146,47 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("model bundle %s: %s", dir, strings.Join(problems, "; "))
 	}
 	return m, nil
+}
+
+// fillDerived copies the nested sections' values to the Manifest's flat
+// fields and fills the defaults of what model.json may leave out (file
+// names, max_new_tokens, CLIP normalisation, KV heads, head size).
+func (m *Manifest) fillDerived() {
+	m.ImageSize, m.ImageTokens, m.ImageMean, m.ImageStd = m.Image.Size, m.Image.TokenCount, m.Image.Mean, m.Image.Std
+	d := m.Decoder
+	m.HiddenSize, m.NumLayers, m.NumHeads, m.NumKVHeads, m.HeadSize, m.VocabSize =
+		d.HiddenSize, d.NumLayers, d.NumHeads, d.NumKVHeads, d.HeadSize, d.VocabSize
+	if m.VocabSize == 0 {
+		m.VocabSize = m.Tokenizer.VocabSize
+	}
+	m.BOS, m.EOS, m.MaxNewTokens = m.Tokenizer.BOS, m.Tokenizer.EOS, m.Generation.MaxNewTokens
+	if m.Files.Vision == "" {
+		m.Files.Vision = "vision.onnx"
+	}
+	if m.Files.Embedding == "" {
+		m.Files.Embedding = "embedding.onnx"
+	}
+	if m.Files.Decoder == "" {
+		m.Files.Decoder = "decoder.onnx"
+	}
+	if m.Files.Tokenizer == "" {
+		m.Files.Tokenizer = "tokenizer.model"
+	}
+	if m.MaxNewTokens == 0 {
+		m.MaxNewTokens = 256
+	}
+	if m.ImageMean == ([3]float32{}) {
+		m.ImageMean = CLIPMean
+	}
+	if m.ImageStd == ([3]float32{}) {
+		m.ImageStd = CLIPStd
+	}
+	if m.NumKVHeads == 0 {
+		m.NumKVHeads = m.NumHeads
+	}
+	if m.HeadSize == 0 && m.NumHeads > 0 {
+		m.HeadSize = m.HiddenSize / m.NumHeads
+	}
 }
 
 // graphIO is a graph's inputs and outputs by name.

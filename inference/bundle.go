@@ -282,12 +282,26 @@ type graphSpec struct {
 // validate checks the three graphs against the manifest.
 func validate(dir string, m *Manifest) (*graphSpec, error) {
 	s := &graphSpec{}
-	H, N, S := int64(m.HiddenSize), int64(m.ImageTokens), int64(m.ImageSize)
-	kv, hd := int64(m.NumKVHeads), int64(m.HeadSize)
-
-	vio, err := readGraphIO(filepath.Join(dir, m.Files.Vision))
+	visionType, err := s.checkVision(dir, m)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.checkEmbedding(dir, m, visionType); err != nil {
+		return nil, err
+	}
+	if err := s.checkDecoder(dir, m); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkVision checks the vision graph's pixel_values input and
+// image_features output, and returns the latter's element type.
+func (s *graphSpec) checkVision(dir string, m *Manifest) (ort.TensorElementDataType, error) {
+	H, N, S := int64(m.HiddenSize), int64(m.ImageTokens), int64(m.ImageSize)
+	vio, err := readGraphIO(filepath.Join(dir, m.Files.Vision))
+	if err != nil {
+		return 0, err
 	}
 	c := &checker{file: m.Files.Vision}
 	if in, ok := c.tensor(vio.in, "input", "pixel_values", []int64{-1, 3, S, S}); ok {
@@ -297,31 +311,37 @@ func validate(dir string, m *Manifest) (*graphSpec, error) {
 	if ok && (vout.Dimensions[1] <= 0 || vout.Dimensions[2] <= 0) {
 		s.probeVision = true // symbolic: checked by a run at load
 	}
-	if err := c.err(); err != nil {
-		return nil, err
-	}
+	return vout.DataType, c.err()
+}
 
+// checkEmbedding checks the embedding graph, whose output must have the
+// vision graph's element type.
+func (s *graphSpec) checkEmbedding(dir string, m *Manifest, visionType ort.TensorElementDataType) error {
+	H := int64(m.HiddenSize)
 	eio, err := readGraphIO(filepath.Join(dir, m.Files.Embedding))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c = &checker{file: m.Files.Embedding}
+	c := &checker{file: m.Files.Embedding}
 	c.tensor(eio.in, "input", "input_ids", []int64{-1, -1}, ort.TensorElementDataTypeInt64)
 	if out, ok := c.tensor(eio.out, "output", "inputs_embeds", []int64{-1, -1, H}); ok {
 		s.embedType = out.DataType
-		if vout.DataType != out.DataType {
-			c.add("inputs_embeds is %s but the vision graph's image_features is %s", out.DataType, vout.DataType)
+		if visionType != out.DataType {
+			c.add("inputs_embeds is %s but the vision graph's image_features is %s", out.DataType, visionType)
 		}
 	}
-	if err := c.err(); err != nil {
-		return nil, err
-	}
+	return c.err()
+}
 
+// checkDecoder checks the decoder graph's inputs and outputs, layer by
+// layer, and records the order the decoder session is created with.
+func (s *graphSpec) checkDecoder(dir string, m *Manifest) error {
+	H, kv, hd := int64(m.HiddenSize), int64(m.NumKVHeads), int64(m.HeadSize)
 	dio, err := readGraphIO(filepath.Join(dir, m.Files.Decoder))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c = &checker{file: m.Files.Decoder}
+	c := &checker{file: m.Files.Decoder}
 	if in, ok := c.tensor(dio.in, "input", "inputs_embeds", []int64{-1, -1, H}); ok && in.DataType != s.embedType {
 		c.add("inputs_embeds is %s but embedding.onnx gives %s", in.DataType, s.embedType)
 	}
@@ -372,8 +392,5 @@ func validate(dir string, m *Manifest) (*graphSpec, error) {
 			c.add("unexpected input %q (radraft feeds %s)", n, "inputs_embeds, attention_mask, position_ids, past_key_values.N.key/value")
 		}
 	}
-	if err := c.err(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return c.err()
 }

@@ -118,29 +118,21 @@ func countDelimiters(raw []byte, d Delimiters) int {
 	return n
 }
 
-// Parse parses one message. Segment terminators may be CR, LF or CRLF; empty
-// lines are skipped. The message must start with MSH and declare distinct
-// delimiters. It is kept in one piece because it is the wire-format parser:
-// the delimiters it reads from MSH-1/MSH-2 feed straight into the segment
-// loop, and the checks on hostile input sit in the order bytes arrive.
-func Parse(raw []byte) (*Message, error) {
-	// Drop a BOM and leading whitespace some senders put before MSH.
-	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
-	raw = bytes.TrimLeft(raw, "\r\n\t ")
-	if len(raw) < 8 || string(raw[:3]) != "MSH" {
-		return nil, parseErr("message does not start with MSH")
-	}
+// readDelimiters reads MSH-1 and MSH-2 of raw (which starts with "MSH"):
+// the delimiters, which must be distinct printable non-alphanumeric
+// characters, and MSH-2's encoding characters as sent.
+func readDelimiters(raw []byte) (Delimiters, []byte, error) {
 	d := Delimiters{Field: raw[3]}
 	enc := raw[4:]
 	if i := bytes.IndexByte(enc, d.Field); i >= 0 {
 		enc = enc[:i]
 	} else {
-		return nil, parseErr("MSH-2 is not terminated")
+		return Delimiters{}, nil, parseErr("MSH-2 is not terminated")
 	}
 	if len(enc) < 2 || len(enc) > 5 {
 		// Four characters; v2.7 adds a fifth (truncation). Two or three
 		// are tolerated (escape and sub-component then absent).
-		return nil, parseErr("MSH-2 has %d encoding characters", len(enc))
+		return Delimiters{}, nil, parseErr("MSH-2 has %d encoding characters", len(enc))
 	}
 	d.Component, d.Repetition = enc[0], enc[1]
 	if len(enc) > 2 {
@@ -151,7 +143,7 @@ func Parse(raw []byte) (*Message, error) {
 	}
 	for _, c := range enc {
 		if c <= ' ' || c > '~' {
-			return nil, parseErr("MSH-2 holds a non-printable character")
+			return Delimiters{}, nil, parseErr("MSH-2 holds a non-printable character")
 		}
 	}
 	seen := map[byte]bool{}
@@ -160,9 +152,26 @@ func Parse(raw []byte) (*Message, error) {
 			continue
 		}
 		if seen[c] || c <= ' ' || c > '~' || isAlnum(c) {
-			return nil, parseErr("MSH-1/MSH-2 delimiters are not distinct printable characters")
+			return Delimiters{}, nil, parseErr("MSH-1/MSH-2 delimiters are not distinct printable characters")
 		}
 		seen[c] = true
+	}
+	return d, enc, nil
+}
+
+// Parse parses one message. Segment terminators may be CR, LF or CRLF; empty
+// lines are skipped. The message must start with MSH and declare distinct
+// delimiters.
+func Parse(raw []byte) (*Message, error) {
+	// Drop a BOM and leading whitespace some senders put before MSH.
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	raw = bytes.TrimLeft(raw, "\r\n\t ")
+	if len(raw) < 8 || string(raw[:3]) != "MSH" {
+		return nil, parseErr("message does not start with MSH")
+	}
+	d, enc, err := readDelimiters(raw)
+	if err != nil {
+		return nil, err
 	}
 	if bytes.IndexByte(raw, 0) >= 0 {
 		return nil, parseErr("message holds a NUL byte")

@@ -1,32 +1,23 @@
 package scp
 
 import (
-	"fmt"
-	"runtime"
-	"runtime/debug"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/radraft/radraft/dicom/ul"
+	"github.com/radraft/radraft/internal/panics"
 )
 
 // recoverAssociation, deferred by every association's goroutine, turns a
-// panic into the end of that association only: it is counted, logged
-// without PHI (the panic's text only when it is a runtime error, which
-// holds no received data; else only its type; and the stack, which holds
-// code locations), and the peer gets an A-ABORT.
+// panic into the end of that association only: it is logged without PHI
+// and counted by package panics (as every listener's panics are), counted
+// for this listener too, and the peer gets an A-ABORT.
 func (s *Server) recoverAssociation(a *ul.Association) {
 	p := recover()
 	if p == nil {
 		return
 	}
 	s.panics.Add(1)
-	what := fmt.Sprintf("panic of type %T", p)
-	if re, ok := p.(runtime.Error); ok {
-		what = re.Error()
-	}
-	s.log.Error("dicom: association handler panicked; association aborted", "remote", a.RemoteAddr(),
-		"panic", what, "stack", string(debug.Stack()))
+	panics.Record(s.log, "dicom", p, "remote", a.RemoteAddr())
 	a.Close()
 }
 
